@@ -1,0 +1,11 @@
+import type { Migration } from 'kysely';
+import * as initial from './2026_11_28_0001_initial.js';
+
+/**
+ * Every migration, by name. Names sort in apply order; add new files at the end and never edit
+ * one that has shipped. A static list (rather than reading the folder) works the same under tsx,
+ * vitest and a bundler.
+ */
+export const migrations: Record<string, Migration> = {
+  '2026_11_28_0001_initial': initial,
+};

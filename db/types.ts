@@ -1,0 +1,133 @@
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+
+/** Kysely's view of the schema in ./migrations. bigint columns come back from pg as strings. */
+
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+type BigIntColumn = ColumnType<string, string | number | bigint, string | number | bigint>;
+/** pg returns `date` as a string because db/connection.ts turns off its Date parsing. */
+type DateColumn = ColumnType<string | null, string | null | undefined, string | null>;
+
+export interface IntegrationsTable {
+  school_id: string;
+  server_url: string;
+  client_id: string;
+  client_secret_encrypted: string;
+  client_secret_key_id: string;
+  active: Generated<boolean>;
+  test_run: Generated<boolean>;
+  notifications_enabled: Generated<boolean>;
+  notification_recipients: Generated<string[]>;
+  grade_from: number;
+  grade_to: number;
+  mapping_powerschool_id: Generated<'DCID' | 'STUDENT_NUMBER'>;
+  mapping_date_of_birth: Generated<boolean>;
+  mapping_gender: Generated<boolean>;
+  schedule_cron: Generated<string>;
+  schedule_timezone: Generated<string>;
+  created_at: Generated<Timestamp>;
+  updated_at: Generated<Timestamp>;
+}
+
+export type RunStatus = 'running' | 'succeeded' | 'failed' | 'cancelled' | 'skipped';
+export type RunTrigger = 'schedule' | 'manual';
+export type NotificationStatus = 'disabled' | 'pending' | 'sent' | 'failed';
+
+export interface RunsTable {
+  id: string;
+  school_id: string;
+  temporal_run_id: string | null;
+  trigger: RunTrigger;
+  test_run: boolean;
+  status: Generated<RunStatus>;
+  started_at: Generated<Timestamp>;
+  finished_at: Timestamp | null;
+  settings: ColumnType<unknown, string | null | undefined, string | null>;
+  pages_fetched: Generated<number>;
+  pages_total: number | null;
+  records_fetched: Generated<number>;
+  records_total: number | null;
+  count_fetched: Generated<number>;
+  count_created: Generated<number>;
+  count_updated: Generated<number>;
+  count_unchanged: Generated<number>;
+  count_invalid: Generated<number>;
+  count_missing: Generated<number>;
+  error_code: string | null;
+  error_message: string | null;
+  notification_status: Generated<NotificationStatus>;
+  notification_message_id: string | null;
+}
+
+export interface StagedStudentsTable {
+  run_id: string;
+  dcid: BigIntColumn;
+  student_number: string | null;
+  first_name: string;
+  last_name: string;
+  graduation_year: number;
+  date_of_birth: DateColumn;
+  gender: string | null;
+  grade_level: number | null;
+}
+
+export interface RunIssuesTable {
+  id: Generated<string>;
+  run_id: string;
+  dcid: string;
+  powerschool_id: string | null;
+  field: string;
+  code: string;
+  message: string;
+  skipped: boolean;
+}
+
+export interface RunChangesTable {
+  run_id: string;
+  dcid: BigIntColumn;
+  type: 'create' | 'update';
+  before: ColumnType<Record<string, unknown> | null, string | null, string | null>;
+  after: ColumnType<Record<string, unknown>, string, string>;
+}
+
+export interface StudentsTable {
+  id: Generated<string>;
+  school_id: string;
+  dcid: BigIntColumn;
+  student_number: string | null;
+  first_name: string;
+  last_name: string;
+  graduation_year: number;
+  date_of_birth: DateColumn;
+  gender: string | null;
+  created_at: Generated<Timestamp>;
+  updated_at: Generated<Timestamp>;
+  last_seen_run_id: string | null;
+}
+
+export interface EmailOutboxTable {
+  id: Generated<string>;
+  run_id: string;
+  school_id: string;
+  from: string;
+  to: string[];
+  subject: string;
+  text: string;
+  html: string;
+  created_at: Generated<Timestamp>;
+}
+
+export interface Database {
+  integrations: IntegrationsTable;
+  runs: RunsTable;
+  staged_students: StagedStudentsTable;
+  run_issues: RunIssuesTable;
+  run_changes: RunChangesTable;
+  students: StudentsTable;
+  email_outbox: EmailOutboxTable;
+}
+
+export type Integration = Selectable<IntegrationsTable>;
+export type NewIntegration = Insertable<IntegrationsTable>;
+export type IntegrationUpdate = Updateable<IntegrationsTable>;
+export type Run = Selectable<RunsTable>;
+export type Student = Selectable<StudentsTable>;
