@@ -1,0 +1,39 @@
+import type { Db } from '../connection.js';
+import type { Run, RunTrigger } from '../types.js';
+
+export interface NewRun {
+  id: string;
+  schoolId: string;
+  trigger: RunTrigger;
+  testRun: boolean;
+}
+
+export type ClaimResult = { claimed: true; run: Run } | { claimed: false; runningRunId: string };
+
+/**
+ * Records a run as `running`, which takes the school's run slot (a partial unique index allows one
+ * running run per school). Idempotent on the run id: claiming a run that already holds the slot
+ * returns it. When another run holds the slot, nothing is written and its id is returned.
+ */
+export async function claimRunSlot(db: Db, run: NewRun): Promise<ClaimResult> {
+  const inserted = await db
+    .insertInto('runs')
+    .values({ id: run.id, school_id: run.schoolId, trigger: run.trigger, test_run: run.testRun, status: 'running' })
+    .onConflict((oc) => oc.doNothing())
+    .returningAll()
+    .executeTakeFirst();
+  if (inserted) return { claimed: true, run: inserted };
+
+  const existing = await db.selectFrom('runs').selectAll().where('id', '=', run.id).executeTakeFirst();
+  if (existing?.status === 'running') return { claimed: true, run: existing };
+  const holder = await db
+    .selectFrom('runs')
+    .select('id')
+    .where('school_id', '=', run.schoolId)
+    .where('status', '=', 'running')
+    .executeTakeFirst();
+  if (holder) return { claimed: false, runningRunId: holder.id };
+  if (existing) throw new Error(`run ${run.id} already ended as ${existing.status}`);
+  // The holder finished between our insert and our look-up: try once more.
+  return claimRunSlot(db, run);
+}
