@@ -1,0 +1,58 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { createDb } from '../../db/connection.js';
+import { migrateToLatest } from '../../db/migrate.js';
+import { PROJECT_ROOT } from '../../scripts/lib/temporal-cli.js';
+import { testEnv } from '../helpers/env.js';
+
+const run = promisify(execFile);
+
+async function runScript(script: string, env: Record<string, string>) {
+  try {
+    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', script], {
+      cwd: PROJECT_ROOT,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+      timeout: 30_000,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+describe('entry points', () => {
+  it('a malformed DATABASE_URL stops the process with one line naming it and a non-zero exit', async () => {
+    const r = await runScript('scripts/migrate.ts', { DATABASE_URL: 'mysql://nope' });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr.trim().split('\n')).toEqual([
+      'Configuration error: DATABASE_URL: must be a postgres:// connection URL',
+    ]);
+  });
+
+  it('an unreachable database gives one clear line and a non-zero exit', async () => {
+    const r = await runScript('scripts/migrate.ts', { DATABASE_URL: 'postgres://postgres@127.0.0.1:1/nothing_here' });
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/^migrate failed: ECONNREFUSED/);
+  });
+
+  it('npm run migrate is idempotent on an up-to-date database', async () => {
+    const r = await runScript('scripts/migrate.ts', { DATABASE_URL: testEnv.databaseUrl });
+    expect(r).toMatchObject({ code: 0 });
+    expect(r.stdout).toContain('database is up to date');
+    const db = createDb(testEnv.databaseUrl, { max: 1 });
+    try {
+      expect((await migrateToLatest(db)).results).toEqual([]);
+    } finally {
+      await db.destroy();
+    }
+  });
+
+  it('the Temporal dev server serves its web UI and has our search attributes', async () => {
+    const res = await fetch(testEnv.temporalUiUrl);
+    expect(res.status).toBe(200);
+    expect(await res.text()).toMatch(/<!doctype html>/i);
+  });
+});
