@@ -56,6 +56,8 @@ export interface RunsTable {
   error_message: string | null;
   notification_status: Generated<NotificationStatus>;
   notification_message_id: string | null;
+  /** Set when the run's diff was recorded (preview) or committed; guards applyRun/previewRun retries. */
+  applied_at: Timestamp | null;
 }
 
 export interface StagedStudentsTable {

@@ -1,5 +1,6 @@
 import type { Migration } from 'kysely';
 import * as initial from './2026_11_28_0001_initial.js';
+import * as runAppliedAt from './2026_11_28_0100_run_applied_at.js';
 
 /**
  * Every migration, by name. Names sort in apply order; add new files at the end and never edit
@@ -8,4 +9,5 @@ import * as initial from './2026_11_28_0001_initial.js';
  */
 export const migrations: Record<string, Migration> = {
   '2026_11_28_0001_initial': initial,
+  '2026_11_28_0100_run_applied_at': runAppliedAt,
 };
