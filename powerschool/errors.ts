@@ -1,0 +1,47 @@
+/**
+ * The errors the PowerSchool client throws. `retryable` tells the caller (a Temporal activity)
+ * whether trying again later can help; the client has already retried retryable ones in-process.
+ */
+
+export type PowerSchoolErrorCode =
+  | 'POWERSCHOOL_AUTH_FAILED'
+  | 'POWERSCHOOL_FORBIDDEN'
+  | 'POWERSCHOOL_UNREACHABLE'
+  | 'POWERSCHOOL_RATE_LIMITED'
+  | 'POWERSCHOOL_UNAVAILABLE'
+  | 'POWERSCHOOL_BAD_RESPONSE'
+  | 'POWERSCHOOL_NOT_FOUND'
+  | 'POWERSCHOOL_INSECURE_URL';
+
+export interface PowerSchoolErrorDetails {
+  retryable: boolean;
+  /** How long the server asked us to wait (429 Retry-After or a body saying seconds). */
+  retryAfterMs?: number;
+  /** For POWERSCHOOL_FORBIDDEN: the columns the plugin must grant, e.g. `students.dob`. */
+  fields?: string[];
+  /** HTTP status, when there was a response. */
+  status?: number;
+  cause?: unknown;
+}
+
+export class PowerSchoolError extends Error {
+  override name = 'PowerSchoolError';
+  readonly code: PowerSchoolErrorCode;
+  readonly retryable: boolean;
+  readonly retryAfterMs?: number;
+  readonly fields?: string[];
+  readonly status?: number;
+
+  constructor(code: PowerSchoolErrorCode, message: string, details: PowerSchoolErrorDetails) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.code = code;
+    this.retryable = details.retryable;
+    if (details.retryAfterMs !== undefined) this.retryAfterMs = details.retryAfterMs;
+    if (details.fields !== undefined) this.fields = details.fields;
+    if (details.status !== undefined) this.status = details.status;
+  }
+}
+
+export function isPowerSchoolError(err: unknown): err is PowerSchoolError {
+  return err instanceof PowerSchoolError;
+}

@@ -1,0 +1,288 @@
+import { z } from 'zod';
+
+/**
+ * Validation and normalisation of one raw PowerSchool student row (the `tables.students` object of
+ * the table endpoint). Every column is checked on its own so that one bad optional value (a DOB of
+ * 2008-02-30) costs only that value, while a bad required value (names, graduation year, DCID)
+ * skips the record. Nothing here throws, whatever the input.
+ */
+
+/** Exactly the columns the client asks for; plugin.xml grants the same set (a test keeps them equal). */
+export const STUDENT_COLUMNS: readonly string[] = Object.freeze([
+  'dcid',
+  'id',
+  'student_number',
+  'first_name',
+  'last_name',
+  'dob',
+  'gender',
+  'grade_level',
+  'sched_yearofgraduation',
+  'enroll_status',
+  'schoolid',
+]);
+
+export interface NormalisedStudent {
+  dcid: string;
+  studentNumber: string | null;
+  firstName: string;
+  lastName: string;
+  graduationYear: number;
+  dateOfBirth: string | null;
+  gender: string | null;
+  gradeLevel: number | null;
+}
+
+export interface RecordIssue {
+  dcid: string;
+  /** PowerSchool column, lower case (`record` when the row itself is not an object). */
+  field: string;
+  /** MISSING, INVALID_TYPE, INVALID_ID, INVALID_NUMBER, INVALID_DATE, INVALID_YEAR, TOO_LONG */
+  code: string;
+  message: string;
+  /** true: the record was not synced; false: synced without this (optional) value. */
+  skipped: boolean;
+}
+
+export type NormaliseResult =
+  { ok: true; student: NormalisedStudent; issues: RecordIssue[] } | { ok: false; dcid: string; issues: RecordIssue[] };
+
+export const NAME_MAX_LENGTH = 50;
+export const GENDER_MAX_LENGTH = 20;
+export const MIN_YEAR = 1900;
+export const MAX_YEAR = 2100;
+
+/** An issue raised inside a column schema; `params.code` carries our issue code through zod. */
+function fail(ctx: z.RefinementCtx, code: string, message: string): typeof z.NEVER {
+  ctx.addIssue({ code: 'custom', message, params: { code } });
+  return z.NEVER;
+}
+
+/**
+ * A cell as PowerSchool sends it: a string, a number (some servers and the v1 resource send
+ * numbers), or nothing (absent, null or ""). Normalised to a trimmed string or null.
+ */
+function cellText(value: unknown, ctx: z.RefinementCtx): string | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) return fail(ctx, 'INVALID_TYPE', 'not a finite number');
+    return String(value);
+  }
+  if (typeof value === 'string') {
+    const trimmed = value.trim();
+    return trimmed === '' ? null : trimmed;
+  }
+  return fail(ctx, 'INVALID_TYPE', `expected a string or number, got ${Array.isArray(value) ? 'array' : typeof value}`);
+}
+
+/** "1234", "1234.0", "1234.000" and 1234 are the same integer; "1234.5" is not an integer. */
+const INTEGER_TEXT = /^([+-]?)(\d{1,15})(?:\.0*)?$/;
+
+function integerText(text: string): string | null {
+  const m = INTEGER_TEXT.exec(text);
+  if (!m) return null;
+  const digits = m[2]!.replace(/^0+(?=\d)/, '');
+  return m[1] === '-' && digits !== '0' ? `-${digits}` : digits;
+}
+
+const dcidSchema = z.unknown().transform((value, ctx) => {
+  const text = cellText(value, ctx);
+  if (text === null) return fail(ctx, 'MISSING', 'DCID is missing');
+  const canonical = integerText(text);
+  if (canonical === null || canonical.startsWith('-') || canonical === '0')
+    return fail(ctx, 'INVALID_ID', 'DCID is not a positive integer');
+  return canonical;
+});
+
+const studentNumberSchema = z.unknown().transform((value, ctx) => {
+  const text = cellText(value, ctx);
+  if (text === null) return null;
+  const canonical = integerText(text);
+  if (canonical === null) return fail(ctx, 'INVALID_NUMBER', 'student number is not an integer');
+  return canonical;
+});
+
+/** Control characters never belong in a name; any run of whitespace becomes one space. */
+const CONTROL_CHARS = /\p{Cc}/gu;
+const WHITESPACE_RUN = /\s+/gu;
+
+function nameSchema(label: string) {
+  return z.unknown().transform((value, ctx) => {
+    const text = cellText(value, ctx);
+    if (text === null) return fail(ctx, 'MISSING', `${label} is missing`);
+    // NFC so that "José" typed with a combining accent and with a precomposed é compare equal.
+    const cleaned = text.replace(WHITESPACE_RUN, ' ').replace(CONTROL_CHARS, '').trim().normalize('NFC');
+    if (cleaned === '') return fail(ctx, 'MISSING', `${label} is missing`);
+    const length = [...cleaned].length;
+    if (length > NAME_MAX_LENGTH)
+      return fail(ctx, 'TOO_LONG', `${label} is ${length} characters long (at most ${NAME_MAX_LENGTH})`);
+    return cleaned;
+  });
+}
+
+function isCalendarDate(year: number, month: number, day: number): boolean {
+  if (month < 1 || month > 12 || day < 1) return false;
+  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+  const days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]!;
+  return day <= days;
+}
+
+/**
+ * A date of birth is a calendar date, so it is read as text and never passed through `Date`
+ * (which would shift it by the process's time zone). Accepts `YYYY-MM-DD`, the same followed by a
+ * time part (the date part is kept as written), and the US `MM/DD/YYYY` of PowerSchool's UI.
+ */
+const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})(?:[T ].*)?$/;
+const US_DATE = /^(\d{1,2})\/(\d{1,2})\/(\d{4})$/;
+
+const dateOfBirthSchema = z.unknown().transform((value, ctx) => {
+  if (typeof value === 'number') return fail(ctx, 'INVALID_TYPE', 'date of birth is a number, not a date');
+  const text = cellText(value, ctx);
+  if (text === null) return null;
+  const iso = ISO_DATE.exec(text);
+  const us = iso ? null : US_DATE.exec(text);
+  const parts = iso ? [iso[1], iso[2], iso[3]] : us ? [us[3], us[1], us[2]] : null;
+  if (!parts) return fail(ctx, 'INVALID_DATE', 'date of birth is not a YYYY-MM-DD date');
+  const [year, month, day] = parts.map(Number) as [number, number, number];
+  if (year < MIN_YEAR || year > MAX_YEAR || !isCalendarDate(year, month, day))
+    return fail(ctx, 'INVALID_DATE', 'date of birth is not a real calendar date');
+  return `${String(year).padStart(4, '0')}-${String(month).padStart(2, '0')}-${String(day).padStart(2, '0')}`;
+});
+
+const genderSchema = z.unknown().transform((value, ctx) => {
+  const text = cellText(value, ctx);
+  if (text === null) return null;
+  if (text.length > GENDER_MAX_LENGTH)
+    return fail(ctx, 'TOO_LONG', `gender code is longer than ${GENDER_MAX_LENGTH} characters`);
+  // Unknown codes are kept as given (upper-cased): newer servers send more than M and F.
+  return text.toUpperCase();
+});
+
+const gradeLevelSchema = z.unknown().transform((value, ctx) => {
+  const text = cellText(value, ctx);
+  if (text === null) return null;
+  const canonical = integerText(text);
+  if (canonical === null || Math.abs(Number(canonical)) > 99)
+    return fail(ctx, 'INVALID_NUMBER', 'grade level is not an integer');
+  return Number(canonical);
+});
+
+const graduationYearSchema = z.unknown().transform((value, ctx) => {
+  const text = cellText(value, ctx);
+  if (text === null) return fail(ctx, 'MISSING', 'graduation year is missing');
+  const canonical = integerText(text);
+  if (canonical === null) return fail(ctx, 'INVALID_YEAR', 'graduation year is not a whole number');
+  const year = Number(canonical);
+  if (year === 0) return fail(ctx, 'INVALID_YEAR', 'graduation year is 0 (unknown in PowerSchool)');
+  if (year < MIN_YEAR || year > MAX_YEAR)
+    return fail(ctx, 'INVALID_YEAR', `graduation year ${year} is outside ${MIN_YEAR}–${MAX_YEAR}`);
+  return year;
+});
+
+/** The raw row: any object; keys are matched case-insensitively (PowerSchool sends lower case). */
+const rowSchema = z.record(z.string(), z.unknown());
+
+type ColumnOutcome<T> = { ok: true; value: T } | { ok: false; code: string; message: string };
+
+function checkColumn<T>(schema: z.ZodType<T>, value: unknown): ColumnOutcome<T> {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return { ok: true, value: parsed.data };
+  const issue = parsed.error.issues[0];
+  const params = issue && 'params' in issue ? (issue.params as { code?: unknown } | undefined) : undefined;
+  return {
+    ok: false,
+    code: typeof params?.code === 'string' ? params.code : 'INVALID_TYPE',
+    message: issue?.message ?? 'invalid value',
+  };
+}
+
+function lowerCaseKeys(row: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = Object.create(null);
+  for (const [key, value] of Object.entries(row)) {
+    const lower = key.toLowerCase();
+    if (!(lower in out)) out[lower] = value;
+  }
+  return out;
+}
+
+/** Accepts the bare `tables.students` object, or the whole `record[]` entry that wraps it. */
+function unwrap(raw: unknown): unknown {
+  if (raw && typeof raw === 'object' && !Array.isArray(raw)) {
+    const tables = (raw as { tables?: unknown }).tables;
+    if (tables && typeof tables === 'object') {
+      const students = (tables as { students?: unknown }).students;
+      if (students && typeof students === 'object') return students;
+    }
+  }
+  return raw;
+}
+
+export function normaliseStudent(raw: unknown): NormaliseResult {
+  try {
+    return normaliseRow(unwrap(raw));
+  } catch {
+    // Defensive only: the schemas above do not throw, but a sync must never crash on one row.
+    return {
+      ok: false,
+      dcid: '',
+      issues: [{ dcid: '', field: 'record', code: 'INVALID_TYPE', message: 'unreadable record', skipped: true }],
+    };
+  }
+}
+
+function normaliseRow(input: unknown): NormaliseResult {
+  const parsedRow = rowSchema.safeParse(input);
+  if (!parsedRow.success || Array.isArray(input)) {
+    return {
+      ok: false,
+      dcid: '',
+      issues: [{ dcid: '', field: 'record', code: 'INVALID_TYPE', message: 'record is not an object', skipped: true }],
+    };
+  }
+  const row = lowerCaseKeys(parsedRow.data);
+
+  const dcid = checkColumn(dcidSchema, row.dcid);
+  const dcidText = dcid.ok ? dcid.value : cellTextLoose(row.dcid);
+  const issues: RecordIssue[] = [];
+
+  function required<T>(field: string, outcome: ColumnOutcome<T>): T | undefined {
+    if (outcome.ok) return outcome.value;
+    issues.push({ dcid: dcidText, field, code: outcome.code, message: outcome.message, skipped: true });
+    return undefined;
+  }
+  function optional<T>(field: string, outcome: ColumnOutcome<T | null>): T | null {
+    if (outcome.ok) return outcome.value;
+    issues.push({ dcid: dcidText, field, code: outcome.code, message: outcome.message, skipped: false });
+    return null;
+  }
+
+  const dcidValue = required('dcid', dcid);
+  const firstName = required('first_name', checkColumn(nameSchema('first name'), row.first_name));
+  const lastName = required('last_name', checkColumn(nameSchema('last name'), row.last_name));
+  const graduationYear = required(
+    'sched_yearofgraduation',
+    checkColumn(graduationYearSchema, row.sched_yearofgraduation),
+  );
+  const studentNumber = optional('student_number', checkColumn(studentNumberSchema, row.student_number));
+  const dateOfBirth = optional('dob', checkColumn(dateOfBirthSchema, row.dob));
+  const gender = optional('gender', checkColumn(genderSchema, row.gender));
+  const gradeLevel = optional('grade_level', checkColumn(gradeLevelSchema, row.grade_level));
+
+  if (dcidValue === undefined || firstName === undefined || lastName === undefined || graduationYear === undefined) {
+    // The record is skipped: every issue on it is reported as skipped, so the run's issue list
+    // does not claim an optional field was "synced without it".
+    return { ok: false, dcid: dcidText, issues: issues.map((i) => ({ ...i, skipped: true })) };
+  }
+  return {
+    ok: true,
+    student: { dcid: dcidValue, studentNumber, firstName, lastName, graduationYear, dateOfBirth, gender, gradeLevel },
+    issues,
+  };
+}
+
+/** The DCID as written, for naming a record whose DCID is itself invalid (bounded length). */
+function cellTextLoose(value: unknown): string {
+  if (typeof value === 'string') return value.trim().slice(0, 64);
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  return '';
+}

@@ -1,0 +1,73 @@
+import type { SimulatedStudent, StudentColumn } from './students.js';
+
+/**
+ * How the simulator writes a student, with the variations real servers show. Which variant a
+ * student gets depends only on its DCID, so answers are reproducible:
+ * - values are strings, except for some students whose numeric columns come as JSON numbers;
+ * - some student numbers come as "1234.0";
+ * - an empty value is left out, null or "" (a third of students each).
+ */
+
+const NUMERIC: ReadonlySet<StudentColumn> = new Set([
+  'dcid',
+  'id',
+  'grade_level',
+  'sched_yearofgraduation',
+  'enroll_status',
+  'schoolid',
+]);
+
+export function tableRow(s: SimulatedStudent, projection: readonly StudentColumn[]): Record<string, unknown> {
+  const numbersAsNumbers = s.dcid % 11 === 5;
+  const emptyStyle = s.dcid % 3; // 0: absent, 1: null, 2: ""
+  const row: Record<string, unknown> = {};
+  for (const column of projection) {
+    const value = s[column];
+    if (value === null || value === '') {
+      if (emptyStyle === 1) row[column] = null;
+      else if (emptyStyle === 2) row[column] = '';
+      continue;
+    }
+    if (column === 'student_number' && s.dcid % 7 === 3 && /^\d+$/.test(String(value))) row[column] = `${value}.0`;
+    else if (numbersAsNumbers && NUMERIC.has(column) && typeof value === 'number') row[column] = value;
+    else row[column] = String(value);
+  }
+  return row;
+}
+
+export function tableRecord(s: SimulatedStudent, projection: readonly StudentColumn[]) {
+  return { id: s.dcid, name: 'Students', tables: { students: tableRow(s, projection) } };
+}
+
+export const V1_STATUS_LETTER: Readonly<Record<number, string>> = {
+  [-1]: 'P',
+  0: 'A',
+  1: 'I',
+  [-2]: 'I',
+  2: 'T',
+  3: 'G',
+  4: 'H',
+};
+
+export function v1Student(s: SimulatedStudent, expansions: ReadonlySet<string>): Record<string, unknown> {
+  const out: Record<string, unknown> = {
+    id: s.dcid,
+    local_id: Number(s.student_number) || s.student_number,
+    name: { first_name: s.first_name, last_name: s.last_name },
+  };
+  if (expansions.has('demographics')) {
+    const demographics: Record<string, unknown> = { projected_graduation_year: s.sched_yearofgraduation };
+    if (s.dob) demographics.birth_date = s.dob;
+    if (s.gender) demographics.gender = s.gender;
+    out.demographics = demographics;
+  }
+  if (expansions.has('school_enrollment')) {
+    out.school_enrollment = {
+      enroll_status: V1_STATUS_LETTER[s.enroll_status] ?? String(s.enroll_status),
+      enroll_status_code: s.enroll_status,
+      grade_level: String(s.grade_level),
+      school_number: String(s.schoolid),
+    };
+  }
+  return out;
+}
