@@ -58,21 +58,26 @@ function fail(ctx: z.RefinementCtx, code: string, message: string): typeof z.NEV
   return z.NEVER;
 }
 
+/** Marks a cell whose type was wrong (the issue is already recorded on the context). */
+const WRONG_TYPE = Symbol('wrong type');
+
 /**
  * A cell as PowerSchool sends it: a string, a number (some servers and the v1 resource send
  * numbers), or nothing (absent, null or ""). Normalised to a trimmed string or null.
  */
-function cellText(value: unknown, ctx: z.RefinementCtx): string | null {
+function cellText(value: unknown, ctx: z.RefinementCtx): string | null | typeof WRONG_TYPE {
   if (value === undefined || value === null) return null;
   if (typeof value === 'number') {
-    if (!Number.isFinite(value)) return fail(ctx, 'INVALID_TYPE', 'not a finite number');
-    return String(value);
+    if (Number.isFinite(value)) return String(value);
+    fail(ctx, 'INVALID_TYPE', 'not a finite number');
+    return WRONG_TYPE;
   }
   if (typeof value === 'string') {
     const trimmed = value.trim();
     return trimmed === '' ? null : trimmed;
   }
-  return fail(ctx, 'INVALID_TYPE', `expected a string or number, got ${Array.isArray(value) ? 'array' : typeof value}`);
+  fail(ctx, 'INVALID_TYPE', `expected a string or number, got ${Array.isArray(value) ? 'array' : typeof value}`);
+  return WRONG_TYPE;
 }
 
 /** "1234", "1234.0", "1234.000" and 1234 are the same integer; "1234.5" is not an integer. */
@@ -87,6 +92,7 @@ function integerText(text: string): string | null {
 
 const dcidSchema = z.unknown().transform((value, ctx) => {
   const text = cellText(value, ctx);
+  if (text === WRONG_TYPE) return z.NEVER;
   if (text === null) return fail(ctx, 'MISSING', 'DCID is missing');
   const canonical = integerText(text);
   if (canonical === null || canonical.startsWith('-') || canonical === '0')
@@ -96,6 +102,7 @@ const dcidSchema = z.unknown().transform((value, ctx) => {
 
 const studentNumberSchema = z.unknown().transform((value, ctx) => {
   const text = cellText(value, ctx);
+  if (text === WRONG_TYPE) return z.NEVER;
   if (text === null) return null;
   const canonical = integerText(text);
   if (canonical === null) return fail(ctx, 'INVALID_NUMBER', 'student number is not an integer');
@@ -109,6 +116,7 @@ const WHITESPACE_RUN = /\s+/gu;
 function nameSchema(label: string) {
   return z.unknown().transform((value, ctx) => {
     const text = cellText(value, ctx);
+    if (text === WRONG_TYPE) return z.NEVER;
     if (text === null) return fail(ctx, 'MISSING', `${label} is missing`);
     // NFC so that "José" typed with a combining accent and with a precomposed é compare equal.
     const cleaned = text.replace(WHITESPACE_RUN, ' ').replace(CONTROL_CHARS, '').trim().normalize('NFC');
@@ -138,6 +146,7 @@ const US_DATE = /^(\d{1,2})\/(\d{1,2})\/(\d{4})$/;
 const dateOfBirthSchema = z.unknown().transform((value, ctx) => {
   if (typeof value === 'number') return fail(ctx, 'INVALID_TYPE', 'date of birth is a number, not a date');
   const text = cellText(value, ctx);
+  if (text === WRONG_TYPE) return z.NEVER;
   if (text === null) return null;
   const iso = ISO_DATE.exec(text);
   const us = iso ? null : US_DATE.exec(text);
@@ -151,6 +160,7 @@ const dateOfBirthSchema = z.unknown().transform((value, ctx) => {
 
 const genderSchema = z.unknown().transform((value, ctx) => {
   const text = cellText(value, ctx);
+  if (text === WRONG_TYPE) return z.NEVER;
   if (text === null) return null;
   if (text.length > GENDER_MAX_LENGTH)
     return fail(ctx, 'TOO_LONG', `gender code is longer than ${GENDER_MAX_LENGTH} characters`);
@@ -160,6 +170,7 @@ const genderSchema = z.unknown().transform((value, ctx) => {
 
 const gradeLevelSchema = z.unknown().transform((value, ctx) => {
   const text = cellText(value, ctx);
+  if (text === WRONG_TYPE) return z.NEVER;
   if (text === null) return null;
   const canonical = integerText(text);
   if (canonical === null || Math.abs(Number(canonical)) > 99)
@@ -169,6 +180,7 @@ const gradeLevelSchema = z.unknown().transform((value, ctx) => {
 
 const graduationYearSchema = z.unknown().transform((value, ctx) => {
   const text = cellText(value, ctx);
+  if (text === WRONG_TYPE) return z.NEVER;
   if (text === null) return fail(ctx, 'MISSING', 'graduation year is missing');
   const canonical = integerText(text);
   if (canonical === null) return fail(ctx, 'INVALID_YEAR', 'graduation year is not a whole number');
