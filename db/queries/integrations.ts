@@ -1,6 +1,160 @@
+import { sql } from 'kysely';
 import type { Db } from '../connection.js';
 import type { Integration } from '../types.js';
 
 export async function getIntegration(db: Db, schoolId: string): Promise<Integration | undefined> {
   return db.selectFrom('integrations').selectAll().where('school_id', '=', schoolId).executeTakeFirst();
+}
+
+/** Every integration, for schedule reconciliation (one row per school; small). */
+export async function listIntegrations(db: Db): Promise<Integration[]> {
+  return db.selectFrom('integrations').selectAll().orderBy('school_id').execute();
+}
+
+/** The settings of one school as the API writes them. The secret arrives already sealed. */
+export interface IntegrationSettings {
+  serverUrl: string;
+  clientId: string;
+  active: boolean;
+  testRun: boolean;
+  notificationsEnabled: boolean;
+  notificationRecipients: string[];
+  gradeFrom: number;
+  gradeTo: number;
+  mappingPowerschoolId: 'DCID' | 'STUDENT_NUMBER';
+  mappingDateOfBirth: boolean;
+  mappingGender: boolean;
+  scheduleCron: string;
+  scheduleTimezone: string;
+}
+
+export interface SealedSecret {
+  ciphertext: string;
+  keyId: string;
+}
+
+export type PutIntegrationResult =
+  | { outcome: 'created' | 'replaced'; row: Integration }
+  /** No integration exists yet and no secret was given: creating one needs a secret. */
+  | { outcome: 'secret_required' };
+
+/**
+ * Creates or replaces a school's settings. `secret` undefined keeps the stored one (replace only).
+ * One transaction: the existing row is locked first, so a concurrent DELETE cannot slip between
+ * the check and the write, and a concurrent create resolves through ON CONFLICT.
+ */
+export async function putIntegration(
+  db: Db,
+  schoolId: string,
+  settings: IntegrationSettings,
+  secret: SealedSecret | undefined,
+): Promise<PutIntegrationResult> {
+  return db.transaction().execute(async (trx) => {
+    const existing = await trx
+      .selectFrom('integrations')
+      .select('school_id')
+      .where('school_id', '=', schoolId)
+      .forUpdate()
+      .executeTakeFirst();
+    const values = {
+      server_url: settings.serverUrl,
+      client_id: settings.clientId,
+      active: settings.active,
+      test_run: settings.testRun,
+      notifications_enabled: settings.notificationsEnabled,
+      notification_recipients: settings.notificationRecipients,
+      grade_from: settings.gradeFrom,
+      grade_to: settings.gradeTo,
+      mapping_powerschool_id: settings.mappingPowerschoolId,
+      mapping_date_of_birth: settings.mappingDateOfBirth,
+      mapping_gender: settings.mappingGender,
+      schedule_cron: settings.scheduleCron,
+      schedule_timezone: settings.scheduleTimezone,
+    };
+    const secretValues = secret
+      ? { client_secret_encrypted: secret.ciphertext, client_secret_key_id: secret.keyId }
+      : {};
+
+    if (existing) {
+      const row = await trx
+        .updateTable('integrations')
+        .set({ ...values, ...secretValues, updated_at: sql`now()` })
+        .where('school_id', '=', schoolId)
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      return { outcome: 'replaced', row };
+    }
+    if (!secret) return { outcome: 'secret_required' };
+    const inserted = await trx
+      .insertInto('integrations')
+      .values({
+        school_id: schoolId,
+        ...values,
+        client_secret_encrypted: secret.ciphertext,
+        client_secret_key_id: secret.keyId,
+      })
+      .onConflict((oc) => oc.column('school_id').doUpdateSet({ ...values, ...secretValues, updated_at: sql`now()` }))
+      .returningAll()
+      .returning(sql<boolean>`(xmax = 0)`.as('inserted'))
+      .executeTakeFirstOrThrow();
+    const { inserted: wasInserted, ...row } = inserted;
+    return { outcome: wasInserted ? 'created' : 'replaced', row: row as Integration };
+  });
+}
+
+/** Pause/resume. Idempotent: an unchanged value leaves updated_at alone. */
+export async function setIntegrationActive(
+  db: Db,
+  schoolId: string,
+  active: boolean,
+): Promise<Integration | undefined> {
+  const changed = await db
+    .updateTable('integrations')
+    .set({ active, updated_at: sql`now()` })
+    .where('school_id', '=', schoolId)
+    .where('active', '=', !active)
+    .returningAll()
+    .executeTakeFirst();
+  return changed ?? getIntegration(db, schoolId);
+}
+
+/** Returns whether a row was deleted. Runs and students are kept (they have no foreign key to it). */
+export async function deleteIntegration(db: Db, schoolId: string): Promise<boolean> {
+  const res = await db.deleteFrom('integrations').where('school_id', '=', schoolId).executeTakeFirst();
+  return res.numDeletedRows > 0n;
+}
+
+/** Secrets sealed with a key other than `currentKeyId`, for re-sealing after a key rotation. */
+export async function listSecretsNotSealedWith(
+  db: Db,
+  currentKeyId: string,
+): Promise<Array<{ schoolId: string; sealed: SealedSecret }>> {
+  const rows = await db
+    .selectFrom('integrations')
+    .select(['school_id', 'client_secret_encrypted', 'client_secret_key_id'])
+    .where('client_secret_key_id', '<>', currentKeyId)
+    .execute();
+  return rows.map((r) => ({
+    schoolId: r.school_id,
+    sealed: { ciphertext: r.client_secret_encrypted, keyId: r.client_secret_key_id },
+  }));
+}
+
+/**
+ * Replaces one school's sealed secret, only if it is still the one we read (a concurrent PUT with
+ * a new secret wins). Does not touch updated_at: the settings did not change.
+ */
+export async function replaceSealedSecret(
+  db: Db,
+  schoolId: string,
+  previous: SealedSecret,
+  next: SealedSecret,
+): Promise<boolean> {
+  const res = await db
+    .updateTable('integrations')
+    .set({ client_secret_encrypted: next.ciphertext, client_secret_key_id: next.keyId })
+    .where('school_id', '=', schoolId)
+    .where('client_secret_encrypted', '=', previous.ciphertext)
+    .executeTakeFirst();
+  return res.numUpdatedRows > 0n;
 }

@@ -1,0 +1,67 @@
+import { z } from 'zod';
+import { loadConfigOrExit } from '../config.js';
+import { createDb } from '../db/connection.js';
+import { SecretBox } from '../secrets/secret-box.js';
+import { connectClient, ensureSearchAttributes } from '../temporal/connection.js';
+import { reconcileSchedules } from '../temporal/schedules.js';
+import { buildApp, DEFAULT_RATE_LIMIT, type RateLimitOptions } from './app.js';
+import { createLogger } from './logger.js';
+import { resealSecrets } from './secrets-rotation.js';
+
+/**
+ * `npm run api`: connect, make sure Temporal knows our search attributes, re-seal secrets after a
+ * key rotation, reconcile every school's schedule, then listen. SIGINT/SIGTERM drain and exit.
+ */
+
+/** API-only settings not (yet) in config.ts; same rule: a bad value stops the process with one line. */
+function rateLimitFromEnv(env: NodeJS.ProcessEnv): RateLimitOptions | false {
+  const schema = z.object({
+    API_RATE_LIMIT_MAX: z.coerce.number().int().min(0).default(DEFAULT_RATE_LIMIT.max),
+    API_RATE_LIMIT_WINDOW_MS: z.coerce.number().int().min(1000).default(DEFAULT_RATE_LIMIT.timeWindowMs),
+  });
+  const parsed = schema.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '')));
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    process.stderr.write(`Configuration error: ${String(issue.path[0])}: ${issue.message}\n`);
+    process.exit(78);
+  }
+  const { API_RATE_LIMIT_MAX: max, API_RATE_LIMIT_WINDOW_MS: timeWindowMs } = parsed.data;
+  return max === 0 ? false : { max, timeWindowMs };
+}
+
+async function main() {
+  const config = loadConfigOrExit('api');
+  const rateLimit = rateLimitFromEnv(process.env);
+  const logger = createLogger(config);
+  const db = createDb(config.databaseUrl, { applicationName: 'powerschool-sync-api' });
+  const client = await connectClient(config);
+  await ensureSearchAttributes(client, config.temporal.namespace);
+  await resealSecrets(db, new SecretBox(config.secretsKeys), logger);
+  await reconcileSchedules({ db, client, config, logger });
+
+  const app = await buildApp({ config, db, temporalClient: client, logger, rateLimit });
+  await app.listen({ host: config.http.host, port: config.http.port });
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    const force = setTimeout(() => process.exit(1), 15_000);
+    force.unref();
+    try {
+      await app.close();
+      await db.destroy();
+      await client.connection.close();
+    } finally {
+      process.exit(0);
+    }
+  };
+  process.once('SIGINT', () => void stop('SIGINT'));
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+}
+
+main().catch((err) => {
+  process.stderr.write(`API failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

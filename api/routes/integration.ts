@@ -1,0 +1,216 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import {
+  deleteIntegration,
+  getIntegration,
+  putIntegration,
+  setIntegrationActive,
+} from '../../db/queries/integrations.js';
+import { getLatestRun } from '../../db/queries/listings.js';
+import type { Integration } from '../../db/types.js';
+import { isForbiddenAddress } from '../../powerschool/ssrf.js';
+import { alignSchedule, describeSchedule } from '../../temporal/schedules.js';
+import type { Services } from '../app.js';
+import { notFound, validationFailed } from '../errors.js';
+import { probeFailure } from '../powerschool-probe.js';
+import {
+  emptyBody,
+  integrationBody,
+  integrationResponse,
+  schoolParams,
+  testConnectionResponse,
+  v1ErrorResponses,
+} from '../schemas.js';
+import { integrationJson } from '../serialize.js';
+import { checkServerUrl } from '../validation.js';
+
+const security = [{ bearerAuth: [] }];
+const tags = ['integration'];
+
+/**
+ * Brings the school's schedule in line after a write. The database write has already happened and
+ * stands even if Temporal is down: the failure is logged and the next reconcile (API or worker
+ * start) repairs the schedule.
+ */
+export async function alignScheduleAfterWrite(services: Services, schoolId: string): Promise<void> {
+  try {
+    await alignSchedule({ db: services.db, client: services.temporal, config: services.config }, schoolId);
+  } catch (err) {
+    services.logger.error(
+      { schoolId, err: err instanceof Error ? { name: err.name, message: err.message } : String(err) },
+      'schedule update failed; the settings are saved and the next reconcile will repair the schedule',
+    );
+  }
+}
+
+export async function integrationView(services: Services, row: Integration) {
+  const [schedule, lastRun] = await Promise.all([
+    row.active ? describeSchedule(services.temporal, row.school_id) : Promise.resolve(null),
+    getLatestRun(services.db, row.school_id),
+  ]);
+  return integrationJson(services.config, row, schedule, lastRun);
+}
+
+export const integrationRoutes: FastifyPluginAsync<{ services: Services }> = async (app, { services }) => {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const base = '/schools/:schoolId/integration';
+
+  r.put(
+    base,
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Create (201) or replace (200) the school’s PowerSchool settings',
+        params: schoolParams,
+        body: integrationBody,
+        response: { 200: integrationResponse, 201: integrationResponse, ...v1ErrorResponses },
+      },
+    },
+    async (request, reply) => {
+      const { schoolId } = request.params;
+      const body = request.body;
+      const url = checkServerUrl(body.powerschool.serverUrl, {
+        allowInsecure: services.config.allowInsecurePowerSchool,
+        isForbiddenAddress,
+      });
+      if (!url.ok) throw validationFailed('powerschool.serverUrl', url.message);
+      // Bound to the school id, so a ciphertext copied onto another school's row does not open.
+      const secret =
+        body.powerschool.clientSecret !== undefined
+          ? services.box.seal(body.powerschool.clientSecret, schoolId)
+          : undefined;
+      const result = await putIntegration(
+        services.db,
+        schoolId,
+        {
+          serverUrl: url.origin,
+          clientId: body.powerschool.clientId,
+          active: body.active,
+          testRun: body.testRun,
+          notificationsEnabled: body.notifications.enabled,
+          notificationRecipients: body.notifications.recipients,
+          gradeFrom: body.grades.from,
+          gradeTo: body.grades.to,
+          mappingPowerschoolId: body.mapping.powerschoolId,
+          mappingDateOfBirth: body.mapping.dateOfBirth,
+          mappingGender: body.mapping.gender,
+          scheduleCron: body.schedule.cron.trim().replace(/\s+/g, ' '),
+          scheduleTimezone: body.schedule.timezone,
+        },
+        secret,
+      );
+      if (result.outcome === 'secret_required') {
+        throw validationFailed('powerschool.clientSecret', 'is required when creating an integration');
+      }
+      await alignScheduleAfterWrite(services, schoolId);
+      reply.code(result.outcome === 'created' ? 201 : 200);
+      return integrationView(services, result.row);
+    },
+  );
+
+  r.get(
+    base,
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'The school’s settings (secret redacted), schedule state and last run',
+        params: schoolParams,
+        response: { 200: integrationResponse, ...v1ErrorResponses },
+      },
+    },
+    async (request) => {
+      const row = await getIntegration(services.db, request.params.schoolId);
+      if (!row) throw notFound('Integration');
+      return integrationView(services, row);
+    },
+  );
+
+  r.delete(
+    base,
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Remove the settings and the schedule; runs and students stay readable',
+        params: schoolParams,
+        response: { 204: z.undefined(), ...v1ErrorResponses },
+      },
+    },
+    async (request, reply) => {
+      const { schoolId } = request.params;
+      if (!(await deleteIntegration(services.db, schoolId))) throw notFound('Integration');
+      await alignScheduleAfterWrite(services, schoolId);
+      return reply.code(204).send();
+    },
+  );
+
+  for (const [action, active] of [
+    ['pause', false],
+    ['resume', true],
+  ] as const) {
+    r.post(
+      `${base}/${action}`,
+      {
+        schema: {
+          tags,
+          security,
+          summary: active
+            ? 'Activate the integration; its schedule runs'
+            : 'Deactivate the integration; its schedule pauses',
+          params: schoolParams,
+          body: emptyBody,
+          response: { 200: integrationResponse, ...v1ErrorResponses },
+        },
+      },
+      async (request) => {
+        const { schoolId } = request.params;
+        const row = await setIntegrationActive(services.db, schoolId, active);
+        if (!row) throw notFound('Integration');
+        await alignScheduleAfterWrite(services, schoolId);
+        return integrationView(services, row);
+      },
+    );
+  }
+
+  r.post(
+    `${base}/test-connection`,
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'A real token request and student count against the school’s PowerSchool',
+        params: schoolParams,
+        body: emptyBody,
+        response: { 200: testConnectionResponse, ...v1ErrorResponses },
+      },
+    },
+    async (request) => {
+      const row = await getIntegration(services.db, request.params.schoolId);
+      if (!row) throw notFound('Integration');
+      const clientSecret = services.box.open(
+        { ciphertext: row.client_secret_encrypted, keyId: row.client_secret_key_id },
+        row.school_id,
+      );
+      try {
+        const studentsInScope = await services.powerSchool.countStudentsInScope({
+          serverUrl: row.server_url,
+          clientId: row.client_id,
+          clientSecret,
+          gradeFrom: row.grade_from,
+          gradeTo: row.grade_to,
+        });
+        return { ok: true as const, studentsInScope };
+      } catch (err) {
+        const failure = probeFailure(err);
+        request.log.info(
+          { schoolId: row.school_id, code: failure.code, cause: err instanceof Error ? err.message : String(err) },
+          'test-connection failed',
+        );
+        throw failure;
+      }
+    },
+  );
+};

@@ -1,0 +1,40 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { listStudents } from '../../db/queries/listings.js';
+import type { Services } from '../app.js';
+import { decodeCursor, DEFAULT_LIMIT, encodeCursor } from '../pagination.js';
+import { pageQuery, schoolParams, studentsPage, v1ErrorResponses } from '../schemas.js';
+import { studentJson } from '../serialize.js';
+import { currentMapping } from './runs.js';
+
+export const studentRoutes: FastifyPluginAsync<{ services: Services }> = async (app, { services }) => {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+
+  r.get(
+    '/schools/:schoolId/students',
+    {
+      schema: {
+        tags: ['students'],
+        security: [{ bearerAuth: [] }],
+        summary: 'The school’s students on the Cialfo side, in DCID order',
+        params: schoolParams,
+        querystring: pageQuery,
+        response: { 200: studentsPage, ...v1ErrorResponses },
+      },
+    },
+    async (request) => {
+      const { schoolId } = request.params;
+      const limit = request.query.limit ?? DEFAULT_LIMIT;
+      const after = request.query.cursor ? decodeCursor('students', request.query.cursor) : undefined;
+      const [page, mapping] = await Promise.all([
+        listStudents(services.db, schoolId, { limit, afterDcid: after?.[0] }),
+        currentMapping(services, schoolId),
+      ]);
+      const last = page.items.at(-1);
+      return {
+        students: page.items.map((s) => studentJson(s, mapping)),
+        nextCursor: page.hasMore && last ? encodeCursor('students', [last.dcid]) : null,
+      };
+    },
+  );
+};

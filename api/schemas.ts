@@ -1,0 +1,237 @@
+import { z } from 'zod';
+import { cronProblem, isIanaTimeZone } from './validation.js';
+
+/**
+ * Every body, param, query and response of the HTTP API (design/contract.md). The same schemas
+ * validate requests and generate the OpenAPI document. Bodies are strict: unknown keys are a 400.
+ */
+
+export const SCHOOL_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+
+export const schoolIdSchema = z
+  .string()
+  .regex(SCHOOL_ID_PATTERN, 'must be 1–64 characters of A-Z a-z 0-9 _ -')
+  .describe("Cialfo's school id");
+
+/** A run id is a Temporal workflow id we made: letters, digits and `_ - : .`. */
+export const runIdSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9_.:-]{1,255}$/, 'must be a run id')
+  .describe('The run id (its Temporal workflow id)');
+
+export const schoolParams = z.strictObject({ schoolId: schoolIdSchema });
+export const runParams = z.strictObject({ schoolId: schoolIdSchema, runId: runIdSchema });
+
+const limitSchema = z
+  .string()
+  .regex(/^\d{1,3}$/, 'must be an integer from 1 to 100')
+  .transform(Number)
+  .pipe(z.number().int().min(1, 'must be an integer from 1 to 100').max(100, 'must be an integer from 1 to 100'))
+  .optional()
+  .describe('Page size, 1–100 (default 20)');
+const cursorSchema = z.string().min(1).max(512).optional().describe('Opaque cursor from a previous nextCursor');
+
+export const pageQuery = z.object({ limit: limitSchema, cursor: cursorSchema });
+export const changesQuery = pageQuery.extend({
+  type: z.enum(['create', 'update']).optional().describe('Only changes of this type'),
+});
+
+// ---------------------------------------------------------------- integration settings (PUT body)
+
+const gradeSchema = z.int().min(-2).max(12).describe('−2, −1 pre-K; 0 kindergarten; 1–12');
+
+export const integrationBody = z
+  .strictObject({
+    powerschool: z.strictObject({
+      serverUrl: z
+        .string()
+        .min(1)
+        .max(2048)
+        .describe('https origin of the PowerSchool server, e.g. https://district.powerschool.com'),
+      clientId: z.string().min(1).max(256),
+      clientSecret: z
+        .string()
+        .min(1)
+        .max(1024)
+        .optional()
+        .describe('Required on create; omitted on replace keeps the stored one. Never returned.'),
+    }),
+    active: z.boolean().default(false),
+    testRun: z.boolean().default(true),
+    notifications: z
+      .strictObject({
+        enabled: z.boolean().default(false),
+        recipients: z.array(z.email().max(254)).max(20).default([]),
+      })
+      .superRefine((n, ctx) => {
+        if (n.enabled && n.recipients.length === 0) {
+          ctx.addIssue({ code: 'custom', path: ['recipients'], message: 'needs 1–20 recipients when enabled' });
+        }
+      })
+      .default({ enabled: false, recipients: [] }),
+    grades: z
+      .strictObject({ from: gradeSchema, to: gradeSchema })
+      .refine((g) => g.from <= g.to, { path: ['to'], message: 'must be greater than or equal to grades.from' }),
+    mapping: z
+      .strictObject({
+        powerschoolId: z.enum(['DCID', 'STUDENT_NUMBER']).default('DCID'),
+        dateOfBirth: z.boolean().default(false),
+        gender: z.boolean().default(false),
+      })
+      .default({ powerschoolId: 'DCID', dateOfBirth: false, gender: false }),
+    schedule: z
+      .strictObject({
+        cron: z
+          .string()
+          .max(200)
+          .default('0 2 * * 0')
+          .superRefine((c, ctx) => {
+            const problem = cronProblem(c);
+            if (problem) ctx.addIssue({ code: 'custom', message: problem });
+          })
+          .describe('5-field cron line'),
+        timezone: z
+          .string()
+          .max(64)
+          .default('UTC')
+          .refine(isIanaTimeZone, 'must be an IANA time zone such as Asia/Singapore')
+          .describe('IANA time zone'),
+      })
+      .default({ cron: '0 2 * * 0', timezone: 'UTC' }),
+  })
+  .describe('Integration settings');
+export type IntegrationBody = z.infer<typeof integrationBody>;
+
+/** Bodies of action routes: nothing, or an empty object (Fastify hands us null for no body). */
+export const emptyBody = z.strictObject({}).nullish();
+
+export const startRunBody = z
+  .strictObject({
+    testRun: z.boolean().optional().describe("Overrides the integration's testRun for this run"),
+  })
+  .nullish();
+
+// ---------------------------------------------------------------- responses
+
+const isoDate = z.string().describe('ISO 8601 timestamp');
+
+export const errorResponse = z
+  .object({
+    error: z.object({
+      code: z.string(),
+      message: z.string(),
+      details: z.array(z.record(z.string(), z.unknown())).optional(),
+    }),
+  })
+  .describe('Error');
+
+const countsSchema = z.object({
+  fetched: z.number(),
+  created: z.number(),
+  updated: z.number(),
+  unchanged: z.number(),
+  invalid: z.number(),
+  missing: z.number(),
+});
+
+export const runSummarySchema = z.object({
+  id: z.string(),
+  schoolId: z.string(),
+  trigger: z.enum(['schedule', 'manual']),
+  testRun: z.boolean(),
+  status: z.enum(['running', 'succeeded', 'failed', 'cancelled', 'skipped']),
+  startedAt: isoDate,
+  finishedAt: isoDate.nullable(),
+  counts: countsSchema,
+  error: z.object({ code: z.string(), message: z.string() }).nullable(),
+  notification: z.object({
+    status: z.enum(['disabled', 'pending', 'sent', 'failed']),
+    messageId: z.string().nullable(),
+  }),
+  temporal: z.object({ workflowId: z.string(), runId: z.string().nullable(), uiUrl: z.string() }),
+});
+
+export const runSchema = runSummarySchema.extend({
+  progress: z.object({
+    pagesFetched: z.number(),
+    pagesTotal: z.number().nullable(),
+    recordsFetched: z.number(),
+    recordsTotal: z.number().nullable(),
+  }),
+});
+
+export const integrationResponse = z.object({
+  schoolId: z.string(),
+  powerschool: z.object({ serverUrl: z.string(), clientId: z.string(), clientSecretSet: z.boolean() }),
+  active: z.boolean(),
+  testRun: z.boolean(),
+  notifications: z.object({ enabled: z.boolean(), recipients: z.array(z.string()) }),
+  grades: z.object({ from: z.number(), to: z.number() }),
+  mapping: z.object({
+    powerschoolId: z.enum(['DCID', 'STUDENT_NUMBER']),
+    dateOfBirth: z.boolean(),
+    gender: z.boolean(),
+  }),
+  schedule: z.object({
+    cron: z.string(),
+    timezone: z.string(),
+    paused: z.boolean(),
+    nextRunAt: isoDate.nullable(),
+  }),
+  createdAt: isoDate,
+  updatedAt: isoDate,
+  lastRun: runSummarySchema.nullable(),
+});
+
+export const testConnectionResponse = z.object({ ok: z.literal(true), studentsInScope: z.number() });
+
+const nextCursor = z.string().nullable();
+
+export const runsPage = z.object({ runs: z.array(runSummarySchema), nextCursor });
+
+export const changesPage = z.object({
+  changes: z.array(
+    z.object({
+      powerschoolId: z.string().nullable(),
+      type: z.enum(['create', 'update']),
+      before: z.record(z.string(), z.unknown()).nullable(),
+      after: z.record(z.string(), z.unknown()),
+    }),
+  ),
+  nextCursor,
+});
+
+export const issuesPage = z.object({
+  issues: z.array(
+    z.object({
+      dcid: z.string(),
+      powerschoolId: z.string().nullable(),
+      field: z.string(),
+      code: z.string(),
+      message: z.string(),
+      skipped: z.boolean(),
+    }),
+  ),
+  nextCursor,
+});
+
+export const studentSchema = z.object({
+  id: z.string(),
+  schoolId: z.string(),
+  powerschoolId: z.string().nullable(),
+  dcid: z.string(),
+  studentNumber: z.string().nullable(),
+  firstName: z.string(),
+  lastName: z.string(),
+  graduationYear: z.number(),
+  dateOfBirth: z.string().nullable(),
+  gender: z.string().nullable(),
+  createdAt: isoDate,
+  updatedAt: isoDate,
+  lastSeenRunId: z.string().nullable(),
+});
+
+export const studentsPage = z.object({ students: z.array(studentSchema), nextCursor });
+
+/** Error responses every /v1 route can give, for the OpenAPI document. */
+export const v1ErrorResponses = { '4xx': errorResponse, '5xx': errorResponse } as const;

@@ -1,0 +1,137 @@
+import type { Config } from '../config.js';
+import type { ChangeRow, IssueRow } from '../db/queries/listings.js';
+import type { Integration, Run, Student } from '../db/types.js';
+import type { ScheduleView } from '../temporal/schedules.js';
+
+/** Database rows → the contract's JSON. Secrets never pass through here. */
+
+/** db/types.ts wraps timestamps in ColumnType; at run time pg gives Date objects. */
+const iso = (d: unknown) => (d instanceof Date ? d : new Date(String(d))).toISOString();
+
+export function temporalUiUrl(config: Pick<Config, 'temporal'>, workflowId: string, runId: string | null): string {
+  const base = `${config.temporal.uiUrl}/namespaces/${encodeURIComponent(config.temporal.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
+  return runId ? `${base}/${encodeURIComponent(runId)}` : base;
+}
+
+export function runSummaryJson(config: Pick<Config, 'temporal'>, run: Run) {
+  return {
+    id: run.id,
+    schoolId: run.school_id,
+    trigger: run.trigger,
+    testRun: run.test_run,
+    status: run.status,
+    startedAt: iso(run.started_at),
+    finishedAt: run.finished_at ? iso(run.finished_at) : null,
+    counts: {
+      fetched: run.count_fetched,
+      created: run.count_created,
+      updated: run.count_updated,
+      unchanged: run.count_unchanged,
+      invalid: run.count_invalid,
+      missing: run.count_missing,
+    },
+    error: run.error_code ? { code: run.error_code, message: run.error_message ?? '' } : null,
+    notification: { status: run.notification_status, messageId: run.notification_message_id },
+    temporal: {
+      workflowId: run.id,
+      runId: run.temporal_run_id,
+      uiUrl: temporalUiUrl(config, run.id, run.temporal_run_id),
+    },
+  };
+}
+
+export function runJson(config: Pick<Config, 'temporal'>, run: Run) {
+  return {
+    ...runSummaryJson(config, run),
+    progress: {
+      pagesFetched: run.pages_fetched,
+      pagesTotal: run.pages_total,
+      recordsFetched: run.records_fetched,
+      recordsTotal: run.records_total,
+    },
+  };
+}
+
+export function integrationJson(
+  config: Pick<Config, 'temporal'>,
+  row: Integration,
+  schedule: ScheduleView | null,
+  lastRun: Run | undefined,
+) {
+  return {
+    schoolId: row.school_id,
+    powerschool: {
+      serverUrl: row.server_url,
+      clientId: row.client_id,
+      clientSecretSet: row.client_secret_encrypted !== '',
+    },
+    active: row.active,
+    testRun: row.test_run,
+    notifications: { enabled: row.notifications_enabled, recipients: row.notification_recipients },
+    grades: { from: row.grade_from, to: row.grade_to },
+    mapping: {
+      powerschoolId: row.mapping_powerschool_id,
+      dateOfBirth: row.mapping_date_of_birth,
+      gender: row.mapping_gender,
+    },
+    schedule: {
+      cron: row.schedule_cron,
+      timezone: row.schedule_timezone,
+      // The database says whether it is paused; Temporal says when it fires next.
+      paused: !row.active,
+      nextRunAt: row.active && schedule?.nextRunAt ? iso(schedule.nextRunAt) : null,
+    },
+    createdAt: iso(row.created_at),
+    updatedAt: iso(row.updated_at),
+    lastRun: lastRun ? runSummaryJson(config, lastRun) : null,
+  };
+}
+
+export type PowerSchoolIdSource = 'DCID' | 'STUDENT_NUMBER';
+
+/** The "PowerSchool ID" shown for a student: the chosen mapping applied to the stored values. */
+export function powerschoolIdOf(
+  mapping: PowerSchoolIdSource,
+  dcid: string,
+  studentNumber: string | null,
+): string | null {
+  return mapping === 'STUDENT_NUMBER' ? studentNumber : dcid;
+}
+
+export function studentJson(row: Student, mapping: PowerSchoolIdSource) {
+  return {
+    id: row.id,
+    schoolId: row.school_id,
+    powerschoolId: powerschoolIdOf(mapping, row.dcid, row.student_number),
+    dcid: row.dcid,
+    studentNumber: row.student_number,
+    firstName: row.first_name,
+    lastName: row.last_name,
+    graduationYear: row.graduation_year,
+    dateOfBirth: row.date_of_birth,
+    gender: row.gender,
+    createdAt: iso(row.created_at),
+    updatedAt: iso(row.updated_at),
+    lastSeenRunId: row.last_seen_run_id,
+  };
+}
+
+export function changeJson(row: ChangeRow, mapping: PowerSchoolIdSource) {
+  return {
+    powerschoolId: powerschoolIdOf(mapping, row.dcid, row.student_number),
+    type: row.type,
+    before: row.before,
+    after: row.after,
+  };
+}
+
+export function issueJson(row: IssueRow) {
+  return {
+    dcid: row.dcid,
+    powerschoolId: row.powerschool_id,
+    field: row.field,
+    code: row.code,
+    message: row.message,
+    skipped: row.skipped,
+  };
+}

@@ -1,0 +1,156 @@
+import { sql } from 'kysely';
+import type { Db } from '../connection.js';
+import type { Run, Student } from '../types.js';
+
+/**
+ * The API's read side. Every list is keyset-paginated on a unique sort key, so following cursors
+ * visits each row exactly once even while rows are added. Each function fetches `limit + 1` rows:
+ * the extra one only tells the caller whether there is a next page.
+ */
+
+export interface Page<T> {
+  items: T[];
+  hasMore: boolean;
+}
+
+function page<T>(rows: T[], limit: number): Page<T> {
+  return { items: rows.slice(0, limit), hasMore: rows.length > limit };
+}
+
+/** started_at to the microsecond, as text: a JS Date would drop microseconds and break the keyset. */
+const startedAtKey = sql<string>`to_char(started_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+
+export type RunWithKey = Run & { started_at_key: string };
+
+export interface RunsAfter {
+  startedAt: string;
+  id: string;
+}
+
+/** A school's runs, newest first (started_at, then id, both descending). */
+export async function listRuns(
+  db: Db,
+  schoolId: string,
+  opts: { limit: number; after?: RunsAfter },
+): Promise<Page<RunWithKey>> {
+  let q = db.selectFrom('runs').selectAll().select(startedAtKey.as('started_at_key')).where('school_id', '=', schoolId);
+  if (opts.after) {
+    q = q.where(sql<boolean>`(started_at, id) < (${opts.after.startedAt}::timestamptz, ${opts.after.id})`);
+  }
+  const rows = await q
+    .orderBy('started_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(opts.limit + 1)
+    .execute();
+  return page(rows, opts.limit);
+}
+
+export async function getRun(db: Db, schoolId: string, runId: string): Promise<Run | undefined> {
+  return db.selectFrom('runs').selectAll().where('id', '=', runId).where('school_id', '=', schoolId).executeTakeFirst();
+}
+
+export async function getLatestRun(db: Db, schoolId: string): Promise<Run | undefined> {
+  return db
+    .selectFrom('runs')
+    .selectAll()
+    .where('school_id', '=', schoolId)
+    .orderBy('started_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+}
+
+/** The `settings` the school's most recent run recorded (for the mapping once the integration is gone). */
+export async function getLatestRunSettings(db: Db, schoolId: string): Promise<unknown> {
+  const row = await db
+    .selectFrom('runs')
+    .select('settings')
+    .where('school_id', '=', schoolId)
+    .where('settings', 'is not', null)
+    .orderBy('started_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  return row?.settings ?? null;
+}
+
+export interface ChangeRow {
+  dcid: string;
+  type: 'create' | 'update';
+  before: Record<string, unknown> | null;
+  after: Record<string, unknown>;
+  student_number: string | null;
+}
+
+/** A run's changes in DCID order. `student_number` comes from the change itself (after, else before). */
+export async function listChanges(
+  db: Db,
+  runId: string,
+  opts: { limit: number; type?: 'create' | 'update'; afterDcid?: string },
+): Promise<Page<ChangeRow>> {
+  let q = db
+    .selectFrom('run_changes')
+    .select([
+      sql<string>`dcid::text`.as('dcid'),
+      'type',
+      'before',
+      'after',
+      sql<string | null>`coalesce(after->>'studentNumber', before->>'studentNumber')`.as('student_number'),
+    ])
+    .where('run_id', '=', runId);
+  if (opts.type) q = q.where('type', '=', opts.type);
+  if (opts.afterDcid !== undefined) q = q.where('dcid', '>', opts.afterDcid);
+  const rows = await q
+    .orderBy('dcid', 'asc')
+    .limit(opts.limit + 1)
+    .execute();
+  return page(rows as ChangeRow[], opts.limit);
+}
+
+export interface IssueRow {
+  id: string;
+  dcid: string;
+  powerschool_id: string | null;
+  field: string;
+  code: string;
+  message: string;
+  skipped: boolean;
+}
+
+/** A run's issues in the order they were recorded (bigserial id). */
+export async function listIssues(
+  db: Db,
+  runId: string,
+  opts: { limit: number; afterId?: string },
+): Promise<Page<IssueRow>> {
+  let q = db
+    .selectFrom('run_issues')
+    .select(['id', 'dcid', 'powerschool_id', 'field', 'code', 'message', 'skipped'])
+    .where('run_id', '=', runId);
+  if (opts.afterId !== undefined) q = q.where('id', '>', opts.afterId);
+  const rows = await q
+    .orderBy('id', 'asc')
+    .limit(opts.limit + 1)
+    .execute();
+  return page(rows, opts.limit);
+}
+
+/** A school's students in DCID order (unique per school). */
+export async function listStudents(
+  db: Db,
+  schoolId: string,
+  opts: { limit: number; afterDcid?: string },
+): Promise<Page<Student>> {
+  let q = db.selectFrom('students').selectAll().where('school_id', '=', schoolId);
+  if (opts.afterDcid !== undefined) q = q.where('dcid', '>', opts.afterDcid);
+  const rows = await q
+    .orderBy('dcid', 'asc')
+    .limit(opts.limit + 1)
+    .execute();
+  return page(rows, opts.limit);
+}
+
+/** For /readyz. */
+export async function pingDatabase(db: Db): Promise<void> {
+  await sql`select 1`.execute(db);
+}

@@ -1,0 +1,104 @@
+import { randomUUID } from 'node:crypto';
+import { Writable } from 'node:stream';
+import type { Client } from '@temporalio/client';
+import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
+import { buildApp, type AppDeps } from '../../api/app.js';
+import { createLogger } from '../../api/logger.js';
+import { loadConfig, type Config } from '../../config.js';
+import type { Db } from '../../db/connection.js';
+import { testClient, testDb, testEnv } from '../helpers/env.js';
+
+export const TOKEN = 'api-test-token-0123456789';
+export const AUTH = { authorization: `Bearer ${TOKEN}` };
+
+export function testConfig(overrides: Record<string, string> = {}): Config {
+  return loadConfig(
+    {
+      NODE_ENV: 'test',
+      DATABASE_URL: testEnv.databaseUrl,
+      TEMPORAL_ADDRESS: testEnv.temporalAddress,
+      TEMPORAL_UI_URL: testEnv.temporalUiUrl,
+      TEMPORAL_TASK_QUEUE: `api-test-${randomUUID()}`,
+      API_TOKENS: `${TOKEN},second-token-abcdef`,
+      ALLOW_INSECURE_POWERSCHOOL: 'false',
+      LOG_LEVEL: 'info',
+      ...overrides,
+    },
+    'api',
+  );
+}
+
+/** Every log line the app wrote, as text (for "no secret in the logs" checks). */
+export class LogCapture extends Writable {
+  readonly lines: string[] = [];
+  override _write(chunk: Buffer, _enc: string, done: () => void) {
+    this.lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+    done();
+  }
+  text() {
+    return this.lines.join('\n');
+  }
+}
+
+export interface TestApi {
+  app: FastifyInstance;
+  db: Db;
+  client: Client;
+  config: Config;
+  logs: LogCapture;
+  req(opts: InjectOptions): Promise<LightMyRequestResponse>;
+  close(): Promise<void>;
+}
+
+export async function startTestApi(
+  opts: { env?: Record<string, string>; deps?: Partial<AppDeps> } = {},
+): Promise<TestApi> {
+  const config = testConfig(opts.env);
+  const db = testDb();
+  const client = await testClient();
+  const logs = new LogCapture();
+  const app = await buildApp({
+    config,
+    db,
+    temporalClient: client,
+    logger: createLogger(config, logs),
+    rateLimit: false,
+    ...opts.deps,
+  });
+  await app.ready();
+  return {
+    app,
+    db,
+    client,
+    config,
+    logs,
+    req: (o) => app.inject({ ...o, headers: { ...AUTH, ...(o.headers ?? {}) } }),
+    async close() {
+      await app.close();
+      await db.destroy();
+      await client.connection.close();
+    },
+  };
+}
+
+export function settings(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    powerschool: {
+      serverUrl: 'https://district.powerschool.com',
+      clientId: 'client-1',
+      clientSecret: 'very-secret-value-42',
+    },
+    grades: { from: 9, to: 12 },
+    ...overrides,
+  };
+}
+
+export function expectErrorShape(
+  body: unknown,
+): asserts body is { error: { code: string; message: string; details?: unknown[] } } {
+  const b = body as { error?: { code?: unknown; message?: unknown; details?: unknown } };
+  if (typeof b?.error?.code !== 'string' || typeof b.error.message !== 'string') {
+    throw new Error(`not the error shape: ${JSON.stringify(body)}`);
+  }
+  if (b.error.details !== undefined && !Array.isArray(b.error.details)) throw new Error('details must be an array');
+}
