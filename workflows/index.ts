@@ -1,3 +1,3 @@
 // Every workflow the worker registers. Workflow code is deterministic: it imports nothing but
 // @temporalio/workflow and types.
-export {};
+export { syncStudents } from './sync-students.js';

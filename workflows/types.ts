@@ -33,3 +33,56 @@ export function scheduleIdFor(schoolId: string): string {
 export function manualWorkflowIdFor(schoolId: string, at: Date, nonce: string): string {
   return `powerschool-sync-${schoolId}-manual-${at.toISOString().replace(/[:.]/g, '')}-${nonce}`;
 }
+
+/** A run's counts, as the contract's Run JSON names them (see design/contract.md). */
+export interface RunCounts {
+  fetched: number;
+  created: number;
+  updated: number;
+  unchanged: number;
+  invalid: number;
+  missing: number;
+}
+
+/**
+ * Where a long run picks up after continue-as-new (history stays O(pages) per execution).
+ * Internal to the workflow: callers never pass it.
+ */
+export interface SyncContinuation {
+  /** The runs row (= the workflow id). */
+  runId: string;
+  testRun: boolean;
+  notificationsEnabled: boolean;
+  pageSize: number;
+  nextPage: number;
+  /** Guard against a server that never returns a short page. */
+  maxPage: number;
+  progress: SyncProgress;
+}
+
+export interface SyncStudentsOptions {
+  /** Continue-as-new after this many pages in one execution (also when Temporal suggests it). */
+  pagesPerExecution?: number;
+}
+
+/** SyncStudentsInput as the workflow itself receives it, including its own continuation. */
+export interface SyncStudentsWorkflowInput extends SyncStudentsInput {
+  continuation?: SyncContinuation;
+  options?: SyncStudentsOptions;
+}
+
+export type SyncOutcome = 'succeeded' | 'skipped';
+
+/** The workflow's result (a failed or cancelled run ends the workflow with a failure instead). */
+export interface SyncStudentsResult {
+  runId: string;
+  status: SyncOutcome;
+  testRun: boolean | null;
+  counts: RunCounts | null;
+  /** For a skipped run: why (RUN_IN_PROGRESS, INTEGRATION_INACTIVE) and, if known, the run that held the slot. */
+  skipped?: { code: string; runningRunId: string | null };
+  notification: 'disabled' | 'sent' | 'failed';
+}
+
+/** What the progress query answers: SyncProgress plus the step the run is in. */
+export type SyncPhase = 'starting' | 'planning' | 'fetching' | 'applying' | 'finishing' | 'notifying' | 'done';

@@ -1,0 +1,45 @@
+import type { Client } from '@temporalio/client';
+import type { Config } from '../config.js';
+import type { Db } from '../db/connection.js';
+import type { EmailSender } from '../email/sender.js';
+import type { PowerSchoolCredentials, StudentScope } from '../powerschool/client.js';
+import type { SecretBox } from '../secrets/secret-box.js';
+
+/** What the activities need of PowerSchool: the client's reading methods (tests may wrap them). */
+export interface StudentSource {
+  getMaxPageSize(): Promise<number>;
+  countStudents(scope: StudentScope): Promise<number>;
+  fetchStudentPage(scope: StudentScope, page: number, pageSize: number): Promise<unknown[]>;
+}
+
+export type StudentSourceFactory = (credentials: PowerSchoolCredentials, allowInsecure: boolean) => StudentSource;
+
+/** pino fits. Activities log ids and counts only: never secrets, never student data. */
+export interface ActivityLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+export interface ActivityDeps {
+  db: Db;
+  config: Pick<Config, 'temporal' | 'email' | 'allowInsecurePowerSchool'>;
+  secretBox: SecretBox;
+  emailSender: EmailSender;
+  /**
+   * Lets beginRun check whether the run holding a school's slot still has a live workflow (one
+   * terminated behind our back would otherwise block the school for ever). Without it, a held
+   * slot always means `skipped`.
+   */
+  temporalClient?: Client;
+  /** Defaults to the real PowerSchoolClient. */
+  powerschoolClientFactory?: StudentSourceFactory;
+  logger?: ActivityLogger;
+  /** Reads pages of at most this many rows even when the server allows more (tests, tuning). */
+  maxPageSize?: number;
+  /**
+   * A slot holder with no workflow in Temporal may be one the API has just claimed and not yet
+   * started; it is released only once it is older than this. Default 60 s.
+   */
+  abandonedRunGraceMs?: number;
+}

@@ -1,0 +1,39 @@
+import { ApplicationFailure } from '@temporalio/common';
+import { isPowerSchoolError } from '../powerschool/errors.js';
+
+/**
+ * Turns what an adapter throws into the ApplicationFailure Temporal records: the error code as
+ * the failure type (the workflow and the retry policies key on it), retryability, and the
+ * server's Retry-After as the next retry delay. Messages name fields and statuses, never secrets.
+ */
+export function toActivityFailure(err: unknown): unknown {
+  if (err instanceof ApplicationFailure) return err;
+  if (isPowerSchoolError(err)) {
+    const fields = err.fields?.length ? ` (grant: ${err.fields.join(', ')})` : '';
+    const message = err.message.includes('grant') || !fields ? err.message : `${err.message}${fields}`;
+    return ApplicationFailure.create({
+      message,
+      type: err.code,
+      nonRetryable: !err.retryable,
+      nextRetryDelay: err.retryAfterMs,
+      details: err.fields?.length ? [{ fields: err.fields }] : undefined,
+    });
+  }
+  return err;
+}
+
+export async function adaptFailures<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    throw toActivityFailure(err);
+  }
+}
+
+export function invalidSettings(message: string): ApplicationFailure {
+  return ApplicationFailure.nonRetryable(message, 'INVALID_SETTINGS');
+}
+
+export function integrationNotFound(schoolId: string): ApplicationFailure {
+  return ApplicationFailure.nonRetryable(`school ${schoolId} has no PowerSchool integration`, 'INTEGRATION_NOT_FOUND');
+}

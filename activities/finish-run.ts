@@ -1,0 +1,25 @@
+import { clearStaging, endRun } from '../db/queries/run-lifecycle.js';
+import { parseRunSettings } from '../db/queries/run-settings.js';
+import type { ActivityDeps } from './deps.js';
+import type { FinishRunInput, FinishRunResult } from './types.js';
+
+/**
+ * Ends the run: final status, error, end time; the notification becomes `pending` when the school
+ * wants emails (so the status is final before the email goes out). Clears staging. Idempotent:
+ * a run that already ended keeps its status.
+ */
+export function makeFinishRun(deps: ActivityDeps) {
+  return async function finishRun({ runId, status, error }: FinishRunInput): Promise<FinishRunResult> {
+    const current = await deps.db.selectFrom('runs').select('settings').where('id', '=', runId).executeTakeFirst();
+    const notifications = parseRunSettings(current?.settings)?.notifications;
+    const wantsEmail = Boolean(notifications?.enabled && notifications.recipients.length > 0);
+    const run = await endRun(deps.db, runId, status, error ?? null, wantsEmail ? 'pending' : 'disabled');
+    await clearStaging(deps.db, runId);
+    if (!run) return { status: 'unknown', notify: false };
+    deps.logger?.info(
+      { runId, schoolId: run.school_id, status: run.status, errorCode: run.error_code ?? undefined },
+      'run finished',
+    );
+    return { status: run.status, notify: run.notification_status === 'pending' };
+  };
+}

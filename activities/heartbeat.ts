@@ -1,0 +1,22 @@
+import { Context } from '@temporalio/activity';
+
+/**
+ * Heartbeats on a timer while `work` runs, so a worker that dies mid-activity is noticed within
+ * the heartbeat timeout (not the much longer start-to-close timeout), while a healthy one working
+ * through a slow statement or a Retry-After wait is left alone. Outside an activity it just runs.
+ */
+export async function withHeartbeat<T>(work: () => Promise<T>, everyMs = 1_000): Promise<T> {
+  let context: Context;
+  try {
+    context = Context.current();
+  } catch {
+    return work();
+  }
+  context.heartbeat();
+  const timer = setInterval(() => context.heartbeat(), everyMs);
+  try {
+    return await work();
+  } finally {
+    clearInterval(timer);
+  }
+}

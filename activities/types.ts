@@ -1,0 +1,86 @@
+import type { RunCounts, SyncTrigger } from '../workflows/types.js';
+
+/**
+ * The activities' inputs and results: everything here is written to Temporal history, so ids,
+ * flags, counts and cursors only — never a secret, never student data.
+ */
+
+export interface BeginRunInput {
+  /** The runs row id: the workflow id. */
+  runId: string;
+  temporalRunId: string;
+  schoolId: string;
+  trigger: SyncTrigger;
+  testRun?: boolean;
+}
+
+export type BeginRunResult =
+  | { outcome: 'claimed'; testRun: boolean; notificationsEnabled: boolean }
+  | { outcome: 'skipped'; code: 'RUN_IN_PROGRESS' | 'INTEGRATION_INACTIVE'; runningRunId: string | null }
+  /** The run row already ended (a reset or replayed start): nothing left to do. */
+  | { outcome: 'ended'; status: string };
+
+export interface RunRef {
+  runId: string;
+}
+
+export interface PlanRunResult {
+  pageSize: number;
+  pagesTotal: number;
+  recordsTotal: number;
+}
+
+export interface FetchPageInput {
+  runId: string;
+  /** 1-based, as PowerSchool pages are. */
+  page: number;
+  pageSize: number;
+}
+
+export interface FetchPageResult {
+  page: number;
+  /** Rows PowerSchool returned on this page. */
+  received: number;
+  /** Rows staged (valid); `received - staged` were skipped as invalid. */
+  staged: number;
+  skipped: number;
+  /** Next page to read, or null when this page was the last (short or empty). */
+  nextPage: number | null;
+  /** The run's totals so far, computed from the staging tables (exact under retries). */
+  pagesFetched: number;
+  recordsFetched: number;
+}
+
+export interface FinishRunInput {
+  runId: string;
+  status: 'succeeded' | 'failed' | 'cancelled';
+  error?: { code: string; message: string };
+}
+
+export interface FinishRunResult {
+  status: string;
+  /** True when notifications are enabled for this run and no email went out yet. */
+  notify: boolean;
+}
+
+export interface NotifyResult {
+  status: 'sent' | 'disabled';
+  messageId: string | null;
+}
+
+export interface NotificationFailedInput {
+  runId: string;
+  message: string;
+}
+
+/** The activities the syncStudents workflow calls, as createActivities(deps) builds them. */
+export interface SyncActivities {
+  beginRun(input: BeginRunInput): Promise<BeginRunResult>;
+  planRun(input: RunRef): Promise<PlanRunResult>;
+  fetchPage(input: FetchPageInput): Promise<FetchPageResult>;
+  applyRun(input: RunRef): Promise<RunCounts>;
+  previewRun(input: RunRef): Promise<RunCounts>;
+  finishRun(input: FinishRunInput): Promise<FinishRunResult>;
+  notify(input: RunRef): Promise<NotifyResult>;
+  markNotificationFailed(input: NotificationFailedInput): Promise<void>;
+}

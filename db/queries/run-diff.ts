@@ -1,0 +1,221 @@
+import { sql, type Transaction } from 'kysely';
+import type { Db } from '../connection.js';
+import type { Database } from '../types.js';
+
+/**
+ * The set-based diff of a run's staged rows against the school's students, matched on DCID.
+ * One statement per kind over the whole run, never one round-trip per student.
+ *
+ *   preview: records every create/update in run_changes and the counts; writes no student.
+ *   commit:  the same, then applies exactly the recorded changes, in the same transaction.
+ *
+ * Optional fields the school does not sync (date of birth, gender) are neither compared nor
+ * written, and are left out of the recorded before/after. A run whose diff is already recorded
+ * (runs.applied_at) returns its stored counts: after a commit, diffing again would find nothing
+ * left to change and report the wrong counts.
+ */
+
+export interface DiffOptions {
+  runId: string;
+  schoolId: string;
+  syncDateOfBirth: boolean;
+  syncGender: boolean;
+  mode: 'preview' | 'commit';
+  /** Called between statements: a long diff keeps its activity's heartbeat going. */
+  onStep?: () => void;
+}
+
+export interface DiffCounts {
+  fetched: number;
+  created: number;
+  updated: number;
+  unchanged: number;
+  invalid: number;
+  missing: number;
+}
+
+type Tx = Transaction<Database>;
+
+export async function diffRun(db: Db, options: DiffOptions): Promise<DiffCounts> {
+  return db.transaction().execute(async (tx) => {
+    // The row lock serialises two attempts of the same activity (a timed-out attempt may still run).
+    const run = await tx
+      .selectFrom('runs')
+      .select([
+        'applied_at',
+        'count_fetched',
+        'count_created',
+        'count_updated',
+        'count_unchanged',
+        'count_invalid',
+        'count_missing',
+      ])
+      .where('id', '=', options.runId)
+      .forUpdate()
+      .executeTakeFirstOrThrow();
+    if (run.applied_at) {
+      return {
+        fetched: run.count_fetched,
+        created: run.count_created,
+        updated: run.count_updated,
+        unchanged: run.count_unchanged,
+        invalid: run.count_invalid,
+        missing: run.count_missing,
+      };
+    }
+
+    await recordChanges(tx, options);
+    options.onStep?.();
+    if (options.mode === 'commit') {
+      await applyCreates(tx, options);
+      options.onStep?.();
+      await applyUpdates(tx, options);
+      options.onStep?.();
+      await markSeen(tx, options);
+      options.onStep?.();
+    }
+    const counts = await countRun(tx, options);
+    await tx
+      .updateTable('runs')
+      .set({
+        applied_at: sql<Date>`now()`,
+        count_fetched: counts.fetched,
+        count_created: counts.created,
+        count_updated: counts.updated,
+        count_unchanged: counts.unchanged,
+        count_invalid: counts.invalid,
+        count_missing: counts.missing,
+      })
+      .where('id', '=', options.runId)
+      .execute();
+    return counts;
+  });
+}
+
+/** A student as the contract names its fields, for run_changes.before/after. */
+function studentJson(alias: 'st' | 's', o: DiffOptions) {
+  const t = sql.raw(alias);
+  return sql`jsonb_build_object(
+      'dcid', ${t}.dcid::text,
+      'studentNumber', ${t}.student_number,
+      'firstName', ${t}.first_name,
+      'lastName', ${t}.last_name,
+      'graduationYear', ${t}.graduation_year)
+    || ${o.syncDateOfBirth ? sql`jsonb_build_object('dateOfBirth', ${t}.date_of_birth)` : sql`'{}'::jsonb`}
+    || ${o.syncGender ? sql`jsonb_build_object('gender', ${t}.gender)` : sql`'{}'::jsonb`}`;
+}
+
+/** The "after" of an update keeps the stored value of a field the school does not sync. */
+function afterJson(o: DiffOptions) {
+  return sql`jsonb_build_object(
+      'dcid', s.dcid::text,
+      'studentNumber', s.student_number,
+      'firstName', s.first_name,
+      'lastName', s.last_name,
+      'graduationYear', s.graduation_year)
+    || ${o.syncDateOfBirth ? sql`jsonb_build_object('dateOfBirth', s.date_of_birth)` : sql`'{}'::jsonb`}
+    || ${o.syncGender ? sql`jsonb_build_object('gender', s.gender)` : sql`'{}'::jsonb`}`;
+}
+
+function differs(o: DiffOptions) {
+  return sql`(
+       st.student_number is distinct from s.student_number
+    or st.first_name is distinct from s.first_name
+    or st.last_name is distinct from s.last_name
+    or st.graduation_year is distinct from s.graduation_year
+    ${o.syncDateOfBirth ? sql`or st.date_of_birth is distinct from s.date_of_birth` : sql``}
+    ${o.syncGender ? sql`or st.gender is distinct from s.gender` : sql``})`;
+}
+
+async function recordChanges(tx: Tx, o: DiffOptions): Promise<void> {
+  await sql`
+    insert into run_changes (run_id, dcid, type, before, after)
+    select s.run_id, s.dcid,
+           case when st.id is null then 'create' else 'update' end,
+           case when st.id is null then null else ${studentJson('st', o)} end,
+           ${afterJson(o)}
+    from staged_students s
+    left join students st on st.school_id = ${o.schoolId} and st.dcid = s.dcid
+    where s.run_id = ${o.runId}
+      and (st.id is null or ${differs(o)})
+    on conflict (run_id, dcid) do nothing
+  `.execute(tx);
+}
+
+async function applyCreates(tx: Tx, o: DiffOptions): Promise<void> {
+  await sql`
+    insert into students (school_id, dcid, student_number, first_name, last_name, graduation_year,
+                          date_of_birth, gender, last_seen_run_id)
+    select ${o.schoolId}, s.dcid, s.student_number, s.first_name, s.last_name, s.graduation_year,
+           ${o.syncDateOfBirth ? sql`s.date_of_birth` : sql`null`},
+           ${o.syncGender ? sql`s.gender` : sql`null`},
+           ${o.runId}
+    from run_changes c
+    join staged_students s on s.run_id = c.run_id and s.dcid = c.dcid
+    where c.run_id = ${o.runId} and c.type = 'create'
+    on conflict (school_id, dcid) do nothing
+  `.execute(tx);
+}
+
+async function applyUpdates(tx: Tx, o: DiffOptions): Promise<void> {
+  await sql`
+    update students st set
+      student_number = s.student_number,
+      first_name = s.first_name,
+      last_name = s.last_name,
+      graduation_year = s.graduation_year,
+      ${o.syncDateOfBirth ? sql`date_of_birth = s.date_of_birth,` : sql``}
+      ${o.syncGender ? sql`gender = s.gender,` : sql``}
+      updated_at = now(),
+      last_seen_run_id = ${o.runId}
+    from run_changes c
+    join staged_students s on s.run_id = c.run_id and s.dcid = c.dcid
+    where c.run_id = ${o.runId} and c.type = 'update'
+      and st.school_id = ${o.schoolId} and st.dcid = c.dcid
+  `.execute(tx);
+}
+
+/** Unchanged students were seen too: only last_seen_run_id moves (updated_at stays). */
+async function markSeen(tx: Tx, o: DiffOptions): Promise<void> {
+  await sql`
+    update students st set last_seen_run_id = ${o.runId}
+    from staged_students s
+    where s.run_id = ${o.runId} and st.school_id = ${o.schoolId} and st.dcid = s.dcid
+      and st.last_seen_run_id is distinct from ${o.runId}
+  `.execute(tx);
+}
+
+/**
+ * missing: the school's students not staged this run — except those PowerSchool did return but
+ * whose record was skipped as invalid (they are counted as invalid, not as gone).
+ */
+async function countRun(tx: Tx, o: DiffOptions): Promise<DiffCounts> {
+  const { rows } = await sql<{
+    staged: number;
+    created: number;
+    updated: number;
+    invalid: number;
+    missing: number;
+  }>`
+    select
+      (select count(*) from staged_students where run_id = ${o.runId})::int as staged,
+      (select count(*) from run_changes where run_id = ${o.runId} and type = 'create')::int as created,
+      (select count(*) from run_changes where run_id = ${o.runId} and type = 'update')::int as updated,
+      (select count(distinct dcid) from run_issues where run_id = ${o.runId} and skipped)::int as invalid,
+      (select count(*) from students st
+        where st.school_id = ${o.schoolId}
+          and not exists (select 1 from staged_students s where s.run_id = ${o.runId} and s.dcid = st.dcid)
+          and not exists (select 1 from run_issues i
+                          where i.run_id = ${o.runId} and i.skipped and i.dcid = st.dcid::text)
+      )::int as missing
+  `.execute(tx);
+  const r = rows[0]!;
+  return {
+    fetched: r.staged + r.invalid,
+    created: r.created,
+    updated: r.updated,
+    unchanged: r.staged - r.created - r.updated,
+    invalid: r.invalid,
+    missing: r.missing,
+  };
+}

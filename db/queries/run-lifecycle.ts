@@ -1,0 +1,115 @@
+import { sql } from 'kysely';
+import type { Db } from '../connection.js';
+import type { Run, RunStatus } from '../types.js';
+import type { RunSettings } from './run-settings.js';
+
+/** Reads and transitions of one run's row, as the sync activities move it along. */
+
+export async function getRun(db: Db, runId: string): Promise<Run | undefined> {
+  return db.selectFrom('runs').selectAll().where('id', '=', runId).executeTakeFirst();
+}
+
+/** Stores the settings snapshot once (the first attempt of beginRun wins) and the Temporal run id. */
+export async function recordRunStart(
+  db: Db,
+  runId: string,
+  settings: RunSettings,
+  temporalRunId: string,
+): Promise<Run> {
+  return db
+    .updateTable('runs')
+    .set({
+      settings: sql<string>`coalesce(settings, ${JSON.stringify(settings)}::jsonb)`,
+      temporal_run_id: sql<string>`coalesce(temporal_run_id, ${temporalRunId})`,
+    })
+    .where('id', '=', runId)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+/**
+ * Records a run that never ran (another run held the slot, or the integration is paused). The row
+ * is written directly as ended, so it never takes the slot. Idempotent on the run id.
+ */
+export async function recordSkippedRun(
+  db: Db,
+  run: { id: string; schoolId: string; trigger: Run['trigger']; testRun: boolean; temporalRunId: string },
+  reason: { code: string; message: string },
+): Promise<void> {
+  await db
+    .insertInto('runs')
+    .values({
+      id: run.id,
+      school_id: run.schoolId,
+      trigger: run.trigger,
+      test_run: run.testRun,
+      temporal_run_id: run.temporalRunId,
+      status: 'skipped',
+      finished_at: sql<Date>`now()`,
+      error_code: reason.code,
+      error_message: reason.message,
+    })
+    .onConflict((oc) => oc.column('id').doNothing())
+    .execute();
+}
+
+/** Ends a run that is still running: status, error and end time. Returns the row as it now is. */
+export async function endRun(
+  db: Db,
+  runId: string,
+  status: Exclude<RunStatus, 'running'>,
+  error: { code: string; message: string } | null,
+  notificationStatus: 'disabled' | 'pending',
+): Promise<Run | undefined> {
+  await db
+    .updateTable('runs')
+    .set({
+      status,
+      finished_at: sql<Date>`now()`,
+      error_code: error?.code ?? null,
+      error_message: error?.message ?? null,
+      notification_status: notificationStatus,
+    })
+    .where('id', '=', runId)
+    .where('status', '=', 'running')
+    .execute();
+  return getRun(db, runId);
+}
+
+/** Staged rows are only needed until the run ends; the changes and issues stay as its record. */
+export async function clearStaging(db: Db, runId: string): Promise<void> {
+  await db.deleteFrom('staged_students').where('run_id', '=', runId).execute();
+}
+
+export async function setNotification(
+  db: Db,
+  runId: string,
+  status: 'disabled' | 'sent' | 'failed',
+  messageId: string | null,
+): Promise<void> {
+  await db
+    .updateTable('runs')
+    .set({ notification_status: status, notification_message_id: messageId })
+    .where('id', '=', runId)
+    .execute();
+}
+
+/**
+ * Frees the school's run slot held by a run whose workflow is gone (terminated behind our back,
+ * or never started), so the school can never be stuck. Only a still-`running` row changes.
+ */
+export async function releaseAbandonedRun(
+  db: Db,
+  runId: string,
+  status: 'cancelled' | 'failed',
+  message: string,
+): Promise<boolean> {
+  const released = await db
+    .updateTable('runs')
+    .set({ status, finished_at: sql<Date>`now()`, error_code: 'RUN_ABANDONED', error_message: message })
+    .where('id', '=', runId)
+    .where('status', '=', 'running')
+    .executeTakeFirst();
+  await clearStaging(db, runId);
+  return Number(released.numUpdatedRows) > 0;
+}

@@ -1,0 +1,46 @@
+import { pino } from 'pino';
+import { loadConfigOrExit } from './config.js';
+import { createDb } from './db/connection.js';
+import { connectClient, ensureSearchAttributes } from './temporal/connection.js';
+import { createWorker } from './worker/create-worker.js';
+
+/**
+ * `npm run worker`: the Temporal worker of the sync pipeline (workflows/ and activities/ on
+ * TEMPORAL_TASK_QUEUE). Stops gracefully on SIGINT/SIGTERM: running activities finish or are
+ * handed back to Temporal, which resumes them on the next worker.
+ */
+const config = loadConfigOrExit('worker');
+const logger = pino({ level: config.logLevel });
+
+const db = createDb(config.databaseUrl, { applicationName: 'powerschool-sync-worker' });
+const client = await connectClient(config);
+await ensureSearchAttributes(client, config.temporal.namespace);
+
+const sync = await createWorker(config, { db, temporalClient: client, logger });
+
+let stopping = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'worker stopping');
+    sync.shutdown();
+  });
+}
+
+logger.info(
+  {
+    taskQueue: sync.taskQueue,
+    namespace: config.temporal.namespace,
+    temporal: config.temporal.address,
+    email: config.email.resendApiKey ? 'resend' : 'outbox',
+  },
+  'worker started',
+);
+try {
+  await sync.run();
+} finally {
+  await client.connection.close().catch(() => {});
+  await db.destroy().catch(() => {});
+}
+logger.info('worker stopped');

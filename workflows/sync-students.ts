@@ -1,0 +1,288 @@
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  continueAsNew,
+  defineQuery,
+  isCancellation,
+  log,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  TimeoutFailure,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { SyncActivities } from '../activities/types.js';
+import { SchoolIdKey, SyncTriggerKey, TestRunKey } from '../temporal/search-attributes.js';
+import {
+  PROGRESS_QUERY,
+  type RunCounts,
+  type SyncContinuation,
+  type SyncPhase,
+  type SyncProgress,
+  type SyncStudentsResult,
+  type SyncStudentsWorkflowInput,
+} from './types.js';
+
+/**
+ * syncStudents: one run of one school, as data (design/architecture.md, "One run, as data").
+ *
+ *   beginRun → planRun → fetchPage × pages → applyRun | previewRun → finishRun → notify
+ *
+ * Only ids, counts and cursors cross into history; student rows stay in PostgreSQL. A failed run
+ * is recorded and emailed, then the workflow fails with the error code as its type, so the
+ * Temporal UI shows it red.
+ */
+
+/** Errors no retry can fix: the school has to change something first. */
+const SETTINGS_ERRORS = [
+  'POWERSCHOOL_AUTH_FAILED',
+  'POWERSCHOOL_FORBIDDEN',
+  'POWERSCHOOL_INSECURE_URL',
+  'POWERSCHOOL_NOT_FOUND',
+  'INVALID_SETTINGS',
+  'INTEGRATION_NOT_FOUND',
+];
+
+/** Our own PostgreSQL bookkeeping: short, retried patiently through a database blip. */
+const bookkeeping = proxyActivities<SyncActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumInterval: '30 seconds',
+    maximumAttempts: 20,
+    nonRetryableErrorTypes: SETTINGS_ERRORS,
+  },
+});
+
+/**
+ * PowerSchool calls: 5xx and dropped connections retry with backoff; a 429 retries after the
+ * server's Retry-After (the activity sets nextRetryDelay). The heartbeat timeout notices a dead
+ * worker quickly; the activity heartbeats on a timer while it works.
+ */
+const powerschool = proxyActivities<SyncActivities>({
+  startToCloseTimeout: '3 minutes',
+  heartbeatTimeout: '10 seconds',
+  retry: {
+    initialInterval: '500 milliseconds',
+    backoffCoefficient: 2,
+    maximumInterval: '30 seconds',
+    maximumAttempts: 10,
+    nonRetryableErrorTypes: SETTINGS_ERRORS,
+  },
+});
+
+/** The diff of a whole district in one transaction: long, but heartbeating throughout. */
+const diff = proxyActivities<SyncActivities>({
+  startToCloseTimeout: '30 minutes',
+  heartbeatTimeout: '30 seconds',
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 },
+});
+
+/** Email: Resend's 5xx/429/network errors retry (the idempotency key makes that safe). */
+const email = proxyActivities<SyncActivities>({
+  startToCloseTimeout: '1 minute',
+  retry: {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumInterval: '1 minute',
+    maximumAttempts: 6,
+    nonRetryableErrorTypes: ['EMAIL_REJECTED'],
+  },
+});
+
+/** Progress as the query answers it: SyncProgress plus the step the run is in. */
+export const progressQuery = defineQuery<SyncProgress & { phase: SyncPhase }>(PROGRESS_QUERY);
+
+const DEFAULT_PAGES_PER_EXECUTION = 500;
+
+export async function syncStudents(input: SyncStudentsWorkflowInput): Promise<SyncStudentsResult> {
+  const info = workflowInfo();
+  const runId = input.continuation?.runId ?? info.workflowId;
+  const progress: SyncProgress = input.continuation?.progress ?? {
+    pagesFetched: 0,
+    pagesTotal: null,
+    recordsFetched: 0,
+    recordsTotal: null,
+  };
+  let phase: SyncPhase = input.continuation ? 'fetching' : 'starting';
+  setHandler(progressQuery, () => ({ ...progress, phase }));
+  upsertSearchAttributes([
+    { key: SchoolIdKey, value: input.schoolId },
+    { key: SyncTriggerKey, value: input.trigger },
+  ]);
+
+  let state: SyncContinuation | undefined = input.continuation;
+  let notificationsEnabled = state?.notificationsEnabled ?? false;
+  let begun = Boolean(state);
+  try {
+    if (!state) {
+      setCurrentDetails(`Starting a ${input.trigger} sync of school ${input.schoolId}`);
+      const begin = await bookkeeping.beginRun({
+        runId,
+        temporalRunId: info.runId,
+        schoolId: input.schoolId,
+        trigger: input.trigger,
+        testRun: input.testRun,
+      });
+      if (begin.outcome !== 'claimed') return endedWithoutRunning(runId, begin, (p) => (phase = p));
+      begun = true;
+      notificationsEnabled = begin.notificationsEnabled;
+      upsertSearchAttributes([{ key: TestRunKey, value: begin.testRun }]);
+
+      phase = 'planning';
+      setCurrentDetails('Counting students in PowerSchool');
+      const plan = await powerschool.planRun({ runId });
+      progress.pagesTotal = plan.pagesTotal;
+      progress.recordsTotal = plan.recordsTotal;
+      state = {
+        runId,
+        testRun: begin.testRun,
+        notificationsEnabled,
+        pageSize: plan.pageSize,
+        nextPage: 1,
+        maxPage: plan.pagesTotal * 2 + 10,
+        progress,
+      };
+    } else {
+      upsertSearchAttributes([{ key: TestRunKey, value: state.testRun }]);
+    }
+
+    phase = 'fetching';
+    const more = await fetchPages(state, progress, input.options?.pagesPerExecution ?? DEFAULT_PAGES_PER_EXECUTION);
+    if (more === 'done') {
+      phase = 'applying';
+      setCurrentDetails(state.testRun ? 'Previewing the changes' : 'Committing the changes');
+      const counts = state.testRun ? await diff.previewRun({ runId }) : await diff.applyRun({ runId });
+      phase = 'finishing';
+      const finished = await bookkeeping.finishRun({ runId, status: 'succeeded' });
+      phase = 'notifying';
+      const notification = finished.notify ? await sendNotification(runId) : 'disabled';
+      phase = 'done';
+      setCurrentDetails(describeCounts(state.testRun, counts));
+      return { runId, status: 'succeeded', testRun: state.testRun, counts, notification };
+    }
+  } catch (err) {
+    if (!begun) throw err; // beginRun itself failed after all its retries: no run row to end.
+    throw await endFailedRun(runId, err, (p) => (phase = p));
+  }
+  // Outside the try: continue-as-new is itself thrown, and must not be taken for a failure.
+  return continueAsNew<typeof syncStudents>({ ...input, continuation: { ...state, progress } });
+}
+
+/**
+ * Reads pages until the last one (or until this execution has done its share of pages).
+ * Returns 'done', or 'continue' with `state.nextPage` set for the next execution.
+ */
+async function fetchPages(
+  state: SyncContinuation,
+  progress: SyncProgress,
+  pagesPerExecution: number,
+): Promise<'done' | 'continue'> {
+  let pagesThisExecution = 0;
+  for (;;) {
+    if (state.nextPage > state.maxPage)
+      throw ApplicationFailure.nonRetryable(
+        `PowerSchool kept returning full pages past page ${state.maxPage}, far beyond its own count`,
+        'POWERSCHOOL_BAD_RESPONSE',
+      );
+    setCurrentDetails(
+      `Reading page ${state.nextPage}${progress.pagesTotal ? ` of ${progress.pagesTotal}` : ''} ` +
+        `(${progress.recordsFetched} of ${progress.recordsTotal ?? '?'} students so far)`,
+    );
+    const page = await powerschool.fetchPage({ runId: state.runId, page: state.nextPage, pageSize: state.pageSize });
+    progress.pagesFetched = page.pagesFetched;
+    progress.recordsFetched = page.recordsFetched;
+    if (progress.pagesTotal !== null && page.pagesFetched > progress.pagesTotal)
+      progress.pagesTotal = page.pagesFetched;
+    if (page.nextPage === null) return 'done';
+    state.nextPage = page.nextPage;
+    pagesThisExecution++;
+    if (pagesThisExecution >= pagesPerExecution || workflowInfo().continueAsNewSuggested) return 'continue';
+  }
+}
+
+async function sendNotification(runId: string): Promise<'sent' | 'failed'> {
+  try {
+    await email.notify({ runId });
+    return 'sent';
+  } catch (err) {
+    if (isCancellation(err)) throw err;
+    // The run itself stands; the row says the email could not go out.
+    await bookkeeping.markNotificationFailed({ runId, message: describeFailure(err).message });
+    return 'failed';
+  }
+}
+
+/** Records the end of a failed or cancelled run, emails it, and returns the error to throw. */
+async function endFailedRun(runId: string, err: unknown, setPhase: (p: SyncPhase) => void): Promise<unknown> {
+  const cancelled = isCancellation(err);
+  const failure = cancelled ? { code: 'CANCELLED', message: 'the run was cancelled' } : describeFailure(err);
+  log.warn('sync run failed', { runId, code: failure.code });
+  // Cleanup must run even though the workflow's own scope is cancelled.
+  await CancellationScope.nonCancellable(async () => {
+    setPhase('finishing');
+    const finished = await bookkeeping.finishRun({
+      runId,
+      status: cancelled ? 'cancelled' : 'failed',
+      error: failure,
+    });
+    setPhase('notifying');
+    if (finished.notify) await sendNotification(runId);
+    setPhase('done');
+  });
+  setCurrentDetails(cancelled ? 'Cancelled' : `Failed: ${failure.code} — ${failure.message}`);
+  if (cancelled) return err;
+  // Non-retryable, typed by the code: the UI shows the run red with what went wrong.
+  return ApplicationFailure.create({
+    message: failure.message,
+    type: failure.code,
+    nonRetryable: true,
+    cause: err as Error,
+  });
+}
+
+function describeFailure(err: unknown): { code: string; message: string } {
+  const cause = err instanceof ActivityFailure && err.cause ? err.cause : err;
+  if (cause instanceof ApplicationFailure) return { code: cause.type ?? 'INTERNAL', message: cause.message };
+  if (cause instanceof TimeoutFailure)
+    return { code: 'TIMEOUT', message: `a step of the run timed out (${cause.timeoutType})` };
+  return { code: 'INTERNAL', message: cause instanceof Error ? cause.message : 'unexpected error' };
+}
+
+function endedWithoutRunning(
+  runId: string,
+  begin: Exclude<Awaited<ReturnType<SyncActivities['beginRun']>>, { outcome: 'claimed' }>,
+  setPhase: (p: SyncPhase) => void,
+): SyncStudentsResult {
+  setPhase('done');
+  if (begin.outcome === 'skipped') {
+    setCurrentDetails(
+      begin.code === 'RUN_IN_PROGRESS' ? `Skipped: run ${begin.runningRunId} is in progress` : 'Skipped: paused',
+    );
+    return {
+      runId,
+      status: 'skipped',
+      testRun: null,
+      counts: null,
+      skipped: { code: begin.code, runningRunId: begin.runningRunId },
+      notification: 'disabled',
+    };
+  }
+  setCurrentDetails(`Nothing to do: this run already ended as ${begin.status}`);
+  return {
+    runId,
+    status: 'skipped',
+    testRun: null,
+    counts: null,
+    skipped: { code: 'RUN_ALREADY_ENDED', runningRunId: null },
+    notification: 'disabled',
+  };
+}
+
+function describeCounts(testRun: boolean, c: RunCounts): string {
+  const verb = testRun ? 'Test run: would create' : 'Committed: created';
+  return `${verb} ${c.created}, update ${c.updated}; ${c.unchanged} unchanged, ${c.invalid} invalid, ${c.missing} missing (of ${c.fetched} fetched)`;
+}
