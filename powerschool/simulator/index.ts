@@ -41,7 +41,15 @@ export interface SimulatorFaults {
   tokenExpiresEveryRequests?: number;
   /** Pages of the table endpoint that hang (once each) until the client gives up. */
   timeoutPages?: number[];
+  /**
+   * Scripted faults for the next data requests, one per request, in order (deterministic tests):
+   * `rate-limit` (429 + Retry-After), `error` (503), `drop` (socket destroyed), `timeout` (hangs),
+   * `unauthorized` (401 as for an expired token), `ok` (no fault).
+   */
+  next?: ScriptedFault[];
 }
+
+export type ScriptedFault = 'rate-limit' | 'error' | 'drop' | 'timeout' | 'unauthorized' | 'ok';
 
 export interface SimulatorOptions {
   host?: string;
@@ -66,6 +74,8 @@ export interface SimulatorOptions {
   schoolYearEnd?: number;
   /** Fastify request logging (default off). */
   logger?: boolean;
+  /** How `expires_in` is written: a string of seconds like PowerSchool (default) or a number. */
+  expiresInAs?: 'string' | 'number';
 }
 
 export interface SimulatorStats {
@@ -136,6 +146,7 @@ const faultsSchema = z
     dropRate: z.number().min(0).max(1),
     tokenExpiresEveryRequests: z.number().int().min(1),
     timeoutPages: z.array(z.number().int().min(1)),
+    next: z.array(z.enum(['rate-limit', 'error', 'drop', 'timeout', 'unauthorized', 'ok'])),
   })
   .partial()
   .strict();
@@ -190,7 +201,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     schoolYearEnd,
   );
   let granted = new Set((options.grantedColumns ?? STUDENT_TABLE_COLUMNS).map((c) => c.toLowerCase()));
-  let faults: SimulatorFaults = { ...options.faults };
+  let faults: SimulatorFaults = {};
   let hungPages = new Set<number>();
   const faultRandom: Random = seededRandom(options.faultSeed ?? seed + 1);
   const tokens = new Map<string, IssuedToken>();
@@ -246,7 +257,11 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       token = [value, issued];
     }
     const remaining = Math.max(0, Math.floor((token[1].expiresAt - now) / 1000));
-    return reply.send({ access_token: token[0], token_type: 'Bearer', expires_in: String(remaining) });
+    return reply.send({
+      access_token: token[0],
+      token_type: 'Bearer',
+      expires_in: options.expiresInAs === 'number' ? remaining : String(remaining),
+    });
   };
   app.post('/oauth/access_token', issueToken);
   app.post('/oauth/access_token/', issueToken);
@@ -265,14 +280,28 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   /** Applies faults and checks the bearer token; false when it has already answered. */
   async function admit(request: FastifyRequest, reply: FastifyReply): Promise<boolean> {
     const f = faults;
+    const scripted = f.next?.shift();
     if (f.latencyMs) await sleep(f.latencyMs);
-    if (f.dropRate && faultRandom() < f.dropRate) {
+    if (scripted === 'timeout') {
+      await hang(request);
+      reply.hijack();
+      request.raw.socket.destroy();
+      return false;
+    }
+    if (scripted === 'unauthorized') {
+      void reply
+        .code(401)
+        .header('www-authenticate', 'Bearer error="invalid_token", error_description="The access token expired"')
+        .send({ message: 'Authentication failed' });
+      return false;
+    }
+    if (scripted === 'drop' || (!scripted && f.dropRate && faultRandom() < f.dropRate)) {
       stats.faults.dropped++;
       reply.hijack();
       request.raw.socket.destroy();
       return false;
     }
-    if (f.rateLimitRate && faultRandom() < f.rateLimitRate) {
+    if (scripted === 'rate-limit' || (!scripted && f.rateLimitRate && faultRandom() < f.rateLimitRate)) {
       stats.faults.rateLimited++;
       const seconds = f.retryAfterSeconds ?? 1;
       void reply
@@ -281,9 +310,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
         .send({ message: `Too many requests. Retry after ${seconds} seconds.` });
       return false;
     }
-    if (f.errorRate && faultRandom() < f.errorRate) {
+    if (scripted === 'error' || (!scripted && f.errorRate && faultRandom() < f.errorRate)) {
       stats.faults.errors++;
-      const status = [500, 502, 503][Math.floor(faultRandom() * 3)]!;
+      const status = scripted ? 503 : [500, 502, 503][Math.floor(faultRandom() * 3)]!;
       void reply.code(status).send({ message: 'Internal Server Error' });
       return false;
     }
@@ -535,10 +564,11 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   app.get('/_simulator/stats', async () => ({ ...stats, students: store.size }));
 
   function setFaults(next: SimulatorFaults): void {
-    faults = { ...next };
+    faults = { ...next, ...(next.next ? { next: [...next.next] } : {}) };
     hungPages = new Set();
   }
 
+  setFaults(options.faults ?? {});
   const address = await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 0 });
   const url = address.replace('[::1]', 'localhost');
 

@@ -1,0 +1,61 @@
+import { afterEach } from 'vitest';
+import { PowerSchoolClient, type PowerSchoolClientOptions } from '../../powerschool/client.js';
+import { clearTokenCache } from '../../powerschool/token-cache.js';
+import { startSimulator, type Simulator, type SimulatorOptions } from '../../powerschool/simulator/index.js';
+
+/** Simulators started in a test are closed after it. */
+const running: Simulator[] = [];
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((s) => s.close()));
+  // A later simulator may get the same port: never let it see an earlier one's cached token.
+  clearTokenCache();
+});
+
+export async function simulator(options: SimulatorOptions = {}): Promise<Simulator> {
+  const sim = await startSimulator({ students: 300, seed: 7, ...options });
+  running.push(sim);
+  return sim;
+}
+
+/** A client on loopback with fast retries, so fault tests take milliseconds. */
+export function clientFor(sim: Simulator, options: Partial<PowerSchoolClientOptions> = {}): PowerSchoolClient {
+  return new PowerSchoolClient({
+    credentials: { serverUrl: sim.url, clientId: sim.clientId, clientSecret: sim.clientSecret },
+    allowInsecure: true,
+    timeoutMs: 5_000,
+    retryBaseDelayMs: 5,
+    maxRetryDelayMs: 2_000,
+    ...options,
+  });
+}
+
+export interface LoggedWarning {
+  obj: Record<string, unknown>;
+  msg: string;
+}
+
+export function recordingLogger() {
+  const warnings: LoggedWarning[] = [];
+  const lines: string[] = [];
+  return {
+    warnings,
+    lines,
+    logger: {
+      warn(obj: object, msg: string) {
+        warnings.push({ obj: obj as Record<string, unknown>, msg });
+        lines.push(JSON.stringify(obj) + msg);
+      },
+      debug(obj: object, msg: string) {
+        lines.push(JSON.stringify(obj) + msg);
+      },
+    },
+  };
+}
+
+export async function collect(gen: AsyncGenerator<{ page: number; rows: unknown[] }, unknown>) {
+  const rows: unknown[] = [];
+  for await (const page of gen) rows.push(...page.rows);
+  return rows;
+}
+
+export const dcidOf = (row: unknown) => String((row as { dcid: unknown }).dcid);
