@@ -1,0 +1,119 @@
+import { describe, expect, it } from 'vitest';
+import { PowerSchoolClient, PowerSchoolError } from '../../powerschool/client.js';
+import { isForbiddenAddress } from '../../powerschool/ssrf.js';
+import { clientFor, simulator } from './helpers.js';
+
+const scope = { gradeFrom: 9, gradeTo: 12 };
+
+describe('isForbiddenAddress', () => {
+  it.each([
+    '127.0.0.1',
+    '127.255.0.9',
+    '10.1.2.3',
+    '172.16.0.1',
+    '172.31.255.255',
+    '192.168.1.1',
+    '169.254.169.254',
+    '100.64.0.1',
+    '0.0.0.0',
+    '::1',
+    '::',
+    'fc00::1',
+    'fd12:3456::1',
+    'fe80::1',
+    '::ffff:127.0.0.1',
+    '::ffff:7f00:1',
+    '::ffff:169.254.169.254',
+    '[::1]',
+    'not-an-ip',
+    '',
+  ])('refuses %s', (ip) => expect(isForbiddenAddress(ip)).toBe(true));
+
+  it.each(['8.8.8.8', '1.1.1.1', '172.32.0.1', '192.169.0.1', '100.128.0.1', '2606:4700:4700::1111', '::ffff:8.8.8.8'])(
+    'allows %s',
+    (ip) => expect(isForbiddenAddress(ip)).toBe(false),
+  );
+});
+
+describe('SSRF guard in the client', () => {
+  async function refusal(serverUrl: string) {
+    const client = new PowerSchoolClient({
+      credentials: { serverUrl, clientId: 'a', clientSecret: 'b' },
+      maxAttempts: 3,
+    });
+    const err = await client.countStudents(scope).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PowerSchoolError);
+    return err as PowerSchoolError;
+  }
+
+  it('refuses http://, a literal loopback IP and a name resolving to loopback, before any request', async () => {
+    const sim = await simulator();
+    const port = new URL(sim.url).port;
+    expect(await refusal(`http://127.0.0.1:${port}`)).toMatchObject({
+      code: 'POWERSCHOOL_INSECURE_URL',
+      retryable: false,
+    });
+    expect(await refusal(`https://127.0.0.1:${port}`)).toMatchObject({
+      code: 'POWERSCHOOL_INSECURE_URL',
+      retryable: false,
+    });
+    expect(await refusal(`https://[::1]:${port}`)).toMatchObject({
+      code: 'POWERSCHOOL_INSECURE_URL',
+      retryable: false,
+    });
+    expect(await refusal(`https://169.254.169.254`)).toMatchObject({ code: 'POWERSCHOOL_INSECURE_URL' });
+    // "localhost" is a name: refused at connect time by the guarded DNS lookup.
+    const viaName = await refusal(`https://localhost:${port}`);
+    expect(viaName).toMatchObject({ code: 'POWERSCHOOL_INSECURE_URL', retryable: false });
+    expect(viaName.message).toContain('internal address');
+    expect(sim.requestCount()).toBe(0);
+  });
+
+  it('allowInsecure lets tests and development reach a local simulator', async () => {
+    const sim = await simulator();
+    expect(await clientFor(sim, { allowInsecure: true }).countStudents(scope)).toBeGreaterThan(0);
+  });
+});
+
+describe('politeness', () => {
+  it('one request in flight per school, even across clients', async () => {
+    const sim = await simulator({ faults: { latencyMs: 15 } });
+    const a = clientFor(sim);
+    const b = clientFor(sim);
+    await Promise.all([
+      ...[1, 2, 3].map((p) => a.fetchStudentPage(scope, p, 10)),
+      ...[4, 5, 6].map((p) => b.fetchStudentPage(scope, p, 10)),
+      a.countStudents(scope),
+    ]);
+    expect(sim.stats().maxConcurrent).toBe(1);
+  });
+
+  it('different schools do not wait for each other', async () => {
+    const sim = await simulator({ faults: { latencyMs: 30 } });
+    // Same simulator under two server URLs = two schools as far as the client knows.
+    const one = clientFor(sim);
+    const other = clientFor(sim, {
+      credentials: {
+        serverUrl: sim.url.replace('127.0.0.1', 'localhost'),
+        clientId: sim.clientId,
+        clientSecret: sim.clientSecret,
+      },
+    });
+    await Promise.all([
+      one.countStudents(scope),
+      other.countStudents(scope),
+      one.getMaxPageSize(),
+      other.getMaxPageSize(),
+    ]);
+    expect(sim.stats().maxConcurrent).toBe(2);
+  });
+
+  it('keeps the minimum interval between request starts', async () => {
+    const sim = await simulator();
+    const client = clientFor(sim, { minIntervalMs: 60 });
+    const started = Date.now();
+    await Promise.all([client.countStudents(scope), client.countStudents(scope), client.getMaxPageSize()]);
+    // token + 3 data requests = 4 starts, 3 intervals of at least 60 ms
+    expect(Date.now() - started).toBeGreaterThanOrEqual(175);
+  });
+});
