@@ -1,9 +1,10 @@
 import { Client, Connection } from '@temporalio/client';
 import { status as grpcStatus } from '@grpc/grpc-js';
-import { temporal } from '@temporalio/proto';
+// @temporalio/proto is CommonJS with only a default export under Node's ESM loader (tsx, node).
+import proto from '@temporalio/proto';
 
-const { IndexedValueType } = temporal.api.enums.v1;
-type IndexedValueType = temporal.api.enums.v1.IndexedValueType;
+const { IndexedValueType } = proto.temporal.api.enums.v1;
+type IndexedValueType = proto.temporal.api.enums.v1.IndexedValueType;
 import type { Config } from '../config.js';
 
 export async function connectClient(config: Pick<Config, 'temporal'>): Promise<Client> {
