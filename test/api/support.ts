@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
-import type { Client } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { buildApp, type AppDeps } from '../../api/app.js';
 import { createLogger } from '../../api/logger.js';
 import { loadConfig, type Config } from '../../config.js';
 import type { Db } from '../../db/connection.js';
+import { ensureSearchAttributes } from '../../temporal/connection.js';
 import { testClient, testDb, testEnv } from '../helpers/env.js';
 
 export const TOKEN = 'api-test-token-0123456789';
@@ -50,12 +51,33 @@ export interface TestApi {
   close(): Promise<void>;
 }
 
+/** A Temporal namespace of one's own on the shared dev server: schedules there are invisible to other tests. */
+export async function createNamespace(prefix = 'api-test'): Promise<string> {
+  const namespace = `${prefix}-${randomUUID().slice(0, 8)}`;
+  const client = await testClient();
+  try {
+    await client.workflowService.registerNamespace({
+      namespace,
+      workflowExecutionRetentionPeriod: { seconds: 24 * 3600 },
+    });
+    await ensureSearchAttributes(client, namespace);
+  } finally {
+    await client.connection.close();
+  }
+  return namespace;
+}
+
+export async function namespaceClient(namespace: string): Promise<Client> {
+  const connection = await Connection.connect({ address: testEnv.temporalAddress });
+  return new Client({ connection, namespace });
+}
+
 export async function startTestApi(
   opts: { env?: Record<string, string>; deps?: Partial<AppDeps> } = {},
 ): Promise<TestApi> {
   const config = testConfig(opts.env);
   const db = testDb();
-  const client = await testClient();
+  const client = await namespaceClient(config.temporal.namespace);
   const logs = new LogCapture();
   const app = await buildApp({
     config,

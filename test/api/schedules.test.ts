@@ -1,0 +1,222 @@
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { ScheduleNotFoundError, ScheduleOverlapPolicy } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEV_SECRETS_KEY } from '../../config.js';
+import { SecretBox } from '../../secrets/secret-box.js';
+import { reconcileSchedules, type ScheduleLogger } from '../../temporal/schedules.js';
+import { scheduleIdFor } from '../../workflows/types.js';
+import { testEnv, uniqueSchoolId } from '../helpers/env.js';
+import { createNamespace, settings, startTestApi, TOKEN, type TestApi } from './support.js';
+
+/**
+ * Schedules follow the database, and drift made behind the API's back is repaired by reconcile at
+ * the next start. This file runs in a Temporal namespace of its own, so reconciling "every school"
+ * can neither see nor touch another test file's schedules.
+ */
+
+let api: TestApi;
+let namespace: string;
+beforeAll(async () => {
+  namespace = await createNamespace('api-schedules');
+  api = await startTestApi({ env: { TEMPORAL_NAMESPACE: namespace } });
+});
+afterAll(async () => api?.close());
+
+const quiet: ScheduleLogger = { info() {}, warn() {}, error() {} };
+const handle = (schoolId: string) => api.client.schedule.getHandle(scheduleIdFor(schoolId));
+const exists = (schoolId: string) =>
+  handle(schoolId)
+    .describe()
+    .then(
+      () => true,
+      (err) => {
+        if (err instanceof ScheduleNotFoundError) return false;
+        throw err;
+      },
+    );
+
+async function put(schoolId: string, patch: Record<string, unknown> = {}) {
+  const res = await api.req({ method: 'PUT', url: `/v1/schools/${schoolId}/integration`, payload: settings(patch) });
+  expect(res.statusCode).toBe(201);
+}
+
+/** Someone edits the schedule in the UI or with the CLI: another cron, unpaused, another queue, ALLOW_ALL. */
+async function tamper(schoolId: string) {
+  await handle(schoolId).update((prev) => ({
+    ...prev,
+    spec: { cronExpressions: ['*/5 * * * *'], timezone: 'Europe/Paris' },
+    action: { ...prev.action, taskQueue: 'somewhere-else' },
+    policies: { ...prev.policies, overlap: ScheduleOverlapPolicy.ALLOW_ALL },
+    state: { paused: true },
+  }));
+}
+
+async function createOrphan(schoolId: string) {
+  await api.client.schedule.create({
+    scheduleId: scheduleIdFor(schoolId),
+    spec: { cronExpressions: ['0 2 * * 0'] },
+    action: {
+      type: 'startWorkflow',
+      workflowType: 'syncStudents',
+      taskQueue: 'q',
+      args: [{ schoolId, trigger: 'schedule' }],
+    },
+    state: { paused: true },
+  });
+}
+
+async function expectInLine(schoolId: string, active: boolean) {
+  const d = await handle(schoolId).describe();
+  expect(d.state.paused).toBe(!active);
+  expect(d.spec.timezone).toBe('UTC');
+  expect(d.spec.calendars).toHaveLength(1);
+  expect(d.spec.calendars?.[0]).toMatchObject({
+    minute: [{ start: 0, end: 0 }],
+    hour: [{ start: 2, end: 2 }],
+    dayOfWeek: [{ start: 'SUNDAY', end: 'SUNDAY' }],
+  });
+  expect(d.policies.overlap).toBe('SKIP');
+  expect(d.action.taskQueue).toBe(api.config.temporal.taskQueue);
+}
+
+describe('reconcileSchedules', () => {
+  it('creates missing, repairs drifted, removes orphans, and leaves healthy ones in line', async () => {
+    const [missing, drifted, healthy, orphan] = [
+      uniqueSchoolId(),
+      uniqueSchoolId(),
+      uniqueSchoolId(),
+      uniqueSchoolId(),
+    ];
+    await put(missing, { active: true });
+    await put(drifted, { active: true });
+    await put(healthy);
+    await createOrphan(orphan);
+    await handle(missing).delete();
+    await tamper(drifted);
+
+    const result = await reconcileSchedules({ db: api.db, client: api.client, config: api.config, logger: quiet });
+    expect(result.failed).toBe(0);
+    expect(result.created).toBeGreaterThanOrEqual(1);
+    expect(result.deleted).toBeGreaterThanOrEqual(1);
+    await expectInLine(missing, true);
+    await expectInLine(drifted, true);
+    await expectInLine(healthy, false);
+    expect(await exists(orphan)).toBe(false);
+
+    // A second pass finds nothing to create or delete.
+    const again = await reconcileSchedules({ db: api.db, client: api.client, config: api.config, logger: quiet });
+    expect(again).toMatchObject({ created: 0, deleted: 0, failed: 0 });
+  });
+
+  it('a paused/unpaused state flipped behind the API is flipped back', async () => {
+    const id = uniqueSchoolId();
+    await put(id);
+    await handle(id).unpause('someone clicked resume in the UI');
+    expect((await handle(id).describe()).state.paused).toBe(false);
+    await reconcileSchedules({
+      db: api.db,
+      client: api.client,
+      config: api.config,
+      logger: quiet,
+      schoolFilter: (s) => s === id,
+    });
+    expect((await handle(id).describe()).state.paused).toBe(true);
+  });
+});
+
+describe('npm run api (api/main.ts)', () => {
+  it('at start: re-seals old-key secrets, reconciles schedules, serves, and exits 0 on SIGTERM', async () => {
+    const [missing, drifted, orphan, rotated] = [
+      uniqueSchoolId(),
+      uniqueSchoolId(),
+      uniqueSchoolId(),
+      uniqueSchoolId(),
+    ];
+    await put(missing, { active: true });
+    await put(drifted);
+    await createOrphan(orphan);
+    await handle(missing).delete();
+    await tamper(drifted);
+
+    // A secret sealed with the key used before a rotation: SECRETS_KEY_PREVIOUS still opens it.
+    const oldKey = randomBytes(32);
+    await put(rotated);
+    const oldBox = new SecretBox([oldKey]);
+    const sealed = oldBox.seal('rotated-secret', rotated);
+    await api.db
+      .updateTable('integrations')
+      .set({ client_secret_encrypted: sealed.ciphertext, client_secret_key_id: sealed.keyId })
+      .where('school_id', '=', rotated)
+      .execute();
+
+    const child = spawn(process.execPath, ['--import', 'tsx', 'api/main.ts'], {
+      env: {
+        ...process.env,
+        NODE_ENV: 'production',
+        LOG_LEVEL: 'info',
+        HOST: '127.0.0.1',
+        PORT: '0',
+        DATABASE_URL: testEnv.databaseUrl,
+        TEMPORAL_ADDRESS: testEnv.temporalAddress,
+        TEMPORAL_NAMESPACE: namespace,
+        TEMPORAL_TASK_QUEUE: api.config.temporal.taskQueue,
+        API_TOKENS: TOKEN,
+        // The current key is the one every other test uses, so re-sealing cannot disturb them.
+        SECRETS_KEY: DEV_SECRETS_KEY,
+        SECRETS_KEY_PREVIOUS: oldKey.toString('base64'),
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const output: string[] = [];
+    child.stderr.on('data', (d) => output.push(String(d)));
+    try {
+      const address = await new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`API did not start:\n${output.join('')}`)), 45_000);
+        createInterface({ input: child.stdout }).on('line', (line) => {
+          output.push(line);
+          const m = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(line);
+          if (m) {
+            clearTimeout(timer);
+            resolve(m[1]!);
+          }
+        });
+        child.once('exit', (code) => reject(new Error(`API exited with ${code}:\n${output.join('\n')}`)));
+      });
+
+      await expectInLine(missing, true);
+      await expectInLine(drifted, false);
+      expect(await exists(orphan)).toBe(false);
+
+      const row = await api.db
+        .selectFrom('integrations')
+        .selectAll()
+        .where('school_id', '=', rotated)
+        .executeTakeFirstOrThrow();
+      const current = new SecretBox(api.config.secretsKeys);
+      expect(row.client_secret_key_id).toBe(current.currentKeyId);
+      expect(current.open({ ciphertext: row.client_secret_encrypted, keyId: row.client_secret_key_id }, rotated)).toBe(
+        'rotated-secret',
+      );
+
+      expect((await fetch(`${address}/healthz`)).status).toBe(200);
+      const unauth = await fetch(`${address}/v1/schools/${missing}/integration`);
+      expect(unauth.status).toBe(401);
+      const ok = await fetch(`${address}/v1/schools/${missing}/integration`, {
+        headers: { authorization: `Bearer ${TOKEN}` },
+      });
+      expect(ok.status).toBe(200);
+      expect(ok.headers.get('x-ratelimit-limit')).toBe('1200');
+      expect(output.join('\n')).toContain('schedules reconciled');
+    } finally {
+      if (child.exitCode === null) {
+        const exited = once(child, 'exit');
+        child.kill('SIGTERM');
+        const [code] = (await exited) as [number | null];
+        expect(code).toBe(0);
+      }
+    }
+  });
+});
