@@ -2,6 +2,7 @@ import { pino } from 'pino';
 import { loadConfigOrExit } from './config.js';
 import { createDb } from './db/connection.js';
 import { connectClient, ensureSearchAttributes } from './temporal/connection.js';
+import { reconcileSchedules } from './temporal/schedules.js';
 import { createWorker } from './worker/create-worker.js';
 
 /**
@@ -15,6 +16,13 @@ const logger = pino({ level: config.logLevel });
 const db = createDb(config.databaseUrl, { applicationName: 'powerschool-sync-worker' });
 const client = await connectClient(config);
 await ensureSearchAttributes(client, config.temporal.namespace);
+
+// The database is the source of truth for schedules: repair any drift before taking work.
+// A failure here must not keep the worker from running the syncs that are already scheduled.
+await reconcileSchedules({ db, client, config, logger }).then(
+  (result) => logger.info(result, 'schedules reconciled'),
+  (err: unknown) => logger.error({ err }, 'could not reconcile schedules; continuing'),
+);
 
 const sync = await createWorker(config, { db, temporalClient: client, logger });
 

@@ -113,4 +113,137 @@ describe('sync pipeline: commit runs', () => {
       ...(mapping.gender ? { gender: e.gender } : {}),
     });
   });
+
+  it('2. a test run writes no student and records the preview; the next commit makes exactly those changes', async () => {
+    const own = await startTestSimulator({ students: 200, seed: 21 });
+    try {
+      const schoolId = uniqueSchoolId();
+      const mapping = { powerschoolId: 'DCID' as const, dateOfBirth: true, gender: false };
+      await putIntegration(db, config, schoolId, own, { mapping, testRun: true });
+      const first = await runSync(client, worker.taskQueue, { schoolId, trigger: 'manual', testRun: false });
+      expect(first.counts?.created).toBe(own.students.inScope(9, 12).length);
+
+      const [a, b, c] = own.students.inScope(9, 12);
+      own.students.update(a!.dcid, { last_name: 'Renamed-Ä' });
+      own.students.update(b!.dcid, { dob: '2009-01-02' });
+      own.students.update(c!.dcid, { gender: 'F' === c!.gender ? 'M' : 'F' }); // not synced: no change
+      own.students.add({ grade_level: 10, enroll_status: 0 });
+      own.students.add({ grade_level: 12, enroll_status: 0 });
+      const snapshot = await studentsOf(db, schoolId);
+
+      // No testRun in the input: the integration's setting (test run) applies.
+      const preview = await runSync(client, worker.taskQueue, { schoolId, trigger: 'manual' });
+      expect(preview).toMatchObject({ status: 'succeeded', testRun: true });
+      expect(preview.counts).toMatchObject({ created: 2, updated: 2, missing: 0, invalid: 0 });
+      expect(await studentsOf(db, schoolId)).toEqual(snapshot);
+      const previewRun = await runRow(db, preview.workflowId);
+      expect(previewRun).toMatchObject({ test_run: true, status: 'succeeded', count_created: 2, count_updated: 2 });
+      const previewed = await changesOf(db, preview.workflowId);
+      expect(previewed.map((ch) => ch.type).sort()).toEqual(['create', 'create', 'update', 'update']);
+      const renamed = previewed.find((ch) => ch.dcid === String(a!.dcid))!;
+      expect(renamed.before).toMatchObject({ lastName: a!.last_name });
+      expect(renamed.after).toMatchObject({ lastName: 'Renamed-Ä' });
+
+      const commit = await runSync(client, worker.taskQueue, { schoolId, trigger: 'manual', testRun: false });
+      expect(commit.counts).toEqual(preview.counts);
+      expect(await changesOf(db, commit.workflowId)).toEqual(previewed);
+      const after = comparable(await studentsOf(db, schoolId));
+      expect(after).toEqual(own.students.inScope(9, 12).map((s) => expectedStudent(s, mapping)));
+    } finally {
+      await own.close();
+    }
+  });
+
+  it('3. incremental: 5 renames, 3 additions, 2 removals → updated 5, created 3, missing 2; only those rows written', async () => {
+    const own = await startTestSimulator({ students: 300, seed: 31 });
+    try {
+      const schoolId = uniqueSchoolId();
+      const mapping = { powerschoolId: 'DCID' as const, dateOfBirth: false, gender: true };
+      await putIntegration(db, config, schoolId, own, { mapping });
+      const first = await runSync(client, worker.taskQueue, { schoolId, trigger: 'schedule' });
+      const n = own.students.inScope(9, 12).length;
+      expect(first.counts).toMatchObject({ created: n, updated: 0, unchanged: 0 });
+      const before = new Map((await studentsOf(db, schoolId)).map((r) => [r.dcid, r]));
+
+      const inScope = own.students.inScope(9, 12);
+      const renamed = inScope.slice(0, 5);
+      renamed.forEach((s, i) => own.students.update(s.dcid, { first_name: `Renamed${'ab'[i % 2]}${i}` }));
+      const removed = inScope.slice(10, 12);
+      removed.forEach((s) => own.students.remove(s.dcid));
+      const added = [9, 10, 11].map((g) => own.students.add({ grade_level: g, enroll_status: 0 }));
+
+      const second = await runSync(client, worker.taskQueue, { schoolId, trigger: 'schedule' });
+      expect(second.counts).toEqual({
+        fetched: n + 3 - 2,
+        created: 3,
+        updated: 5,
+        unchanged: n - 5 - 2,
+        invalid: 0,
+        missing: 2,
+      });
+      const rows = await studentsOf(db, schoolId);
+      expect(rows).toHaveLength(n + 3); // the removed two are kept
+      const touched = rows.filter((r) => {
+        const old = before.get(r.dcid);
+        return !old || old.updated_at.getTime() !== r.updated_at.getTime() || old.first_name !== r.first_name;
+      });
+      expect(touched.map((r) => r.dcid).sort()).toEqual([...renamed, ...added].map((s) => String(s.dcid)).sort());
+      for (const s of removed) {
+        const kept = rows.find((r) => r.dcid === String(s.dcid))!;
+        expect(kept).toEqual(before.get(String(s.dcid)));
+        expect(kept.last_seen_run_id).toBe(first.workflowId);
+      }
+      const seen = rows.filter((r) => r.last_seen_run_id === second.workflowId);
+      expect(seen).toHaveLength(n + 3 - 2);
+      expect(comparable(rows.filter((r) => !removed.some((s) => String(s.dcid) === r.dcid)))).toEqual(
+        own.students.inScope(9, 12).map((s) => expectedStudent(s, mapping)),
+      );
+      expect(await changesOf(db, second.workflowId)).toHaveLength(8);
+    } finally {
+      await own.close();
+    }
+  });
+
+  it('4. switching the mapping DCID → STUDENT_NUMBER and back duplicates nobody', async () => {
+    const own = await startTestSimulator({ students: 200, seed: 41 });
+    try {
+      const schoolId = uniqueSchoolId();
+      const n = own.students.inScope(9, 12).length;
+      await putIntegration(db, config, schoolId, own, { mapping: { powerschoolId: 'DCID' } });
+      const first = await runSync(client, worker.taskQueue, { schoolId, trigger: 'manual' });
+      expect(first.counts).toMatchObject({ created: n });
+      const stored = await studentsOf(db, schoolId);
+
+      await putIntegration(db, config, schoolId, own, { mapping: { powerschoolId: 'STUDENT_NUMBER' } });
+      const second = await runSync(client, worker.taskQueue, { schoolId, trigger: 'manual' });
+      expect(second.counts).toMatchObject({ created: 0, updated: 0, unchanged: n, missing: 0 });
+
+      // The school renumbers a student while STUDENT_NUMBER is the displayed id: still one student.
+      const renumbered = own.students.inScope(9, 12)[3]!;
+      own.students.update(renumbered.dcid, { student_number: '987654' });
+      const third = await runSync(client, worker.taskQueue, { schoolId, trigger: 'manual' });
+      expect(third.counts).toMatchObject({ created: 0, updated: 1, unchanged: n - 1, missing: 0 });
+
+      await putIntegration(db, config, schoolId, own, { mapping: { powerschoolId: 'DCID' } });
+      const fourth = await runSync(client, worker.taskQueue, { schoolId, trigger: 'manual' });
+      expect(fourth.counts).toMatchObject({ created: 0, updated: 0, unchanged: n, missing: 0 });
+
+      const rows = await studentsOf(db, schoolId);
+      expect(rows).toHaveLength(n);
+      expect(new Set(rows.map((r) => r.dcid)).size).toBe(n);
+      expect(rows.map((r) => r.id)).toEqual(stored.map((r) => r.id));
+      expect(rows.find((r) => r.dcid === String(renumbered.dcid))?.student_number).toBe('987654');
+    } finally {
+      await own.close();
+    }
+  });
 });
+
+async function changesOf(db: Db, runId: string) {
+  return db
+    .selectFrom('run_changes')
+    .select(['dcid', 'type', 'before', 'after'])
+    .where('run_id', '=', runId)
+    .orderBy('dcid')
+    .execute();
+}
