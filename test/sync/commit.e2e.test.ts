@@ -185,7 +185,7 @@ describe('sync pipeline: commit runs', () => {
       expect(rows).toHaveLength(n + 3); // the removed two are kept
       const touched = rows.filter((r) => {
         const old = before.get(r.dcid);
-        return !old || old.updated_at.getTime() !== r.updated_at.getTime() || old.first_name !== r.first_name;
+        return !old || millis(old.updated_at) !== millis(r.updated_at) || old.first_name !== r.first_name;
       });
       expect(touched.map((r) => r.dcid).sort()).toEqual([...renamed, ...added].map((s) => String(s.dcid)).sort());
       for (const s of removed) {
@@ -246,4 +246,9 @@ async function changesOf(db: Db, runId: string) {
     .where('run_id', '=', runId)
     .orderBy('dcid')
     .execute();
+}
+
+/** db/types.ts types Generated<Timestamp> loosely; pg hands us a Date. */
+function millis(value: unknown): number {
+  return (value as Date).getTime();
 }
