@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Client, WorkflowHandle } from '@temporalio/client';
+import type { Client, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { pino } from 'pino';
 import { loadConfig, type Config } from '../../config.js';
 import type { Db } from '../../db/connection.js';
@@ -110,7 +110,7 @@ export async function startSync(
   taskQueue: string,
   input: SyncStudentsWorkflowInput,
   workflowId = newRunId(input.schoolId),
-): Promise<WorkflowHandle> {
+): Promise<WorkflowHandleWithFirstExecutionRunId> {
   return client.workflow.start(SYNC_WORKFLOW_TYPE, {
     taskQueue,
     workflowId,
