@@ -44,6 +44,8 @@ export interface PowerSchoolClientOptions {
   /** Upper bound of one wait, Retry-After included. Default 30 s. */
   maxRetryDelayMs?: number;
   logger?: PowerSchoolLogger;
+  /** Aborts requests in flight and retry waits (e.g. on Temporal activity cancellation). */
+  signal?: AbortSignal;
 }
 
 /** Progress of `readAllStudents`, one call per page, then one final `done` call. */
@@ -84,7 +86,20 @@ export interface ReadOptions {
 const DEFAULT_TIMEOUT_MS = 30_000;
 const DEFAULT_MAX_PAGE_SIZE = 100;
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
 
 /** The `q` filter for a scope: active students within the grades. */
 export function scopeQuery(scope: StudentScope): string {
@@ -113,6 +128,7 @@ export class PowerSchoolClient {
   private readonly retryBaseDelayMs: number;
   private readonly maxRetryDelayMs: number;
   private readonly logger: PowerSchoolLogger | undefined;
+  private readonly signal: AbortSignal | undefined;
   /** One in-flight request per school: the politeness key. */
   private readonly schoolKey: string;
   /** Token cache key: includes a fingerprint of the secret, so a changed secret is re-checked. */
@@ -129,6 +145,7 @@ export class PowerSchoolClient {
     this.retryBaseDelayMs = options.retryBaseDelayMs ?? 500;
     this.maxRetryDelayMs = options.maxRetryDelayMs ?? 30_000;
     this.logger = options.logger;
+    this.signal = options.signal;
     this.schoolKey = `${this.serverUrl}\u0000${options.credentials.clientId}`;
     const fingerprint = createHash('sha256').update(options.credentials.clientSecret).digest('base64url').slice(0, 16);
     this.tokenKey = `${this.schoolKey}\u0000${fingerprint}`;
@@ -160,10 +177,25 @@ export class PowerSchoolClient {
   /** One page (1-based) of raw `tables.students` objects, sorted by DCID. Validate them with normaliseStudent. */
   async fetchStudentPage(scope: StudentScope, page: number, pageSize: number): Promise<unknown[]> {
     if (!Number.isInteger(page) || page < 1) throw new RangeError('page must be an integer ≥ 1');
+    return this.tablePage(scopeQuery(scope), page, pageSize);
+  }
+
+  /**
+   * Keyset paging, an alternative to page numbers: the next `pageSize` in-scope students with a
+   * DCID above `afterDcid` (null: from the start). Immune to students added or removed behind the
+   * cursor while a long read runs; pass the last DCID of the previous batch.
+   */
+  async fetchStudentsAfter(scope: StudentScope, afterDcid: string | null, pageSize: number): Promise<unknown[]> {
+    if (afterDcid !== null && !/^\d{1,18}$/.test(afterDcid)) throw new RangeError('afterDcid must be a DCID');
+    const q = afterDcid === null ? scopeQuery(scope) : `${scopeQuery(scope)};dcid=gt=${afterDcid}`;
+    return this.tablePage(q, 1, pageSize);
+  }
+
+  private async tablePage(q: string, page: number, pageSize: number): Promise<unknown[]> {
     if (!Number.isInteger(pageSize) || pageSize < 1) throw new RangeError('pageSize must be an integer ≥ 1');
     const body = await this.getJson('/ws/schema/table/students', {
       projection: STUDENT_COLUMNS.join(','),
-      q: scopeQuery(scope),
+      q,
       page: String(page),
       pagesize: String(pageSize),
       sort: 'dcid',
@@ -172,7 +204,7 @@ export class PowerSchoolClient {
       throw new PowerSchoolError('POWERSCHOOL_BAD_RESPONSE', 'students page: the answer is not an object', {
         retryable: false,
       });
-    // An empty page leaves out `record`; a lone record may come as an object (as in v1).
+    // An empty page may leave out `record`; a lone record may come as an object (as in v1).
     const record = (body as { record?: unknown }).record;
     const records = record === undefined || record === null ? [] : Array.isArray(record) ? record : [record];
     return records.map((r) => {
@@ -274,7 +306,7 @@ export class PowerSchoolClient {
           { what, code: error.code, status: error.status, attempt: n, delayMs: Math.round(delay) },
           'PowerSchool request failed; retrying',
         );
-        await sleep(delay);
+        await sleep(delay, this.signal);
       }
     }
   }
@@ -346,7 +378,12 @@ export class PowerSchoolClient {
   private send(req: { method: 'GET' | 'POST'; url: URL; headers: Record<string, string>; body?: string }) {
     assertAllowedUrl(req.url, this.allowInsecure);
     return inPoliteSlot(this.schoolKey, this.minIntervalMs, (): Promise<HttpResponse> =>
-      sendHttp({ ...req, timeoutMs: this.timeoutMs, allowInsecure: this.allowInsecure }),
+      sendHttp({
+        ...req,
+        timeoutMs: this.timeoutMs,
+        allowInsecure: this.allowInsecure,
+        ...(this.signal ? { signal: this.signal } : {}),
+      }),
     );
   }
 }

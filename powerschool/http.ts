@@ -17,6 +17,8 @@ export interface HttpRequest {
   body?: string;
   timeoutMs: number;
   allowInsecure: boolean;
+  /** Cancels the request (e.g. a cancelled Temporal activity); rejects with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 export interface HttpResponse {
@@ -92,6 +94,9 @@ class TimeoutError extends Error {
   override name = 'TimeoutError';
 }
 
+/** Marks a request ended by the caller's AbortSignal (rejected with the signal's own reason). */
+const ABORTED = Symbol('aborted');
+
 export function sendHttp(req: HttpRequest): Promise<HttpResponse> {
   const what = `${req.method} ${req.url.pathname}`;
   try {
@@ -100,14 +105,17 @@ export function sendHttp(req: HttpRequest): Promise<HttpResponse> {
     return Promise.reject(err);
   }
   const transport = req.url.protocol === 'https:' ? https : http;
+  if (req.signal?.aborted) return Promise.reject(req.signal.reason);
   return new Promise<HttpResponse>((resolve, reject) => {
     let settled = false;
     const finish = (err: unknown, res?: HttpResponse) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      req.signal?.removeEventListener('abort', onAbort);
       if (err) {
-        if (err instanceof TimeoutError)
+        if (err === ABORTED) reject(req.signal?.reason);
+        else if (err instanceof TimeoutError)
           reject(
             new PowerSchoolError('POWERSCHOOL_UNAVAILABLE', `${what}: no complete answer within ${req.timeoutMs} ms`, {
               retryable: true,
@@ -128,6 +136,11 @@ export function sendHttp(req: HttpRequest): Promise<HttpResponse> {
       finish(err);
       request.destroy(err);
     }, req.timeoutMs);
+    const onAbort = () => {
+      finish(ABORTED);
+      request.destroy();
+    };
+    req.signal?.addEventListener('abort', onAbort, { once: true });
 
     request.on('error', (err) => finish(err));
     request.on('response', (response) => {
