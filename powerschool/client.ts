@@ -4,7 +4,7 @@ import { PowerSchoolError } from './errors.js';
 import { sendHttp, assertAllowedUrl, type HttpResponse } from './http.js';
 import { inPoliteSlot } from './politeness.js';
 import { STUDENT_COLUMNS } from './records.js';
-import { getToken, invalidateToken, safetyMarginMs, type CachedToken } from './token-cache.js';
+import { getToken, invalidateToken, refreshToken, safetyMarginMs, type CachedToken } from './token-cache.js';
 
 export { PowerSchoolError, type PowerSchoolErrorCode } from './errors.js';
 export { isForbiddenAddress } from './ssrf.js';
@@ -149,6 +149,15 @@ export class PowerSchoolClient {
     this.schoolKey = `${this.serverUrl}\u0000${options.credentials.clientId}`;
     const fingerprint = createHash('sha256').update(options.credentials.clientSecret).digest('base64url').slice(0, 16);
     this.tokenKey = `${this.schoolKey}\u0000${fingerprint}`;
+  }
+
+  /**
+   * For "test connection": a real token request (never the cached token, so changed credentials
+   * are checked now) followed by a count of the students in scope.
+   */
+  async checkConnection(scope: StudentScope): Promise<{ studentsInScope: number }> {
+    await this.withRetries('POST /oauth/access_token', () => refreshToken(this.tokenKey, () => this.requestToken()));
+    return { studentsInScope: await this.countStudents(scope) };
   }
 
   /** Largest `pagesize` the table endpoint accepts (metadata; 100, PowerSchool's default, if absent). */

@@ -34,6 +34,13 @@ export async function getToken(key: string, fetchToken: () => Promise<CachedToke
   return inflight;
 }
 
+/** Always asks the server (the answer replaces any cached token). */
+export async function refreshToken(key: string, fetchToken: () => Promise<CachedToken>): Promise<CachedToken> {
+  const token = await fetchToken();
+  tokens.set(key, token);
+  return token;
+}
+
 /** Forget a token the server refused; a newer one fetched meanwhile is kept. */
 export function invalidateToken(key: string, accessToken: string): void {
   if (tokens.get(key)?.accessToken === accessToken) tokens.delete(key);

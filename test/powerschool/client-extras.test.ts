@@ -26,6 +26,17 @@ describe('keyset paging (fetchStudentsAfter)', () => {
   });
 });
 
+describe('checkConnection', () => {
+  it('always makes a real token request, then counts', async () => {
+    const sim = await simulator();
+    const client = clientFor(sim);
+    await client.countStudents(scope);
+    const result = await client.checkConnection(scope);
+    expect(result).toEqual({ studentsInScope: sim.students.inScope(9, 12).length });
+    expect(sim.stats().tokenRequests).toBe(2);
+  });
+});
+
 describe('cancellation', () => {
   it('an AbortSignal ends a hanging request and a retry wait with its reason', async () => {
     const sim = await simulator({ faults: { next: ['timeout'] } });
