@@ -1,4 +1,5 @@
 import type { Client } from '@temporalio/client';
+import type { TypedSearchAttributes } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../api/app.js';
 import { createLogger } from '../../api/logger.js';
@@ -229,7 +230,9 @@ describe('GET, DELETE, pause, resume', () => {
       taskQueue: api.config.temporal.taskQueue,
       args: [{ schoolId: id, trigger: 'schedule' }],
     });
-    expect(d.action.typedSearchAttributes?.getAll().map((p) => [p.key.name, p.value])).toEqual(
+    expect(
+      (d.action.typedSearchAttributes as TypedSearchAttributes).getAll().map((p) => [p.key.name, p.value]),
+    ).toEqual(
       expect.arrayContaining([
         ['SchoolId', id],
         ['SyncTrigger', 'schedule'],

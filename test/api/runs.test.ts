@@ -192,7 +192,11 @@ describe('reading runs, changes, issues and students', () => {
         .replace('Z', `${i % 5 === 4 ? '001' : '000'}Z`),
       finished_at: new Date(base + 60_000).toISOString(),
     }));
-    await api.db.insertInto('runs').values(rows).execute();
+    // db/types.ts wraps started_at as Generated<ColumnType>, which Kysely's insert type does not unwrap.
+    await api.db
+      .insertInto('runs')
+      .values(rows as never)
+      .execute();
     const { items, pages } = await walk<{ id: string; startedAt: string }>(runsUrl(id), 'runs', 7);
     expect(pages).toBe(7);
     expect(items.map((r) => r.id)).toHaveLength(45);
@@ -216,7 +220,7 @@ describe('reading runs, changes, issues and students', () => {
           test_run: true,
           status: 'succeeded' as const,
           started_at: new Date(Date.UTC(2026, 0, 1, 0, i)).toISOString(),
-        })),
+        })) as never,
       )
       .execute();
     const first = (await api.req({ method: 'GET', url: runsUrl(id, '?limit=4') })).json();

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { Client, Connection } from '@temporalio/client';
+import { msToTs } from '@temporalio/common/lib/time.js';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { buildApp, type AppDeps } from '../../api/app.js';
 import { createLogger } from '../../api/logger.js';
@@ -58,7 +59,7 @@ export async function createNamespace(prefix = 'api-test'): Promise<string> {
   try {
     await client.workflowService.registerNamespace({
       namespace,
-      workflowExecutionRetentionPeriod: { seconds: 24 * 3600 },
+      workflowExecutionRetentionPeriod: msToTs('1 day'),
     });
     await ensureSearchAttributes(client, namespace);
   } finally {
