@@ -30,7 +30,9 @@ export interface HttpResponse {
 /** Responses larger than this are refused: a page of 1,000 students is well under 1 MB. */
 const MAX_BODY_BYTES = 32 * 1024 * 1024;
 
-const agentOptions = { keepAlive: true, keepAliveMsecs: 10_000, maxSockets: 16, maxFreeSockets: 4, timeout: 60_000 };
+// Idle pooled sockets are closed after 4 s: servers and load balancers often drop idle connections
+// sooner than a minute, and reusing a dead socket costs a retry. Active requests have their own deadline.
+const agentOptions = { keepAlive: true, keepAliveMsecs: 1_000, maxSockets: 16, maxFreeSockets: 4, timeout: 4_000 };
 // The guarded agents refuse internal addresses at connect time; the open ones are for
 // development and tests against a local simulator (allowInsecure).
 const guardedHttps = new https.Agent({ ...agentOptions, lookup: guardedLookup });
