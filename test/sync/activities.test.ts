@@ -19,7 +19,8 @@ describe('sync activities under retry', () => {
   let sim: Simulator;
   let activities: ReturnType<typeof createActivities>;
   const env = new MockActivityEnvironment();
-  const run = <A extends unknown[], R>(fn: (...args: A) => Promise<R>, ...args: A) => env.run(fn, ...args);
+  const run = <A extends unknown[], R>(fn: (...args: A) => Promise<R>, ...args: A) =>
+    env.run(fn, ...args) as Promise<R>;
 
   beforeAll(async () => {
     db = testDb();
