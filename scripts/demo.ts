@@ -71,11 +71,22 @@ async function runAndWatch(stack: Stack, testRun: boolean): Promise<Run> {
         `  fetched ${c.fetched} · ${testRun ? 'would create' : 'created'} ${c.created} · ${testRun ? 'would update' : 'updated'} ${c.updated} · unchanged ${c.unchanged} · invalid ${c.invalid} · missing ${c.missing}`,
       );
       if (run.status !== 'succeeded') throw new Error(`run ${run.id} ended ${run.status}`);
-      return run;
+      return await notificationSettled(stack, run);
     }
     if (Date.now() - t0 > 5 * 60_000) throw new Error(`run ${started.id} still running after 5 minutes`);
     await new Promise((r) => setTimeout(r, 250));
   }
+}
+
+/** The run's status is final before its email goes out; wait for the email too. */
+async function notificationSettled(stack: Stack, run: Run): Promise<Run> {
+  const deadline = Date.now() + 60_000;
+  while (run.notification.status === 'pending' && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+    run = await stack.api<Run>('GET', `/v1/schools/${SCHOOL}/runs/${encodeURIComponent(run.id)}`);
+  }
+  say(`  notification: ${run.notification.status}`);
+  return run;
 }
 
 function describeChange(c: Change): string {
@@ -99,7 +110,7 @@ async function main() {
   const t0 = Date.now();
   step('Starting the stack (Temporal dev server, database, PowerSchool simulator, worker, API)');
   const stack = await startStack({
-    databaseName: 'powerschool_sync_demo',
+    databaseName: process.env.DEMO_DATABASE || 'powerschool_sync_demo',
     simulator: { students: STUDENTS, seed: 42, malformedShare: 0.01 },
     apiPort: Number(process.env.PORT) || 3000,
     temporalPort: Number(process.env.TEMPORAL_PORT) || 7233,
@@ -222,4 +233,7 @@ async function main() {
   else say('Everything stays up for exploring. Ctrl-C to stop.');
 }
 
-await main();
+await main().catch((err: unknown) => {
+  console.error(`\nDemo failed to start: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});

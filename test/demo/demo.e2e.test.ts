@@ -1,0 +1,54 @@
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { describe, expect, it } from 'vitest';
+import { dropDatabase } from '../../db/migrate.js';
+import { PROJECT_ROOT } from '../../scripts/lib/temporal-cli.js';
+import { testEnv } from '../helpers/env.js';
+
+/** `npm run demo -- --once` is the first thing a user tries: keep it from rotting. */
+describe('npm run demo -- --once', () => {
+  it('walks one school through test run → commit → incremental sync and exits 0', async () => {
+    // Hold a port, and offer it to the demo for all three servers: it must pick free ones.
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const busy = String((blocker.address() as { port: number }).port);
+    const dbName = `pss_demo_test_${process.pid}`;
+    const server = new URL(testEnv.postgresServerUrl);
+    const env = {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      DEMO_DATABASE: dbName,
+      DATABASE_URL: new URL(`/${dbName}`, server).toString(),
+      PORT: busy,
+      TEMPORAL_PORT: busy,
+      TEMPORAL_UI_PORT: busy,
+    };
+    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/demo.ts', '--once'], {
+      cwd: PROJECT_ROOT,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    blocker.close();
+    await dropDatabase(env.DATABASE_URL);
+
+    expect(out, out).toContain('Demo finished');
+    expect(code).toBe(0);
+    expect(out).toMatch(new RegExp(`port ${busy} \\(API\\) is in use; using \\d+ instead`));
+    const results = [
+      ...out.matchAll(
+        /fetched (\d+) · (?:would create|created) (\d+) · (?:would update|updated) (\d+) · unchanged (\d+) · invalid (\d+) · missing (\d+)/g,
+      ),
+    ].map((m) => m.slice(1).map(Number));
+    expect(results).toHaveLength(3);
+    const [preview, commit, incremental] = results as [number[], number[], number[]];
+    expect(preview[1]).toBeGreaterThan(0);
+    expect(commit).toEqual(preview); // the commit does exactly what the test run previewed
+    // 3 renames, 1 new, 1 transferred out; the rest unchanged.
+    expect(incremental.slice(1)).toEqual([1, 3, commit[1]! - 3 - 1, commit[4], 1]);
+    expect(out).toMatch(/3 emails in the outbox/);
+  }, 180_000);
+});
