@@ -4,12 +4,12 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { sql } from 'kysely';
 import { getIntegration } from '../../db/queries/integrations.js';
 import { getLatestRunSettings, getRun, listChanges, listIssues, listRuns } from '../../db/queries/listings.js';
-import { claimRunSlot } from '../../db/queries/runs.js';
 import { SchoolIdKey, SyncTriggerKey, TestRunKey } from '../../temporal/search-attributes.js';
 import { manualWorkflowIdFor, SYNC_WORKFLOW_TYPE, type SyncStudentsInput } from '../../workflows/types.js';
 import type { Services } from '../app.js';
 import { ApiError, notFound } from '../errors.js';
 import { decodeCursor, DEFAULT_LIMIT, encodeCursor } from '../pagination.js';
+import { claimRunSlotReleasingAbandoned } from '../run-slot.js';
 import {
   changesPage,
   changesQuery,
@@ -67,7 +67,12 @@ export const runRoutes: FastifyPluginAsync<{ services: Services }> = async (app,
       const workflowId = manualWorkflowIdFor(schoolId, new Date(), randomBytes(4).toString('hex'));
 
       // Take the school's run slot before starting anything: a second click gets a clean 409.
-      const claim = await claimRunSlot(db, { id: workflowId, schoolId, trigger: 'manual', testRun });
+      const claim = await claimRunSlotReleasingAbandoned(
+        db,
+        temporal,
+        { id: workflowId, schoolId, trigger: 'manual', testRun },
+        request.log,
+      );
       if (!claim.claimed) {
         throw new ApiError(409, 'RUN_IN_PROGRESS', 'Another run of this school is in progress', [
           { runId: claim.runningRunId },

@@ -122,6 +122,41 @@ describe('POST /runs', () => {
     await handle.terminate('test over');
   });
 
+  it('a slot held by a dead run is released (terminated workflow, or no workflow after a grace period)', async () => {
+    const id = uniqueSchoolId();
+    await putIntegration(id, { active: true });
+    const first = (await api.req({ method: 'POST', url: runsUrl(id) })).json();
+    await api.client.workflow.getHandle(first.id).terminate('operator killed it');
+    const second = await api.req({ method: 'POST', url: runsUrl(id) });
+    expect(second.statusCode).toBe(202);
+    expect((await api.req({ method: 'GET', url: runsUrl(id, `/${first.id}`) })).json()).toMatchObject({
+      status: 'cancelled',
+      error: { code: 'RUN_ABANDONED' },
+    });
+    await api.client.workflow.getHandle(second.json().id).terminate('test over');
+
+    // A running row with no workflow: young → still 409 (its start may be in flight); old → released.
+    const other = uniqueSchoolId();
+    await putIntegration(other, { active: true });
+    const ghost = `powerschool-sync-${other}-ghost`;
+    await api.db
+      .insertInto('runs')
+      .values({ id: ghost, school_id: other, trigger: 'manual', test_run: true })
+      .execute();
+    const busy = await api.req({ method: 'POST', url: runsUrl(other) });
+    expect(busy.statusCode).toBe(409);
+    expect(busy.json().error.details).toEqual([{ runId: ghost }]);
+    await api.db
+      .updateTable('runs')
+      .set({ started_at: new Date(Date.now() - 5 * 60_000) as never })
+      .where('id', '=', ghost)
+      .execute();
+    const freed = await api.req({ method: 'POST', url: runsUrl(other) });
+    expect(freed.statusCode).toBe(202);
+    expect((await api.req({ method: 'GET', url: runsUrl(other, `/${ghost}`) })).json().status).toBe('failed');
+    await api.client.workflow.getHandle(freed.json().id).terminate('test over');
+  });
+
   it('the body testRun overrides the integration for this run', async () => {
     const id = uniqueSchoolId();
     await putIntegration(id, { active: true, testRun: true });
