@@ -36,8 +36,14 @@ async function main() {
   const db = createDb(config.databaseUrl, { applicationName: 'powerschool-sync-api' });
   const client = await connectClient(config);
   await ensureSearchAttributes(client, config.temporal.namespace);
-  await resealSecrets(db, new SecretBox(config.secretsKeys), logger);
-  await reconcileSchedules({ db, client, config, logger });
+  // Neither step may keep the API from serving: a failure is logged, and the next start (API or
+  // worker) or the next write of that school repairs it.
+  await resealSecrets(db, new SecretBox(config.secretsKeys), logger).catch((err: unknown) =>
+    logger.error({ err }, 'could not re-seal client secrets; continuing'),
+  );
+  await reconcileSchedules({ db, client, config, logger }).catch((err: unknown) =>
+    logger.error({ err }, 'could not reconcile schedules; continuing'),
+  );
 
   const app = await buildApp({ config, db, temporalClient: client, logger, rateLimit });
   await app.listen({ host: config.http.host, port: config.http.port });
