@@ -55,7 +55,11 @@ describe('reliability: the worker SIGKILLed three times in one run', () => {
   }, 180_000);
   afterAll(async () => {
     for (const child of children) await sigkill(child);
-    if (schoolId) await client?.schedule.getHandle(scheduleIdFor(schoolId)).delete().catch(() => {});
+    if (schoolId)
+      await client?.schedule
+        .getHandle(scheduleIdFor(schoolId))
+        .delete()
+        .catch(() => {});
     await sim?.close();
     await client?.connection.close();
     await database?.drop();
