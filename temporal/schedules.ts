@@ -77,8 +77,8 @@ export function desiredSchedule(config: ScheduleConfig, row: Integration): Sched
   };
 }
 
-function withDeadline<T>(client: Client, fn: () => Promise<T>): Promise<T> {
-  return client.connection.withDeadline(Date.now() + RPC_TIMEOUT_MS, fn);
+function withDeadline<T>(client: Client, fn: () => Promise<T>, timeoutMs = RPC_TIMEOUT_MS): Promise<T> {
+  return client.connection.withDeadline(Date.now() + timeoutMs, fn);
 }
 
 /**
@@ -156,10 +156,21 @@ export interface ScheduleView {
   nextRunAt: Date | null;
 }
 
-/** What the integration response shows; null when the schedule cannot be described right now. */
-export async function describeSchedule(client: Client, schoolId: string): Promise<ScheduleView | null> {
+/**
+ * What the integration response shows; null when the schedule cannot be described right now. A
+ * read path: it gives Temporal a short deadline, so a GET answers from the database when Temporal is slow.
+ */
+export async function describeSchedule(
+  client: Client,
+  schoolId: string,
+  timeoutMs = 3_000,
+): Promise<ScheduleView | null> {
   try {
-    const d = await withDeadline(client, () => client.schedule.getHandle(scheduleIdFor(schoolId)).describe());
+    const d = await withDeadline(
+      client,
+      () => client.schedule.getHandle(scheduleIdFor(schoolId)).describe(),
+      timeoutMs,
+    );
     return { paused: d.state.paused, nextRunAt: d.state.paused ? null : (d.info.nextActionTimes[0] ?? null) };
   } catch {
     return null;

@@ -54,6 +54,16 @@ async function tamper(schoolId: string) {
   }));
 }
 
+/** Schedule listing is eventually consistent: reconcile can only remove an orphan it can list. */
+async function waitUntilListed(scheduleId: string) {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    for await (const s of api.client.schedule.list()) if (s.scheduleId === scheduleId) return;
+    if (Date.now() > deadline) throw new Error(`${scheduleId} never appeared in the schedule list`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 async function createOrphan(schoolId: string) {
   await api.client.schedule.create({
     scheduleId: scheduleIdFor(schoolId),
@@ -66,6 +76,7 @@ async function createOrphan(schoolId: string) {
     },
     state: { paused: true },
   });
+  await waitUntilListed(scheduleIdFor(schoolId));
 }
 
 async function expectInLine(schoolId: string, active: boolean) {
