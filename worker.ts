@@ -4,6 +4,7 @@ import { createDb } from './db/connection.js';
 import { connectClient, ensureSearchAttributes } from './temporal/connection.js';
 import { reconcileSchedules } from './temporal/schedules.js';
 import { createWorker } from './worker/create-worker.js';
+import { installRuntimeLogger } from './worker/runtime-logger.js';
 
 /**
  * `npm run worker`: the Temporal worker of the sync pipeline (workflows/ and activities/ on
@@ -12,6 +13,7 @@ import { createWorker } from './worker/create-worker.js';
  */
 const config = loadConfigOrExit('worker');
 const logger = pino({ level: config.logLevel });
+installRuntimeLogger(logger);
 
 const db = createDb(config.databaseUrl, { applicationName: 'powerschool-sync-worker' });
 const client = await connectClient(config);

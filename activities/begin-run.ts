@@ -55,17 +55,18 @@ export function makeBeginRun(deps: ActivityDeps) {
 
     // The slot is ours from here: a failure below ends the run as failed (the workflow's finishRun).
     if (!integration) throw integrationNotFound(input.schoolId);
-    // Fail now, with a clear code, rather than at the first page.
-    openSecret(deps.secretBox, integration.school_id, {
-      ciphertext: integration.client_secret_encrypted,
-      keyId: integration.client_secret_key_id,
-    });
+    // The snapshot first: a run that fails below still knows whom to email about it.
     const run = await recordRunStart(
       db,
       input.runId,
       snapshotSettings(integration, claim.run.test_run),
       input.temporalRunId,
     );
+    // Fail now, with a clear code, rather than at the first page.
+    openSecret(deps.secretBox, integration.school_id, {
+      ciphertext: integration.client_secret_encrypted,
+      keyId: integration.client_secret_key_id,
+    });
     const settings = run.settings as { notifications?: { enabled?: boolean; recipients?: string[] } } | null;
     deps.logger?.info(
       { runId: input.runId, schoolId: input.schoolId, trigger: input.trigger, testRun: run.test_run },

@@ -116,7 +116,6 @@ export async function syncStudents(input: SyncStudentsWorkflowInput): Promise<Sy
 
   let state: SyncContinuation | undefined = input.continuation;
   let notificationsEnabled = state?.notificationsEnabled ?? false;
-  let begun = Boolean(state);
   try {
     if (!state) {
       setCurrentDetails(`Starting a ${input.trigger} sync of school ${input.schoolId}`);
@@ -128,7 +127,6 @@ export async function syncStudents(input: SyncStudentsWorkflowInput): Promise<Sy
         testRun: input.testRun,
       });
       if (begin.outcome !== 'claimed') return endedWithoutRunning(runId, begin, (p) => (phase = p));
-      begun = true;
       notificationsEnabled = begin.notificationsEnabled;
       upsertSearchAttributes([{ key: TestRunKey, value: begin.testRun }]);
 
@@ -165,7 +163,8 @@ export async function syncStudents(input: SyncStudentsWorkflowInput): Promise<Sy
       return { runId, status: 'succeeded', testRun: state.testRun, counts, notification };
     }
   } catch (err) {
-    if (!begun) throw err; // beginRun itself failed after all its retries: no run row to end.
+    // Also when beginRun itself failed: if it had claimed the slot, the row is ended (and the
+    // school told); if it had not, finishRun finds no running row and changes nothing.
     throw await endFailedRun(runId, err, (p) => (phase = p));
   }
   // Outside the try: continue-as-new is itself thrown, and must not be taken for a failure.

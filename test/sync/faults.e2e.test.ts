@@ -3,6 +3,7 @@ import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Db } from '../../db/connection.js';
 import type { SimulatedStudent } from '../../powerschool/simulator/index.js';
+import { SecretBox } from '../../secrets/secret-box.js';
 import { startResendFake, type ResendFake } from '../fakes/resend-server.js';
 import { testClient, testDb, uniqueSchoolId } from '../helpers/env.js';
 import {
@@ -158,6 +159,38 @@ describe('sync pipeline: bad data, faults and notifications', () => {
       expect(emails[0]!.text).toContain(`/workflows/${handle.workflowId}`);
       expect(emails[0]!.text).not.toContain('not-the-secret');
       expect(await studentsOf(db, schoolId)).toEqual([]);
+    } finally {
+      await sim.close();
+    }
+  });
+
+  it('6c. a stored secret that cannot be opened fails the run at once as INVALID_SETTINGS, and says so by email', async () => {
+    const sim = await startTestSimulator({ students: 20, seed: 63 });
+    try {
+      const schoolId = uniqueSchoolId();
+      await putIntegration(db, config(), schoolId, sim, { notifications: { enabled: true, recipients } });
+      const foreign = new SecretBox(config().secretsKeys).seal(sim.clientSecret, 'another-school');
+      await db
+        .updateTable('integrations')
+        .set({ client_secret_encrypted: foreign.ciphertext })
+        .where('school_id', '=', schoolId)
+        .execute();
+      const handle = await startSync(client, worker.taskQueue, { schoolId, trigger: 'schedule' });
+      const failure = await handle.result().catch((e: unknown) => e);
+      expect((failure as WorkflowFailedError).cause).toMatchObject({ type: 'INVALID_SETTINGS' });
+      expect(await runRow(db, handle.workflowId)).toMatchObject({
+        status: 'failed',
+        error_code: 'INVALID_SETTINGS',
+        notification_status: 'sent',
+      });
+      const emails = resend.deliveries.filter((d) => d.idempotencyKey === handle.workflowId);
+      expect(emails).toHaveLength(1);
+      expect(emails[0]!.text).toContain('INVALID_SETTINGS');
+      // The school's slot is free again: the next run is not skipped.
+      await putIntegration(db, config(), schoolId, sim);
+      expect(await runSync(client, worker.taskQueue, { schoolId, trigger: 'manual' })).toMatchObject({
+        status: 'succeeded',
+      });
     } finally {
       await sim.close();
     }

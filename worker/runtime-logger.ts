@@ -1,0 +1,35 @@
+import { DefaultLogger, Runtime, type LogEntry } from '@temporalio/worker';
+import type { Logger } from 'pino';
+
+type TemporalLevel = LogEntry['level'];
+
+const TO_TEMPORAL: Record<string, TemporalLevel> = {
+  trace: 'TRACE',
+  debug: 'DEBUG',
+  info: 'INFO',
+  warn: 'WARN',
+  error: 'ERROR',
+  fatal: 'ERROR',
+  silent: 'ERROR',
+};
+
+const TO_PINO: Record<TemporalLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = {
+  TRACE: 'trace',
+  DEBUG: 'debug',
+  INFO: 'info',
+  WARN: 'warn',
+  ERROR: 'error',
+};
+
+/**
+ * Sends the Temporal SDK's own log lines (worker state, activity and workflow failures) through
+ * our pino logger, so the worker writes one JSON log stream at one LOG_LEVEL. Call once, before
+ * any connection or worker is created.
+ */
+export function installRuntimeLogger(logger: Logger): void {
+  Runtime.install({
+    logger: new DefaultLogger(TO_TEMPORAL[logger.level] ?? 'INFO', (entry) => {
+      logger[TO_PINO[entry.level]]({ temporal: true, ...entry.meta }, entry.message);
+    }),
+  });
+}
