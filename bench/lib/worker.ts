@@ -1,0 +1,93 @@
+import type { Client } from '@temporalio/client';
+import {
+  procCpuSeconds,
+  procStatusMb,
+  resetPeakRss,
+  RssSampler,
+  spawnNode,
+  waitUntil,
+  type NodeChild,
+} from './proc.js';
+import type { BenchEnv } from './env.js';
+
+/**
+ * The production worker entry (`worker.ts`, what `npm run worker` runs) as a child process, so
+ * its memory is measured alone. It reads pages as large as the simulator allows (the client
+ * honours the server's maximum page size).
+ */
+export interface WorkerProcess {
+  pid: number;
+  process: NodeChild;
+  /** Kernel's peak RSS of the worker (VmHWM) since start or the last resetPeakRss(), MB. */
+  peakRssMb(): number;
+  /** Current RSS, MB. */
+  rssMb(): number;
+  /** Makes VmHWM start again from the current RSS (start-up, which bundles the workflow code, is not the sync). */
+  resetPeakRss(): boolean;
+  cpuSeconds(): number;
+  /** Samples VmRSS until the returned function is called; it returns the sampled peak (MB). */
+  sampleRss(): () => number;
+  stop(): Promise<void>;
+}
+
+const TASK_QUEUE_TYPE_WORKFLOW = 1;
+const TASK_QUEUE_TYPE_ACTIVITY = 2;
+
+/**
+ * Whether this very process polls the queue: Temporal lists recent pollers for a while after they
+ * stop, so an earlier worker on the same queue would look like this one. The SDK's default
+ * identity is `<pid>@<host>`.
+ */
+async function polls(client: Client, taskQueue: string, taskQueueType: number, pid: number): Promise<boolean> {
+  const res = await client.workflowService.describeTaskQueue({
+    namespace: 'default',
+    taskQueue: { name: taskQueue, kind: 1 },
+    taskQueueType,
+  });
+  return (res.pollers ?? []).some((p) => (p.identity ?? '').startsWith(`${pid}@`));
+}
+
+export async function startWorkerProcess(env: BenchEnv, temporal: Client): Promise<WorkerProcess> {
+  const child = spawnNode(
+    'worker.ts',
+    {
+      NODE_ENV: 'development',
+      DATABASE_URL: env.databaseUrl,
+      TEMPORAL_ADDRESS: env.temporalAddress,
+      TEMPORAL_UI_URL: env.temporalUiUrl,
+      TEMPORAL_TASK_QUEUE: env.taskQueue,
+      SECRETS_KEY: env.secretsKey,
+      ALLOW_INSECURE_POWERSCHOOL: 'true',
+      LOG_LEVEL: 'warn',
+    },
+    { label: 'worker' },
+  );
+  try {
+    // Ready once it polls both task queues (it bundles the workflow code first: seconds).
+    await waitUntil(
+      'worker',
+      async () =>
+        (await polls(temporal, env.taskQueue, TASK_QUEUE_TYPE_WORKFLOW, child.pid)) &&
+        (await polls(temporal, env.taskQueue, TASK_QUEUE_TYPE_ACTIVITY, child.pid))
+          ? true
+          : undefined,
+      { timeoutMs: 120_000, intervalMs: 250, child },
+    );
+  } catch (err) {
+    await child.stop();
+    throw err;
+  }
+  return {
+    pid: child.pid,
+    process: child,
+    peakRssMb: () => procStatusMb(child.pid, 'VmHWM') ?? NaN,
+    rssMb: () => procStatusMb(child.pid, 'VmRSS') ?? NaN,
+    resetPeakRss: () => resetPeakRss(child.pid),
+    cpuSeconds: () => procCpuSeconds(child.pid) ?? NaN,
+    sampleRss() {
+      const sampler = new RssSampler(child.pid).start();
+      return () => sampler.stop();
+    },
+    stop: () => child.stop(30_000),
+  };
+}

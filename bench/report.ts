@@ -1,0 +1,148 @@
+import { cpus, loadavg, totalmem } from 'node:os';
+import { evaluateTargets, type BenchSizes, type SuiteResults, type Target } from './suite.js';
+import { round } from './lib/stats.js';
+
+/** bench/results.json and the printed table. */
+
+export interface Machine {
+  cpus: number;
+  cpuModel: string;
+  memoryMb: number;
+  node: string;
+  platform: string;
+  postgres: string;
+  loadAverageAtStart: number[];
+  note: string;
+}
+
+export function describeMachine(postgres: string, loadAtStart: number[]): Machine {
+  return {
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    memoryMb: Math.round(totalmem() / 1024 / 1024),
+    node: process.version,
+    platform: `${process.platform} ${process.arch}`,
+    postgres,
+    loadAverageAtStart: loadAtStart.map((l) => round(l)),
+    note:
+      'Everything on one machine over 127.0.0.1: PostgreSQL, a Temporal dev server (SQLite), the simulator, the worker, ' +
+      'the API and the load generator share its cores. Other engineers ran test suites on the same machine and the ' +
+      'same PostgreSQL server during the run, so figures carry noise.',
+  };
+}
+
+export function currentLoad(): number[] {
+  return loadavg();
+}
+
+export interface ResultsFile {
+  date: string;
+  durationSeconds: number;
+  sizes: BenchSizes;
+  machine: Machine;
+  targets: Target[];
+  scenarios: SuiteResults;
+  inputs: Record<string, string>;
+}
+
+export function buildResults(results: SuiteResults, sizes: BenchSizes, machine: Machine, startedAt: Date): ResultsFile {
+  return {
+    date: startedAt.toISOString(),
+    durationSeconds: round((Date.now() - startedAt.getTime()) / 1000, 1),
+    sizes,
+    machine,
+    targets: evaluateTargets(results),
+    scenarios: results,
+    inputs: {
+      simulator:
+        'PowerSchool simulator in a child process, seed 1, no malformed records, every seeded student active (scope = grades −2…12 = all)',
+      pageSize: `maximum page size ${sizes.pageSize} for scenarios 1, 2, 5 (PowerSchool's default max is 100; a plugin may be allowed more); ${sizes.fanOutPageSize} for scenario 3`,
+      schools:
+        'integrations stored through PUT /v1/schools/{id}/integration: commit mode, grades −2…12, mapping DCID, date of birth and gender synced, no email',
+      trigger:
+        'POST /v1/schools/{id}/runs {testRun:false} on the API child process (api/main.ts), completion awaited through the Temporal client (workflow result)',
+      worker:
+        'worker.ts as a child process (NODE_ENV=development, LOG_LEVEL=warn): a fresh one for scenarios 1+2, another fresh one for the small memory run, then reused for the fan-out',
+      api: 'api/main.ts child, LOG_LEVEL=warn, API_RATE_LIMIT_MAX=0; bare handler = Fastify + pg child with the same SQL and limit',
+      checks:
+        'every pipeline scenario compares the students table, row by row and field by field, with the simulator’s in-scope students before reporting',
+    },
+  };
+}
+
+const fmt = (n: number, digits = 2) =>
+  Number.isFinite(n)
+    ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: 0 })
+    : String(n);
+
+export function printTable(file: ResultsFile, print: (line: string) => void = console.log): void {
+  const s = file.scenarios;
+  const rows: [string, string, string][] = [];
+  const add = (scenario: string, measure: string, value: string) => rows.push([scenario, measure, value]);
+
+  add('1 full sync', `${s.fullSync.students} students, page ${s.fullSync.pageSize}`, `${fmt(s.fullSync.seconds)} s`);
+  add('', 'students/s', fmt(s.fullSync.studentsPerSecond, 0));
+  add('', 'baseline (no Temporal)', `${fmt(s.baseline.seconds)} s (${fmt(s.baseline.studentsPerSecond, 0)}/s)`);
+  add('', 'pipeline / baseline', `${fmt(s.fullSync.seconds / s.baseline.seconds)}×`);
+  for (const [type, t] of Object.entries(s.fullSync.activities))
+    add('', `  ${type} ×${t.count}`, `${fmt(t.runSeconds)} s run, ${fmt(t.queueSeconds)} s queued`);
+  add('', 'worker CPU', `${fmt(s.fullSync.workerCpuSeconds)} s`);
+  add('2 no-change re-sync', `${s.noChange.students} students`, `${fmt(s.noChange.seconds)} s`);
+  add('', 're-sync / full sync', `${fmt(s.noChange.seconds / s.fullSync.seconds)}×`);
+  add(
+    '',
+    'student rows rewritten (xmin)',
+    `${s.noChange.rowsRewritten} (content updates ${s.noChange.rowsContentUpdated}, inserts ${s.noChange.rowsInserted}, changes recorded ${s.noChange.changesRecorded})`,
+  );
+  for (const [type, t] of Object.entries(s.noChange.activities))
+    add('', `  ${type} ×${t.count}`, `${fmt(t.runSeconds)} s run, ${fmt(t.queueSeconds)} s queued`);
+  const f = s.fanOut;
+  add(
+    '3 fan-out',
+    `${f.schools} schools × ${f.studentsPerSchool}, page ${f.pageSize}`,
+    `${fmt(f.totalSeconds)} s total`,
+  );
+  add(
+    '',
+    'run duration p50 / p95 / max',
+    `${fmt(f.runSeconds.p50)} / ${fmt(f.runSeconds.p95)} / ${fmt(f.runSeconds.max)} s`,
+  );
+  add(
+    '',
+    'POST /runs p50 / p95 (all at once)',
+    `${fmt(f.triggerSeconds.p50 * 1000, 0)} / ${fmt(f.triggerSeconds.p95 * 1000, 0)} ms`,
+  );
+  add('', 'students/s overall', fmt(f.studentsPerSecond, 0));
+  for (const name of ['runs', 'students'] as const) {
+    const e = s.api.endpoints[name];
+    add(
+      name === 'runs' ? `4 API (${s.api.connections} conn, ${s.api.durationSeconds} s)` : '',
+      `GET …/${name}: API req/s, p99`,
+      `${fmt(e.api.requestsPerSecond, 0)}, ${fmt(e.api.latencyP99Ms, 0)} ms`,
+    );
+    add('', `GET …/${name}: bare req/s, p99`, `${fmt(e.bare.requestsPerSecond, 0)}, ${fmt(e.bare.latencyP99Ms, 0)} ms`);
+    add('', `GET …/${name}: API / bare`, `${fmt(e.ratio)}×`);
+  }
+  const m = s.memory;
+  add(
+    '5 memory',
+    `worker peak RSS, ${m.large.students} students`,
+    `${fmt(m.large.workerPeakRssMb, 0)} MB (before ${fmt(m.large.workerRssBeforeMb, 0)} MB)`,
+  );
+  add(
+    '',
+    `worker peak RSS, ${m.small.students} students`,
+    `${fmt(m.small.workerPeakRssMb, 0)} MB (before ${fmt(m.small.workerRssBeforeMb, 0)} MB)`,
+  );
+  add('', `${m.small.students}-student sync`, `${fmt(m.small.seconds)} s (${fmt(m.small.studentsPerSecond, 0)}/s)`);
+
+  const w = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i]!.length)));
+  const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(w[i]!)).join(' | ')} |`;
+  print(line(['scenario', 'measure', 'value']));
+  print(`|${w.map((n) => '-'.repeat(n + 2)).join('|')}|`);
+  for (const r of rows) print(line(r));
+  print('');
+  print('Targets:');
+  for (const t of file.targets)
+    print(`  ${t.met ? 'MET   ' : 'MISSED'} ${t.name}: ${t.target}, measured ${fmt(t.value)} ${t.unit}`);
+}

@@ -1,0 +1,111 @@
+import { writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { DEFAULT_DATABASE_URL } from '../config.js';
+import { dropDatabase } from '../db/migrate.js';
+import { freePort } from '../scripts/lib/ports.js';
+import { provisionTemporalCli } from '../scripts/lib/temporal-cli.js';
+import { startTemporalDevServer } from '../scripts/lib/temporal-dev-server.js';
+import { freshDatabase, newBenchEnv } from './lib/env.js';
+import { buildResults, currentLoad, describeMachine, printTable } from './report.js';
+import { FULL_SIZES, runSuite, type BenchSizes } from './suite.js';
+
+/**
+ * `npm run bench`: the five scenarios of issue 7 on real PostgreSQL (a database of its own on the
+ * server of DATABASE_URL), a Temporal dev server it starts, and the simulator, all on 127.0.0.1.
+ * Writes bench/results.json and prints a table. Takes several minutes at the default sizes.
+ *
+ *   npm run bench                        the issue's sizes (100,000 students, 200 × 500, 10 s loads)
+ *   npm run bench -- --quick             small sizes, about a minute
+ *   npm run bench -- --students 50000 --fan-out-schools 50 --api-seconds 5 --out /tmp/r.json
+ */
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    students: { type: 'string' },
+    'page-size': { type: 'string' },
+    'memory-students': { type: 'string' },
+    'fan-out-schools': { type: 'string' },
+    'fan-out-students': { type: 'string' },
+    'fan-out-page-size': { type: 'string' },
+    'api-connections': { type: 'string' },
+    'api-seconds': { type: 'string' },
+    out: { type: 'string' },
+    help: { type: 'boolean', default: false },
+  },
+});
+if (values.help) {
+  console.log(
+    'npm run bench -- [--quick] [--students N] [--page-size N] [--memory-students N] [--fan-out-schools N] ' +
+      '[--fan-out-students N] [--fan-out-page-size N] [--api-connections N] [--api-seconds N] [--out FILE]',
+  );
+  process.exit(0);
+}
+
+const QUICK: BenchSizes = {
+  ...FULL_SIZES,
+  students: 10_000,
+  memoryStudents: 2_000,
+  fanOutSchools: 20,
+  fanOutStudents: 100,
+  apiSeconds: 3,
+  apiWarmupSeconds: 1,
+};
+const base = values.quick ? QUICK : FULL_SIZES;
+const int = (v: string | undefined, fallback: number, name: string) => {
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) {
+    console.error(`--${name} must be a positive integer`);
+    process.exit(2);
+  }
+  return n;
+};
+const sizes: BenchSizes = {
+  ...base,
+  students: int(values.students, base.students, 'students'),
+  pageSize: int(values['page-size'], base.pageSize, 'page-size'),
+  memoryStudents: int(values['memory-students'], base.memoryStudents, 'memory-students'),
+  fanOutSchools: int(values['fan-out-schools'], base.fanOutSchools, 'fan-out-schools'),
+  fanOutStudents: int(values['fan-out-students'], base.fanOutStudents, 'fan-out-students'),
+  fanOutPageSize: int(values['fan-out-page-size'], base.fanOutPageSize, 'fan-out-page-size'),
+  apiConnections: int(values['api-connections'], base.apiConnections, 'api-connections'),
+  apiSeconds: int(values['api-seconds'], base.apiSeconds, 'api-seconds'),
+};
+const outFile = values.out ?? fileURLToPath(new URL('./results.json', import.meta.url));
+
+const startedAt = new Date();
+const loadAtStart = currentLoad();
+console.log(`Benchmark sizes: ${JSON.stringify(sizes)}`);
+
+const cliPath = await provisionTemporalCli((line) => console.log(line));
+const temporal = await startTemporalDevServer({ cliPath, port: await freePort(), uiPort: await freePort() });
+const serverUrl = new URL(process.env.DATABASE_URL || DEFAULT_DATABASE_URL);
+serverUrl.pathname = '/';
+const databaseUrl = await freshDatabase(serverUrl.toString(), 'powerschool_sync_bench');
+console.log(`Temporal dev server ${temporal.address}; database powerschool_sync_bench`);
+
+let exitCode = 0;
+try {
+  const pgClient = new pg.Client({ connectionString: databaseUrl });
+  await pgClient.connect();
+  const postgres = (await pgClient.query<{ v: string }>('show server_version')).rows[0]!.v;
+  await pgClient.end();
+
+  const env = newBenchEnv({ temporalAddress: temporal.address, temporalUiUrl: temporal.uiUrl, databaseUrl });
+  const results = await runSuite(env, sizes);
+  const file = buildResults(results, sizes, describeMachine(postgres, loadAtStart), startedAt);
+  writeFileSync(outFile, `${JSON.stringify(file, null, 2)}\n`);
+  console.log('');
+  printTable(file);
+  console.log(`\nwrote ${outFile}`);
+} catch (err) {
+  console.error(`\nbenchmark failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  exitCode = 1;
+} finally {
+  await temporal.stop();
+  await dropDatabase(databaseUrl).catch(() => {});
+}
+process.exit(exitCode);

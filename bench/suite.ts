@@ -1,0 +1,164 @@
+import type { ApiLoadResult } from './scenarios/api-load.js';
+import { apiLoad } from './scenarios/api-load.js';
+import { runBaseline, type BaselineResult } from './scenarios/baseline.js';
+import { fanOut, type FanOutResult } from './scenarios/fan-out.js';
+import { fullSync, noChangeResync, type FullSyncResult, type NoChangeResult } from './scenarios/full-sync.js';
+import { startApiProcess } from './lib/api.js';
+import { openContext, type BenchContext, type BenchEnv } from './lib/env.js';
+import { startSimulatorProcess } from './lib/simulator.js';
+import { startWorkerProcess } from './lib/worker.js';
+
+/**
+ * The five scenarios of issue 7, in order, on one environment. run.ts calls this with the
+ * issue's sizes; test/bench/bench-smoke.test.ts with tiny ones (correctness checks, not timings).
+ */
+
+export interface BenchSizes {
+  /** Scenario 1/2: students in scope of the big school. */
+  students: number;
+  /** Simulator's maximum (= default) page size for scenarios 1, 2 and 5. */
+  pageSize: number;
+  /** Scenario 5: the same full sync at this size, for the memory comparison. */
+  memoryStudents: number;
+  fanOutSchools: number;
+  fanOutStudents: number;
+  fanOutPageSize: number;
+  apiConnections: number;
+  apiSeconds: number;
+  apiWarmupSeconds: number;
+}
+
+export const FULL_SIZES: BenchSizes = {
+  students: 100_000,
+  pageSize: 1000,
+  memoryStudents: 10_000,
+  fanOutSchools: 200,
+  fanOutStudents: 500,
+  fanOutPageSize: 100,
+  apiConnections: 50,
+  apiSeconds: 10,
+  apiWarmupSeconds: 2,
+};
+
+export interface SuiteResults {
+  fullSync: FullSyncResult;
+  baseline: BaselineResult;
+  noChange: NoChangeResult;
+  memory: { large: FullSyncResult; small: FullSyncResult };
+  fanOut: FanOutResult;
+  api: ApiLoadResult;
+}
+
+export interface Target {
+  name: string;
+  target: string;
+  value: number;
+  unit: string;
+  met: boolean;
+}
+
+export function evaluateTargets(r: SuiteResults): Target[] {
+  const ratio = r.fullSync.seconds / r.baseline.seconds;
+  const resync = r.noChange.seconds / r.fullSync.seconds;
+  const apiRatio = Math.min(r.api.endpoints.runs.ratio, r.api.endpoints.students.ratio);
+  const peak = Math.max(r.memory.large.workerPeakRssMb, r.memory.small.workerPeakRssMb);
+  const spread = Math.abs(r.memory.large.workerPeakRssMb - r.memory.small.workerPeakRssMb);
+  return [
+    { name: 'S1 pipeline / baseline', target: '≤ 1.5×', value: ratio, unit: '×', met: ratio <= 1.5 },
+    {
+      name: 'S1 students/s end to end',
+      target: '≥ 5,000',
+      value: r.fullSync.studentsPerSecond,
+      unit: '/s',
+      met: r.fullSync.studentsPerSecond >= 5000,
+    },
+    { name: 'S2 re-sync / full sync', target: '≤ 0.7×', value: resync, unit: '×', met: resync <= 0.7 },
+    {
+      name: 'S2 student rows written',
+      target: '0',
+      value: r.noChange.rowsRewritten,
+      unit: 'rows',
+      met: r.noChange.zeroRowsWritten,
+    },
+    { name: 'S4 API / bare (worse endpoint)', target: '≥ 0.6×', value: apiRatio, unit: '×', met: apiRatio >= 0.6 },
+    { name: 'S5 worker peak RSS', target: '< 400 MB', value: peak, unit: 'MB', met: peak < 400 },
+    { name: 'S5 peak large − small', target: '≤ 100 MB', value: spread, unit: 'MB', met: spread <= 100 },
+  ];
+}
+
+async function withWorker<T>(ctx: BenchContext, fn: (w: Awaited<ReturnType<typeof startWorkerProcess>>) => Promise<T>) {
+  const worker = await startWorkerProcess(ctx, ctx.temporal);
+  try {
+    return await fn(worker);
+  } finally {
+    await worker.stop();
+  }
+}
+
+async function withSimulator<T>(
+  opts: { students: number; maxPageSize: number },
+  fn: (s: Awaited<ReturnType<typeof startSimulatorProcess>>) => Promise<T>,
+) {
+  const sim = await startSimulatorProcess(opts);
+  try {
+    return await fn(sim);
+  } finally {
+    await sim.stop();
+  }
+}
+
+export async function runSuite(env: BenchEnv, sizes: BenchSizes): Promise<SuiteResults> {
+  const ctx = await openContext(env);
+  const log = env.log;
+  const api = await startApiProcess(env);
+  try {
+    const big = `bench-full-${sizes.students}`;
+    const {
+      fullSync: s1,
+      baseline,
+      noChange,
+    } = await withSimulator({ students: sizes.students, maxPageSize: sizes.pageSize }, async (sim) => {
+      const inScope = await sim.inScopeStudents();
+      log(`  simulator: ${inScope.length} students in scope, page size ${sim.maxPageSize}`);
+      log(`[1] baseline: plain script, same client and pages, unnest upsert …`);
+      const baseline = await runBaseline({ db: ctx.db, databaseUrl: env.databaseUrl, sim, schoolId: big, inScope });
+      log(`    ${baseline.seconds.toFixed(2)} s, check passed`);
+      return withWorker(ctx, async (worker) => {
+        log(`[1] full sync of ${inScope.length} students through the API, Temporal and the worker …`);
+        const fullSyncResult = await fullSync(ctx, api, worker, sim, big, inScope);
+        log(`    ${fullSyncResult.seconds.toFixed(2)} s, check passed`);
+        log(`[2] no-change re-sync …`);
+        const noChange = await noChangeResync(ctx, api, worker, big, inScope);
+        log(`    ${noChange.seconds.toFixed(2)} s, ${noChange.rowsRewritten} student rows rewritten`);
+        return { fullSync: fullSyncResult, baseline, noChange };
+      });
+    });
+
+    // Scenario 5's small run gets a fresh worker (its peak is its own); the fan-out then reuses it.
+    log(`[5] full sync at ${sizes.memoryStudents} students on a fresh worker (memory) …`);
+    const { small, fan } = await withWorker(ctx, async (worker) => {
+      const small = await withSimulator({ students: sizes.memoryStudents, maxPageSize: sizes.pageSize }, async (sim) =>
+        fullSync(ctx, api, worker, sim, `bench-memory-${sizes.memoryStudents}`, await sim.inScopeStudents()),
+      );
+      log(`    ${small.seconds.toFixed(2)} s, worker peak ${small.workerPeakRssMb.toFixed(0)} MB`);
+      log(`[3] fan-out: ${sizes.fanOutSchools} schools × ${sizes.fanOutStudents} students at once, same worker …`);
+      const fan = await withSimulator({ students: sizes.fanOutStudents, maxPageSize: sizes.fanOutPageSize }, (sim) =>
+        fanOut(ctx, api, worker, sim, { schools: sizes.fanOutSchools, prefix: 'bench-fan' }),
+      );
+      log(`    ${fan.totalSeconds.toFixed(2)} s, all succeeded and checked`);
+      return { small, fan };
+    });
+
+    log(`[4] API load: ${sizes.apiConnections} connections, ${sizes.apiSeconds} s per target …`);
+    const apiResult = await apiLoad(ctx, api, {
+      schoolId: big,
+      connections: sizes.apiConnections,
+      durationSeconds: sizes.apiSeconds,
+      warmupSeconds: sizes.apiWarmupSeconds,
+    });
+    return { fullSync: s1, baseline, noChange, memory: { large: s1, small }, fanOut: fan, api: apiResult };
+  } finally {
+    await api.stop();
+    await ctx.close();
+  }
+}

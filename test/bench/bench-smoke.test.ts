@@ -1,0 +1,79 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dropDatabase } from '../../db/migrate.js';
+import { freshDatabase, newBenchEnv, type BenchEnv } from '../../bench/lib/env.js';
+import { buildResults, describeMachine, printTable } from '../../bench/report.js';
+import { evaluateTargets, runSuite, type BenchSizes } from '../../bench/suite.js';
+import { testEnv } from '../helpers/env.js';
+
+/**
+ * The benchmark's code at tiny sizes, so it cannot rot: every scenario runs (children, API,
+ * worker, simulator, baseline, autocannon, bare server) and its correctness checks must pass.
+ * Timings are not asserted: this machine is shared and the sizes are far too small to mean anything.
+ */
+
+const TINY: BenchSizes = {
+  students: 200,
+  pageSize: 50,
+  memoryStudents: 60,
+  fanOutSchools: 3,
+  fanOutStudents: 20,
+  fanOutPageSize: 10,
+  apiConnections: 2,
+  apiSeconds: 1,
+  apiWarmupSeconds: 0,
+};
+
+describe('npm run bench at tiny sizes', () => {
+  let env: BenchEnv;
+  let databaseUrl: string;
+
+  beforeAll(async () => {
+    databaseUrl = await freshDatabase(
+      testEnv.postgresServerUrl,
+      `pss_bench_smoke_${process.pid}_${Date.now().toString(36)}`,
+    );
+    env = newBenchEnv({
+      temporalAddress: testEnv.temporalAddress,
+      temporalUiUrl: testEnv.temporalUiUrl,
+      databaseUrl,
+      log: () => {},
+    });
+  });
+
+  afterAll(async () => {
+    if (databaseUrl) await dropDatabase(databaseUrl);
+  });
+
+  it('runs every scenario with its correctness checks passing', { timeout: 180_000 }, async () => {
+    const startedAt = new Date();
+    const r = await runSuite(env, TINY);
+
+    expect(r.baseline.check).toMatchObject({ ok: true, expected: 200, actual: 200, mismatches: 0 });
+    expect(r.fullSync.check).toMatchObject({ ok: true, expected: 200, actual: 200, mismatches: 0 });
+    expect(r.fullSync.counts).toMatchObject({ fetched: 200, created: 200, updated: 0, invalid: 0 });
+    expect(r.fullSync.pages).toBe(5); // 4 full pages of 50, then the empty page that ends the read
+    expect(r.noChange.check.ok).toBe(true);
+    expect(r.noChange.counts).toMatchObject({ created: 0, updated: 0, unchanged: 200 });
+    expect(r.noChange.changesRecorded).toBe(0);
+    expect(r.noChange.rowsContentUpdated).toBe(0);
+    expect(r.noChange.rowsInserted).toBe(0);
+    expect(r.memory.small.check).toMatchObject({ ok: true, expected: 60, actual: 60 });
+    expect(r.memory.large.workerPeakRssMb).toBeGreaterThan(0);
+    expect(r.memory.small.workerPeakRssMb).toBeGreaterThan(0);
+    expect(r.fanOut).toMatchObject({ schools: 3, studentsPerSchool: 20, checkedStudents: 60 });
+    for (const name of ['runs', 'students'] as const) {
+      const e = r.api.endpoints[name];
+      expect(e.api.requests).toBeGreaterThan(0);
+      expect(e.bare.requests).toBeGreaterThan(0);
+      expect(e.api.non2xx + e.bare.non2xx).toBe(0);
+    }
+
+    const targets = evaluateTargets(r);
+    expect(targets).toHaveLength(7);
+    const file = buildResults(r, TINY, describeMachine('test', [0, 0, 0]), startedAt);
+    const lines: string[] = [];
+    printTable(file, (line) => lines.push(line));
+    expect(lines.join('\n')).toContain('pipeline / baseline');
+    expect(JSON.parse(JSON.stringify(file)).scenarios.fullSync.students).toBe(200);
+  });
+});
