@@ -386,6 +386,50 @@ describe('the client secret', () => {
   });
 });
 
+describe('concurrency and key rotation', () => {
+  it('concurrent PUTs creating one school: exactly one 201, the rest 200, one schedule in line', async () => {
+    const id = uniqueSchoolId();
+    const results = await Promise.all(
+      Array.from({ length: 6 }, (_, i) =>
+        api.req({ method: 'PUT', url: url(id), payload: settings({ active: i % 2 === 0, testRun: true }) }),
+      ),
+    );
+    expect(results.map((r) => r.statusCode).sort()).toEqual([200, 200, 200, 200, 200, 201]);
+    const final = (await api.req({ method: 'GET', url: url(id) })).json();
+    expect((await describeSchedule(id)).state.paused).toBe(!final.active);
+  });
+
+  it('a secret sealed with a previous key still opens when that key is listed in SECRETS_KEY_PREVIOUS', async () => {
+    const id = uniqueSchoolId();
+    await api.req({ method: 'PUT', url: url(id), payload: settings() }); // sealed with the dev key
+    const received: string[] = [];
+    const probe = {
+      countStudentsInScope: async ({ clientSecret }: { clientSecret: string }) => {
+        received.push(clientSecret);
+        return 7;
+      },
+    };
+    const newKey = Buffer.alloc(32, 9).toString('base64');
+    const rotated = await startTestApi({
+      env: { SECRETS_KEY: newKey, SECRETS_KEY_PREVIOUS: api.config.secretsKeys[0]!.toString('base64') },
+      deps: { powerSchool: probe },
+    });
+    const withoutOld = await startTestApi({ env: { SECRETS_KEY: newKey }, deps: { powerSchool: probe } });
+    try {
+      const ok = await rotated.req({ method: 'POST', url: url(id, '/test-connection') });
+      expect(ok.json()).toEqual({ ok: true, studentsInScope: 7 });
+      expect(received).toEqual(['very-secret-value-42']);
+      // Without the old key the secret cannot be opened: a server-side problem, answered 500 without detail.
+      const broken = await withoutOld.req({ method: 'POST', url: url(id, '/test-connection') });
+      expect(broken.statusCode).toBe(500);
+      expect(broken.json()).toEqual({ error: { code: 'INTERNAL', message: 'Internal error' } });
+    } finally {
+      await rotated.close();
+      await withoutOld.close();
+    }
+  });
+});
+
 describe('POST /integration/test-connection', () => {
   let sim: Simulator;
   let insecure: TestApi;

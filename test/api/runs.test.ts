@@ -157,6 +157,20 @@ describe('POST /runs', () => {
     await api.client.workflow.getHandle(freed.json().id).terminate('test over');
   });
 
+  it('concurrent POSTs: exactly one 202, every other one 409 RUN_IN_PROGRESS naming it', async () => {
+    const id = uniqueSchoolId();
+    await putIntegration(id, { active: true });
+    const results = await Promise.all(Array.from({ length: 5 }, () => api.req({ method: 'POST', url: runsUrl(id) })));
+    const accepted = results.filter((r) => r.statusCode === 202);
+    expect(accepted).toHaveLength(1);
+    const winner = accepted[0]!.json().id;
+    for (const r of results.filter((x) => x.statusCode !== 202)) {
+      expect(r.statusCode).toBe(409);
+      expect(r.json().error.details).toEqual([{ runId: winner }]);
+    }
+    await api.client.workflow.getHandle(winner).terminate('test over');
+  });
+
   it('the body testRun overrides the integration for this run', async () => {
     const id = uniqueSchoolId();
     await putIntegration(id, { active: true, testRun: true });
