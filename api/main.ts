@@ -10,7 +10,9 @@ import { resealSecrets } from './secrets-rotation.js';
 
 /**
  * `npm run api`: connect, make sure Temporal knows our search attributes, re-seal secrets after a
- * key rotation, reconcile every school's schedule, then listen. SIGINT/SIGTERM drain and exit.
+ * key rotation, listen, then reconcile every school's schedule in the background (a large install
+ * should not wait for it to serve; API writes and reconcile are serialised per school by an advisory
+ * lock, so they cannot undo each other). SIGINT/SIGTERM drain and exit.
  */
 
 /** API-only settings not (yet) in config.ts; same rule: a bad value stops the process with one line. */
@@ -36,17 +38,17 @@ async function main() {
   const db = createDb(config.databaseUrl, { applicationName: 'powerschool-sync-api' });
   const client = await connectClient(config);
   await ensureSearchAttributes(client, config.temporal.namespace);
-  // Neither step may keep the API from serving: a failure is logged, and the next start (API or
-  // worker) or the next write of that school repairs it.
+  // Neither re-sealing nor reconciling may keep the API from serving: a failure is logged, and the
+  // next start (API or worker) or the next write of that school repairs it.
   await resealSecrets(db, new SecretBox(config.secretsKeys), logger).catch((err: unknown) =>
     logger.error({ err }, 'could not re-seal client secrets; continuing'),
-  );
-  await reconcileSchedules({ db, client, config, logger }).catch((err: unknown) =>
-    logger.error({ err }, 'could not reconcile schedules; continuing'),
   );
 
   const app = await buildApp({ config, db, temporalClient: client, logger, rateLimit });
   await app.listen({ host: config.http.host, port: config.http.port });
+  const reconciled = reconcileSchedules({ db, client, config, logger, concurrency: 8 }).catch((err: unknown) =>
+    logger.error({ err }, 'could not reconcile schedules; continuing'),
+  );
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -57,6 +59,7 @@ async function main() {
     force.unref();
     try {
       await app.close();
+      await reconciled;
       await db.destroy();
       await client.connection.close();
     } finally {

@@ -184,14 +184,17 @@ describe('npm run api (api/main.ts)', () => {
     const output: string[] = [];
     child.stderr.on('data', (d) => output.push(String(d)));
     try {
-      const address = await new Promise<string>((resolve, reject) => {
+      // It listens first, then reconciles in the background: wait for both.
+      let address = '';
+      await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`API did not start:\n${output.join('')}`)), 45_000);
         createInterface({ input: child.stdout }).on('line', (line) => {
           output.push(line);
           const m = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(line);
-          if (m) {
+          if (m) address = m[1]!;
+          if (address && output.some((l) => l.includes('"msg":"schedules reconciled"'))) {
             clearTimeout(timer);
-            resolve(m[1]!);
+            resolve();
           }
         });
         child.once('exit', (code) => reject(new Error(`API exited with ${code}:\n${output.join('\n')}`)));
@@ -220,7 +223,6 @@ describe('npm run api (api/main.ts)', () => {
       });
       expect(ok.status).toBe(200);
       expect(ok.headers.get('x-ratelimit-limit')).toBe('1200');
-      expect(output.join('\n')).toContain('schedules reconciled');
     } finally {
       if (child.exitCode === null) {
         const exited = once(child, 'exit');
