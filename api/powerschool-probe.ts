@@ -30,7 +30,8 @@ export function createPowerSchoolProbe(
         maxRetryDelayMs: 2_000,
         logger: logger.child({ component: 'test-connection' }),
       });
-      return client.countStudents({ gradeFrom, gradeTo });
+      // checkConnection never uses a cached token: changed credentials are checked now.
+      return (await client.checkConnection({ gradeFrom, gradeTo })).studentsInScope;
     },
   };
 }

@@ -459,7 +459,10 @@ describe('POST /integration/test-connection', () => {
     const res = await insecure.req({ method: 'POST', url: url(id, '/test-connection') });
     expect(res.statusCode).toBe(200);
     expect(res.json()).toEqual({ ok: true, studentsInScope: sim.students.inScope(9, 12).length });
-    expect(sim.stats().tokenRequests).toBeGreaterThan(tokensBefore);
+    expect(sim.stats().tokenRequests).toBe(tokensBefore + 1);
+    // Every test asks PowerSchool for a fresh token: a cached one would not prove the credentials.
+    await insecure.req({ method: 'POST', url: url(id, '/test-connection') });
+    expect(sim.stats().tokenRequests).toBe(tokensBefore + 2);
   });
 
   it('422 POWERSCHOOL_AUTH_FAILED on a wrong secret', async () => {
