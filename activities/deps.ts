@@ -10,9 +10,19 @@ export interface StudentSource {
   getMaxPageSize(): Promise<number>;
   countStudents(scope: StudentScope): Promise<number>;
   fetchStudentPage(scope: StudentScope, page: number, pageSize: number): Promise<unknown[]>;
+  /**
+   * Keyset paging (the real client has it). Without it, pages are read by number, which misses
+   * students when others leave scope behind the read position during a run.
+   */
+  fetchStudentsAfter?(scope: StudentScope, afterDcid: string | null, pageSize: number): Promise<unknown[]>;
 }
 
-export type StudentSourceFactory = (credentials: PowerSchoolCredentials, allowInsecure: boolean) => StudentSource;
+/** `signal` aborts requests in flight when the activity is cancelled or times out. */
+export type StudentSourceFactory = (
+  credentials: PowerSchoolCredentials,
+  allowInsecure: boolean,
+  signal?: AbortSignal,
+) => StudentSource;
 
 /** pino fits. Activities log ids and counts only: never secrets, never student data. */
 export interface ActivityLogger {

@@ -1,3 +1,5 @@
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
 import { PowerSchoolClient } from '../powerschool/client.js';
 import { normaliseStudent } from '../powerschool/records.js';
 import type { RunSettings } from '../db/queries/run-settings.js';
@@ -9,7 +11,7 @@ import {
   type StagedIssue,
   type StagedStudent,
 } from '../db/queries/staging.js';
-import type { ActivityDeps, StudentSource } from './deps.js';
+import type { ActivityDeps, StudentSource, StudentSourceFactory } from './deps.js';
 import { adaptFailures } from './failures.js';
 import { withHeartbeat } from './heartbeat.js';
 import { credentialsFor, loadRunContext, scopeOf, type RunContext } from './run-context.js';
@@ -24,15 +26,32 @@ import type { FetchPageInput, FetchPageResult, PlanRunResult, RunRef } from './t
  * The client retries once in-process (a quick second try for a blip); anything longer is left to
  * the activity's retry policy, so retries show in the Temporal UI and survive a worker restart.
  */
-const defaultFactory = (
-  credentials: ConstructorParameters<typeof PowerSchoolClient>[0]['credentials'],
-  allowInsecure: boolean,
-) =>
-  new PowerSchoolClient({ credentials, allowInsecure, maxAttempts: 2, retryBaseDelayMs: 250, maxRetryDelayMs: 5_000 });
+const defaultFactory: StudentSourceFactory = (credentials, allowInsecure, signal) =>
+  new PowerSchoolClient({
+    credentials,
+    allowInsecure,
+    maxAttempts: 2,
+    retryBaseDelayMs: 250,
+    maxRetryDelayMs: 5_000,
+    ...(signal ? { signal } : {}),
+  });
+
+/** The activity's cancellation (or heartbeat timeout) aborts the request in flight. */
+function activitySignal(): AbortSignal | undefined {
+  try {
+    return Context.current().cancellationSignal;
+  } catch {
+    return undefined;
+  }
+}
 
 async function sourceFor(deps: ActivityDeps, ctx: RunContext): Promise<StudentSource> {
   const credentials = await credentialsFor(deps.db, deps.secretBox, ctx);
-  return (deps.powerschoolClientFactory ?? defaultFactory)(credentials, deps.config.allowInsecurePowerSchool);
+  return (deps.powerschoolClientFactory ?? defaultFactory)(
+    credentials,
+    deps.config.allowInsecurePowerSchool,
+    activitySignal(),
+  );
 }
 
 export function makePlanRun(deps: ActivityDeps) {
@@ -53,13 +72,24 @@ export function makePlanRun(deps: ActivityDeps) {
 }
 
 export function makeFetchPage(deps: ActivityDeps) {
-  return async function fetchPage({ runId, page, pageSize }: FetchPageInput): Promise<FetchPageResult> {
+  return async function fetchPage({ runId, page, pageSize, afterDcid }: FetchPageInput): Promise<FetchPageResult> {
     return adaptFailures(() =>
       withHeartbeat(async () => {
         const ctx = await loadRunContext(deps.db, runId);
         const source = await sourceFor(deps, ctx);
-        const rows = await source.fetchStudentPage(scopeOf(ctx.settings), page, pageSize);
-        const { students, issues, skipped } = normalisePage(rows, ctx.settings, page);
+        const scope = scopeOf(ctx.settings);
+        // Keyset paging when the cursor is known (always, with the real client): page numbers
+        // shift when students leave scope behind the read position, and a student would be missed.
+        const rows =
+          afterDcid !== undefined && source.fetchStudentsAfter
+            ? await source.fetchStudentsAfter(scope, afterDcid, pageSize)
+            : await source.fetchStudentPage(scope, page, pageSize);
+        const { students, issues, skipped, lastDcid } = normalisePage(rows, ctx.settings, page);
+        if (rows.length >= pageSize && lastDcid === null)
+          throw ApplicationFailure.nonRetryable(
+            `page ${page}: no record on a full page has a readable DCID, so the read cannot go on`,
+            'POWERSCHOOL_BAD_RESPONSE',
+          );
         // Issues first: a crash between the two statements leaves nothing counted that is not there.
         await stageIssues(deps.db, runId, issues);
         await stageStudents(deps.db, runId, students);
@@ -72,6 +102,7 @@ export function makeFetchPage(deps: ActivityDeps) {
           // A short (or empty) page is the last one, whatever the count said: students may have
           // been added or removed while we read.
           nextPage: rows.length < pageSize ? null : page + 1,
+          lastDcid: lastDcid ?? afterDcid ?? null,
           pagesFetched: totals.pagesFetched,
           recordsFetched: totals.recordsFetched,
         };
@@ -87,12 +118,15 @@ export function normalisePage(
   rows: unknown[],
   settings: RunSettings,
   page: number,
-): { students: StagedStudent[]; issues: StagedIssue[]; skipped: number } {
+): { students: StagedStudent[]; issues: StagedIssue[]; skipped: number; lastDcid: string | null } {
   const students: StagedStudent[] = [];
   const issues: StagedIssue[] = [];
   let skipped = 0;
+  let lastDcid: bigint | null = null;
   rows.forEach((raw, index) => {
     const result = normaliseStudent(raw);
+    const dcid = result.ok ? result.student.dcid : /^\d{1,18}$/.test(result.dcid) ? result.dcid : null;
+    if (dcid !== null && (lastDcid === null || BigInt(dcid) > lastDcid)) lastDcid = BigInt(dcid);
     // A record without a readable DCID still gets its own issue rows: name it by its position.
     const dcidOf = (dcid: string) => dcid || `(no DCID: page ${page}, row ${index + 1})`;
     const student = result.ok ? result.student : null;
@@ -124,5 +158,5 @@ export function normalisePage(
       });
     }
   });
-  return { students, issues, skipped };
+  return { students, issues, skipped, lastDcid: lastDcid === null ? null : String(lastDcid) };
 }

@@ -32,9 +32,14 @@ export interface PlanRunResult {
 
 export interface FetchPageInput {
   runId: string;
-  /** 1-based, as PowerSchool pages are. */
+  /** 1-based count of pages read so far, for progress (the position is `afterDcid`). */
   page: number;
   pageSize: number;
+  /**
+   * Keyset cursor: read the in-scope students with a DCID above this one (null: from the start).
+   * Students added or removed behind the cursor during the run cannot shift later pages.
+   */
+  afterDcid?: string | null;
 }
 
 export interface FetchPageResult {
@@ -46,6 +51,8 @@ export interface FetchPageResult {
   skipped: number;
   /** Next page to read, or null when this page was the last (short or empty). */
   nextPage: number | null;
+  /** The cursor for the next page: the highest DCID on this one. */
+  lastDcid: string | null;
   /** The run's totals so far, computed from the staging tables (exact under retries). */
   pagesFetched: number;
   recordsFetched: number;

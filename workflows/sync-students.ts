@@ -141,6 +141,7 @@ export async function syncStudents(input: SyncStudentsWorkflowInput): Promise<Sy
         notificationsEnabled,
         pageSize: plan.pageSize,
         nextPage: 1,
+        afterDcid: null,
         maxPage: plan.pagesTotal * 2 + 10,
         progress,
       };
@@ -191,13 +192,19 @@ async function fetchPages(
       `Reading page ${state.nextPage}${progress.pagesTotal ? ` of ${progress.pagesTotal}` : ''} ` +
         `(${progress.recordsFetched} of ${progress.recordsTotal ?? '?'} students so far)`,
     );
-    const page = await powerschool.fetchPage({ runId: state.runId, page: state.nextPage, pageSize: state.pageSize });
+    const page = await powerschool.fetchPage({
+      runId: state.runId,
+      page: state.nextPage,
+      pageSize: state.pageSize,
+      afterDcid: state.afterDcid,
+    });
     progress.pagesFetched = page.pagesFetched;
     progress.recordsFetched = page.recordsFetched;
     if (progress.pagesTotal !== null && page.pagesFetched > progress.pagesTotal)
       progress.pagesTotal = page.pagesFetched;
     if (page.nextPage === null) return 'done';
     state.nextPage = page.nextPage;
+    state.afterDcid = page.lastDcid;
     pagesThisExecution++;
     if (pagesThisExecution >= pagesPerExecution || workflowInfo().continueAsNewSuggested) return 'continue';
   }

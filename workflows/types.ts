@@ -55,6 +55,8 @@ export interface SyncContinuation {
   notificationsEnabled: boolean;
   pageSize: number;
   nextPage: number;
+  /** Keyset cursor: the highest DCID read so far (null before the first page). */
+  afterDcid: string | null;
   /** Guard against a server that never returns a short page. */
   maxPage: number;
   progress: SyncProgress;

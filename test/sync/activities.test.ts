@@ -71,13 +71,15 @@ describe('sync activities under retry', () => {
     const runId = await begin(schoolId);
     const plan = await run(activities.planRun, { runId });
     let page: number | null = 1;
+    let afterDcid: string | null = null;
     let last;
     while (page !== null) {
-      last = await run(activities.fetchPage, { runId, page, pageSize: plan.pageSize });
+      last = await run(activities.fetchPage, { runId, page, pageSize: plan.pageSize, afterDcid });
       // The same page again (a retry after a lost answer): nothing counts twice.
-      const retried = await run(activities.fetchPage, { runId, page, pageSize: plan.pageSize });
+      const retried = await run(activities.fetchPage, { runId, page, pageSize: plan.pageSize, afterDcid });
       expect(retried).toEqual(last);
       page = last.nextPage;
+      afterDcid = last.lastDcid;
     }
     expect(last!.recordsFetched).toBe(plan.recordsTotal);
 

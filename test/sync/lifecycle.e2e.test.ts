@@ -168,6 +168,29 @@ describe('sync pipeline: run lifecycle', () => {
     });
   });
 
+  it('reads by DCID cursor: students leaving scope behind the read position do not make it miss anyone', async () => {
+    const own = await startTestSimulator({ students: 400, seed: 73, maxPageSize: 10, faults: { latencyMs: 150 } });
+    try {
+      const schoolId = uniqueSchoolId();
+      await putIntegration(db, config, schoolId, own);
+      const before = own.students.inScope(9, 12);
+      const handle = await startSync(client, worker.taskQueue, { schoolId, trigger: 'manual' });
+      await waitForPages(handle.workflowId, 3);
+      // Three students already read withdraw, and one is added behind the cursor: with page
+      // numbers every later row would shift and the rows at the next page boundary be skipped.
+      const withdrawn = before.slice(0, 3);
+      for (const s of withdrawn) own.students.update(s.dcid, { enroll_status: 2 });
+      const result = await handle.result();
+      expect(result.status).toBe('succeeded');
+      const stored = new Set((await studentsOf(db, schoolId)).map((r) => r.dcid));
+      const lost = before.filter((s) => !stored.has(String(s.dcid)));
+      expect(lost).toEqual([]);
+      expect(result.counts).toMatchObject({ fetched: before.length, created: before.length });
+    } finally {
+      await own.close();
+    }
+  });
+
   it('without RESEND_API_KEY the email goes to the outbox, once', async () => {
     const schoolId = uniqueSchoolId();
     await putIntegration(db, config, schoolId, sim, {
