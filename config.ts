@@ -48,6 +48,8 @@ const envSchema = z.object({
   RESEND_BASE_URL: z.url().optional(),
   ALLOW_INSECURE_POWERSCHOOL: booleanString,
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  API_RATE_LIMIT_MAX: z.coerce.number().int().min(0).default(1200),
+  API_RATE_LIMIT_WINDOW_MS: z.coerce.number().int().min(1000).default(60_000),
 });
 
 export interface Config {
@@ -55,6 +57,8 @@ export interface Config {
   databaseUrl: string;
   temporal: { address: string; namespace: string; taskQueue: string; uiUrl: string };
   http: { host: string; port: number };
+  /** Requests per window per client address on /v1; null turns the limit off. */
+  rateLimit: { max: number; timeWindowMs: number } | null;
   apiTokens: string[];
   /** Current key first; older keys after it, still accepted for decryption (rotation). */
   secretsKeys: Buffer[];
@@ -113,6 +117,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, role: Role = 't
       uiUrl: e.TEMPORAL_UI_URL.replace(/\/+$/, ''),
     },
     http: { host: e.HOST, port: e.PORT },
+    rateLimit:
+      e.API_RATE_LIMIT_MAX === 0 ? null : { max: e.API_RATE_LIMIT_MAX, timeWindowMs: e.API_RATE_LIMIT_WINDOW_MS },
     apiTokens: tokens,
     secretsKeys: [key, ...previous].map((k) => Buffer.from(k, 'base64')),
     email: { from: e.EMAIL_FROM, resendApiKey: e.RESEND_API_KEY, resendBaseUrl: e.RESEND_BASE_URL },

@@ -1,10 +1,9 @@
-import { z } from 'zod';
 import { loadConfigOrExit } from '../config.js';
 import { createDb } from '../db/connection.js';
 import { SecretBox } from '../secrets/secret-box.js';
 import { connectClient, ensureSearchAttributes } from '../temporal/connection.js';
 import { reconcileSchedules } from '../temporal/schedules.js';
-import { buildApp, DEFAULT_RATE_LIMIT, type RateLimitOptions } from './app.js';
+import { buildApp } from './app.js';
 import { createLogger } from './logger.js';
 import { resealSecrets } from './secrets-rotation.js';
 
@@ -15,25 +14,8 @@ import { resealSecrets } from './secrets-rotation.js';
  * lock, so they cannot undo each other). SIGINT/SIGTERM drain and exit.
  */
 
-/** API-only settings not (yet) in config.ts; same rule: a bad value stops the process with one line. */
-function rateLimitFromEnv(env: NodeJS.ProcessEnv): RateLimitOptions | false {
-  const schema = z.object({
-    API_RATE_LIMIT_MAX: z.coerce.number().int().min(0).default(DEFAULT_RATE_LIMIT.max),
-    API_RATE_LIMIT_WINDOW_MS: z.coerce.number().int().min(1000).default(DEFAULT_RATE_LIMIT.timeWindowMs),
-  });
-  const parsed = schema.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '')));
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    process.stderr.write(`Configuration error: ${String(issue.path[0])}: ${issue.message}\n`);
-    process.exit(78);
-  }
-  const { API_RATE_LIMIT_MAX: max, API_RATE_LIMIT_WINDOW_MS: timeWindowMs } = parsed.data;
-  return max === 0 ? false : { max, timeWindowMs };
-}
-
 async function main() {
   const config = loadConfigOrExit('api');
-  const rateLimit = rateLimitFromEnv(process.env);
   const logger = createLogger(config);
   const db = createDb(config.databaseUrl, { applicationName: 'powerschool-sync-api' });
   const client = await connectClient(config);
@@ -44,7 +26,7 @@ async function main() {
     logger.error({ err }, 'could not re-seal client secrets; continuing'),
   );
 
-  const app = await buildApp({ config, db, temporalClient: client, logger, rateLimit });
+  const app = await buildApp({ config, db, temporalClient: client, logger, rateLimit: config.rateLimit ?? false });
   await app.listen({ host: config.http.host, port: config.http.port });
   const reconciled = reconcileSchedules({ db, client, config, logger, concurrency: 8 }).catch((err: unknown) =>
     logger.error({ err }, 'could not reconcile schedules; continuing'),

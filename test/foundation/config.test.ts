@@ -28,6 +28,8 @@ describe('config', () => {
     expect(c.allowInsecurePowerSchool).toBe(false);
     expect(c.logLevel).toBe('info');
     expect(c.apiTokens).toEqual(['token-aaaaaaaa']);
+    expect(c.rateLimit).toEqual({ max: 1200, timeWindowMs: 60_000 });
+    expect(loadConfig({ ...prod, API_RATE_LIMIT_MAX: '0' }, 'api').rateLimit).toBeNull();
   });
 
   it('requires API_TOKENS for the API outside development and test, naming the variable', () => {
@@ -58,6 +60,8 @@ describe('config', () => {
     ['TEMPORAL_UI_URL', 'nope'],
     ['LOG_LEVEL', 'loud'],
     ['ALLOW_INSECURE_POWERSCHOOL', 'yes'],
+    ['API_RATE_LIMIT_MAX', '-1'],
+    ['API_RATE_LIMIT_WINDOW_MS', '10'],
   ])('rejects a malformed %s with a message naming it', (name, value) => {
     expect(errorOf(() => loadConfig({ ...prod, [name]: value }, 'api'))).toMatch(new RegExp(`^${name}: `));
   });
