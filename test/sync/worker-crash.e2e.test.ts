@@ -125,7 +125,7 @@ describe('sync pipeline: a worker killed mid-run', () => {
     expect(atKill.status).toBe('running');
     expect(atKill.pages_fetched).toBeLessThan(pages);
 
-    await startWorkerProcess(taskQueue);
+    const second = await startWorkerProcess(taskQueue);
     const result = await handle.result();
     expect(result).toMatchObject({
       status: 'succeeded',
@@ -142,5 +142,10 @@ describe('sync pipeline: a worker killed mid-run', () => {
     });
     const changes = await db.selectFrom('run_changes').select('dcid').where('run_id', '=', handle.workflowId).execute();
     expect(changes).toHaveLength(inScope.length);
+
+    // And the restarted worker stops cleanly on SIGTERM.
+    const exited = new Promise<number | null>((resolve) => second.once('exit', (code) => resolve(code)));
+    second.kill('SIGTERM');
+    expect(await exited).toBe(0);
   }, 180_000);
 });
