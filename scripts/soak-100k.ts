@@ -100,10 +100,32 @@ async function timedRun(label: string): Promise<SyncStudentsResult> {
   try {
     const result = (await handle.result()) as SyncStudentsResult;
     log(`${label}: ${seconds(Date.now() - started)} — ${JSON.stringify(result.counts)}`);
+    log(
+      `${label}: diff step (${await diffStepTime(handle.workflowId)}), ${await executions(handle.workflowId)} executions`,
+    );
     return result;
   } finally {
     clearInterval(ticker);
   }
+}
+
+/** How long applyRun/previewRun took, from the last execution's history. */
+async function diffStepTime(workflowId: string): Promise<string> {
+  const events = (await client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
+  const scheduled = events.find((e) =>
+    ['applyRun', 'previewRun'].includes(e.activityTaskScheduledEventAttributes?.activityType?.name ?? ''),
+  );
+  const completed = events.find(
+    (e) => String(e.activityTaskCompletedEventAttributes?.scheduledEventId ?? '') === String(scheduled?.eventId),
+  );
+  const ms = (e: typeof scheduled) => Number(e?.eventTime?.seconds ?? 0) * 1000 + (e?.eventTime?.nanos ?? 0) / 1e6;
+  return scheduled && completed ? seconds(ms(completed) - ms(scheduled)) : 'n/a';
+}
+
+async function executions(workflowId: string): Promise<number> {
+  let n = 0;
+  for await (const _ of client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) n++;
+  return n;
 }
 
 let failed = false;
