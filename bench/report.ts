@@ -75,6 +75,23 @@ const fmt = (n: number, digits = 2) =>
     ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: 0 })
     : String(n);
 
+const SHORT: Record<string, string> = {
+  worker: 'worker',
+  simulator: 'sim',
+  api: 'api',
+  'temporal server': 'temporal',
+  'bench process': 'bench',
+  'postgres (whole server)': 'pg',
+  'everything else on the machine': 'others',
+  'machine total': 'total',
+};
+
+function cpuLine(cpu: Record<string, number>): string {
+  return Object.entries(cpu)
+    .map(([k, v]) => `${SHORT[k] ?? k} ${fmt(v, 1)}`)
+    .join(', ');
+}
+
 export function printTable(file: ResultsFile, print: (line: string) => void = console.log): void {
   const s = file.scenarios;
   const rows: [string, string, string][] = [];
@@ -82,11 +99,17 @@ export function printTable(file: ResultsFile, print: (line: string) => void = co
 
   add('1 full sync', `${s.fullSync.students} students, page ${s.fullSync.pageSize}`, `${fmt(s.fullSync.seconds)} s`);
   add('', 'students/s', fmt(s.fullSync.studentsPerSecond, 0));
+  if (s.rounds.fullSyncSeconds.length > 1) {
+    const list = (xs: number[]) => xs.map((x) => fmt(x, 1)).join(' / ');
+    add('', `rounds (median reported)`, `pipeline ${list(s.rounds.fullSyncSeconds)} s`);
+    add('', '', `baseline ${list(s.rounds.baselineSeconds)} s`);
+    add('', '', `no-change ${list(s.rounds.noChangeSeconds)} s`);
+  }
   add('', 'baseline (no Temporal)', `${fmt(s.baseline.seconds)} s (${fmt(s.baseline.studentsPerSecond, 0)}/s)`);
   add('', 'pipeline / baseline', `${fmt(s.fullSync.seconds / s.baseline.seconds)}×`);
   for (const [type, t] of Object.entries(s.fullSync.activities))
     add('', `  ${type} ×${t.count}`, `${fmt(t.runSeconds)} s run, ${fmt(t.queueSeconds)} s queued`);
-  add('', 'worker CPU', `${fmt(s.fullSync.workerCpuSeconds)} s`);
+  add('', 'CPU used during the run (s)', cpuLine(s.fullSync.cpuSeconds));
   add('2 no-change re-sync', `${s.noChange.students} students`, `${fmt(s.noChange.seconds)} s`);
   add('', 're-sync / full sync', `${fmt(s.noChange.seconds / s.fullSync.seconds)}×`);
   add(
@@ -96,6 +119,7 @@ export function printTable(file: ResultsFile, print: (line: string) => void = co
   );
   for (const [type, t] of Object.entries(s.noChange.activities))
     add('', `  ${type} ×${t.count}`, `${fmt(t.runSeconds)} s run, ${fmt(t.queueSeconds)} s queued`);
+  add('', 'CPU used during the run (s)', cpuLine(s.noChange.cpuSeconds));
   const f = s.fanOut;
   add(
     '3 fan-out',
@@ -113,6 +137,7 @@ export function printTable(file: ResultsFile, print: (line: string) => void = co
     `${fmt(f.triggerSeconds.p50 * 1000, 0)} / ${fmt(f.triggerSeconds.p95 * 1000, 0)} ms`,
   );
   add('', 'students/s overall', fmt(f.studentsPerSecond, 0));
+  add('', 'CPU used during the fan-out (s)', cpuLine(f.cpuSeconds));
   for (const name of ['runs', 'students'] as const) {
     const e = s.api.endpoints[name];
     add(

@@ -1,4 +1,5 @@
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
@@ -18,7 +19,9 @@ import { FULL_SIZES, runSuite, type BenchSizes } from './suite.js';
  *
  *   npm run bench                        the issue's sizes (100,000 students, 200 × 500, 10 s loads)
  *   npm run bench -- --quick             small sizes, about a minute
- *   npm run bench -- --students 50000 --fan-out-schools 50 --api-seconds 5 --out /tmp/r.json
+ *   npm run bench -- --students 50000 --rounds 1 --fan-out-schools 50 --api-seconds 5 --out /tmp/r.json
+ *   npm run bench -- --quick --cpu-prof /tmp/prof   (CPU profiles of the worker and API children;
+ *                                                     read them with bench/cpuprofile-summary.ts)
  */
 
 const { values } = parseArgs({
@@ -32,14 +35,16 @@ const { values } = parseArgs({
     'fan-out-page-size': { type: 'string' },
     'api-connections': { type: 'string' },
     'api-seconds': { type: 'string' },
+    rounds: { type: 'string' },
+    'cpu-prof': { type: 'string' },
     out: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
 if (values.help) {
   console.log(
-    'npm run bench -- [--quick] [--students N] [--page-size N] [--memory-students N] [--fan-out-schools N] ' +
-      '[--fan-out-students N] [--fan-out-page-size N] [--api-connections N] [--api-seconds N] [--out FILE]',
+    'npm run bench -- [--quick] [--students N] [--rounds N] [--page-size N] [--memory-students N] [--fan-out-schools N] ' +
+      '[--fan-out-students N] [--fan-out-page-size N] [--api-connections N] [--api-seconds N] [--cpu-prof DIR] [--out FILE]',
   );
   process.exit(0);
 }
@@ -47,6 +52,7 @@ if (values.help) {
 const QUICK: BenchSizes = {
   ...FULL_SIZES,
   students: 10_000,
+  rounds: 1,
   memoryStudents: 2_000,
   fanOutSchools: 20,
   fanOutStudents: 100,
@@ -66,6 +72,7 @@ const int = (v: string | undefined, fallback: number, name: string) => {
 const sizes: BenchSizes = {
   ...base,
   students: int(values.students, base.students, 'students'),
+  rounds: int(values.rounds, base.rounds, 'rounds'),
   pageSize: int(values['page-size'], base.pageSize, 'page-size'),
   memoryStudents: int(values['memory-students'], base.memoryStudents, 'memory-students'),
   fanOutSchools: int(values['fan-out-schools'], base.fanOutSchools, 'fan-out-schools'),
@@ -94,7 +101,12 @@ try {
   const postgres = (await pgClient.query<{ v: string }>('show server_version')).rows[0]!.v;
   await pgClient.end();
 
-  const env = newBenchEnv({ temporalAddress: temporal.address, temporalUiUrl: temporal.uiUrl, databaseUrl });
+  const env = {
+    ...newBenchEnv({ temporalAddress: temporal.address, temporalUiUrl: temporal.uiUrl, databaseUrl }),
+    ...(temporal.process.pid ? { temporalPid: temporal.process.pid } : {}),
+    ...(values['cpu-prof'] ? { cpuProfileDir: resolve(values['cpu-prof']) } : {}),
+  };
+  if (env.cpuProfileDir) mkdirSync(env.cpuProfileDir, { recursive: true });
   const results = await runSuite(env, sizes);
   const file = buildResults(results, sizes, describeMachine(postgres, loadAtStart), startedAt);
   writeFileSync(outFile, `${JSON.stringify(file, null, 2)}\n`);

@@ -4,7 +4,7 @@ import { runBaseline, type BaselineResult } from './scenarios/baseline.js';
 import { fanOut, type FanOutResult } from './scenarios/fan-out.js';
 import { fullSync, noChangeResync, type FullSyncResult, type NoChangeResult } from './scenarios/full-sync.js';
 import { startApiProcess } from './lib/api.js';
-import { openContext, type BenchContext, type BenchEnv } from './lib/env.js';
+import { openContext, profileArgs, type BenchContext, type BenchEnv } from './lib/env.js';
 import { startSimulatorProcess } from './lib/simulator.js';
 import { startWorkerProcess } from './lib/worker.js';
 
@@ -16,6 +16,8 @@ import { startWorkerProcess } from './lib/worker.js';
 export interface BenchSizes {
   /** Scenario 1/2: students in scope of the big school. */
   students: number;
+  /** Scenario 1 (with its baseline) and 2 are repeated this many times; the median round is reported. */
+  rounds: number;
   /** Simulator's maximum (= default) page size for scenarios 1, 2 and 5. */
   pageSize: number;
   /** Scenario 5: the same full sync at this size, for the memory comparison. */
@@ -30,6 +32,7 @@ export interface BenchSizes {
 
 export const FULL_SIZES: BenchSizes = {
   students: 100_000,
+  rounds: 3,
   pageSize: 1000,
   memoryStudents: 10_000,
   fanOutSchools: 200,
@@ -41,9 +44,11 @@ export const FULL_SIZES: BenchSizes = {
 };
 
 export interface SuiteResults {
+  /** The median round of each (by time); every round is in `rounds`. */
   fullSync: FullSyncResult;
   baseline: BaselineResult;
   noChange: NoChangeResult;
+  rounds: { fullSyncSeconds: number[]; baselineSeconds: number[]; noChangeSeconds: number[] };
   memory: { large: FullSyncResult; small: FullSyncResult };
   fanOut: FanOutResult;
   api: ApiLoadResult;
@@ -86,8 +91,18 @@ export function evaluateTargets(r: SuiteResults): Target[] {
   ];
 }
 
-async function withWorker<T>(ctx: BenchContext, fn: (w: Awaited<ReturnType<typeof startWorkerProcess>>) => Promise<T>) {
-  const worker = await startWorkerProcess(ctx, ctx.temporal);
+/** The middle element by `key` (the lower middle for an even count). */
+function median<T>(items: T[], key: (t: T) => number): T {
+  const sorted = [...items].sort((a, b) => key(a) - key(b));
+  return sorted[Math.floor((sorted.length - 1) / 2)]!;
+}
+
+async function withWorker<T>(
+  ctx: BenchContext,
+  name: string,
+  fn: (w: Awaited<ReturnType<typeof startWorkerProcess>>) => Promise<T>,
+) {
+  const worker = await startWorkerProcess(ctx, ctx.temporal, { nodeArgs: profileArgs(ctx, name) });
   try {
     return await fn(worker);
   } finally {
@@ -110,33 +125,56 @@ async function withSimulator<T>(
 export async function runSuite(env: BenchEnv, sizes: BenchSizes): Promise<SuiteResults> {
   const ctx = await openContext(env);
   const log = env.log;
-  const api = await startApiProcess(env);
+  const api = await startApiProcess(env, profileArgs(env, 'api'));
   try {
     const big = `bench-full-${sizes.students}`;
     const {
       fullSync: s1,
       baseline,
       noChange,
+      rounds,
+      largePeak,
     } = await withSimulator({ students: sizes.students, maxPageSize: sizes.pageSize }, async (sim) => {
       const inScope = await sim.inScopeStudents();
       log(`  simulator: ${inScope.length} students in scope, page size ${sim.maxPageSize}`);
-      log(`[1] baseline: plain script, same client and pages, unnest upsert …`);
-      const baseline = await runBaseline({ db: ctx.db, databaseUrl: env.databaseUrl, sim, schoolId: big, inScope });
-      log(`    ${baseline.seconds.toFixed(2)} s, check passed`);
-      return withWorker(ctx, async (worker) => {
-        log(`[1] full sync of ${inScope.length} students through the API, Temporal and the worker …`);
-        const fullSyncResult = await fullSync(ctx, api, worker, sim, big, inScope);
-        log(`    ${fullSyncResult.seconds.toFixed(2)} s, check passed`);
-        log(`[2] no-change re-sync …`);
-        const noChange = await noChangeResync(ctx, api, worker, big, inScope);
-        log(`    ${noChange.seconds.toFixed(2)} s, ${noChange.rowsRewritten} student rows rewritten`);
-        return { fullSync: fullSyncResult, baseline, noChange };
+      return withWorker(ctx, 'worker-sync', async (worker) => {
+        const baselines: BaselineResult[] = [];
+        const fulls: FullSyncResult[] = [];
+        const noChanges: NoChangeResult[] = [];
+        for (let round = 1; round <= sizes.rounds; round++) {
+          // Each round is a new school, so each full sync starts from no students.
+          const school = round === 1 ? big : `${big}-r${round}`;
+          log(`[1] round ${round}/${sizes.rounds}: baseline (plain script, same client and pages, unnest upsert) …`);
+          const b = await runBaseline({ db: ctx.db, databaseUrl: env.databaseUrl, sim, schoolId: school, inScope });
+          baselines.push(b);
+          log(`    ${b.seconds.toFixed(2)} s, check passed`);
+          log(`[1] round ${round}: full sync of ${inScope.length} students through the API, Temporal and the worker …`);
+          const f = await fullSync(ctx, api, worker, sim, school, inScope);
+          fulls.push(f);
+          log(`    ${f.seconds.toFixed(2)} s, check passed; worker peak ${f.workerPeakRssMb.toFixed(0)} MB`);
+          log(`[2] round ${round}: no-change re-sync …`);
+          const n = await noChangeResync(ctx, api, worker, sim, school, inScope);
+          noChanges.push(n);
+          log(`    ${n.seconds.toFixed(2)} s, ${n.rowsRewritten} student rows rewritten`);
+        }
+        const largest = fulls.reduce((a, b) => (b.workerPeakRssMb > a.workerPeakRssMb ? b : a));
+        return {
+          fullSync: median(fulls, (r) => r.seconds),
+          baseline: median(baselines, (r) => r.seconds),
+          noChange: median(noChanges, (r) => r.seconds),
+          rounds: {
+            fullSyncSeconds: fulls.map((r) => r.seconds),
+            baselineSeconds: baselines.map((r) => r.seconds),
+            noChangeSeconds: noChanges.map((r) => r.seconds),
+          },
+          largePeak: largest,
+        };
       });
     });
 
     // Scenario 5's small run gets a fresh worker (its peak is its own); the fan-out then reuses it.
     log(`[5] full sync at ${sizes.memoryStudents} students on a fresh worker (memory) …`);
-    const { small, fan } = await withWorker(ctx, async (worker) => {
+    const { small, fan } = await withWorker(ctx, 'worker-small-fanout', async (worker) => {
       const small = await withSimulator({ students: sizes.memoryStudents, maxPageSize: sizes.pageSize }, async (sim) =>
         fullSync(ctx, api, worker, sim, `bench-memory-${sizes.memoryStudents}`, await sim.inScopeStudents()),
       );
@@ -156,7 +194,15 @@ export async function runSuite(env: BenchEnv, sizes: BenchSizes): Promise<SuiteR
       durationSeconds: sizes.apiSeconds,
       warmupSeconds: sizes.apiWarmupSeconds,
     });
-    return { fullSync: s1, baseline, noChange, memory: { large: s1, small }, fanOut: fan, api: apiResult };
+    return {
+      fullSync: s1,
+      baseline,
+      noChange,
+      rounds,
+      memory: { large: largePeak, small },
+      fanOut: fan,
+      api: apiResult,
+    };
   } finally {
     await api.stop();
     await ctx.close();

@@ -18,7 +18,7 @@ export interface ApiProcess {
   stop(): Promise<void>;
 }
 
-export async function startApiProcess(env: BenchEnv): Promise<ApiProcess> {
+export async function startApiProcess(env: BenchEnv, nodeArgs: string[] = []): Promise<ApiProcess> {
   const port = await freePort();
   const child = spawnNode(
     'api/main.ts',
@@ -36,7 +36,7 @@ export async function startApiProcess(env: BenchEnv): Promise<ApiProcess> {
       LOG_LEVEL: 'warn',
       API_RATE_LIMIT_MAX: '0',
     },
-    { label: 'api' },
+    { label: 'api', nodeArgs },
   );
   const url = `http://127.0.0.1:${port}`;
   try {

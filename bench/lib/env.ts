@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { createDb, type Db } from '../../db/connection.js';
 import { dropDatabase, ensureDatabase, migrateToLatest } from '../../db/migrate.js';
@@ -18,6 +19,18 @@ export interface BenchEnv {
   apiToken: string;
   secretsKey: string;
   log: (line: string) => void;
+  /** When set, the worker and API children write V8 CPU profiles (--cpu-prof) into this directory. */
+  cpuProfileDir?: string;
+  /** The Temporal server's pid when it runs on this machine (for the CPU account). */
+  temporalPid?: number;
+}
+
+/**
+ * Node flags for a profiled child, or none. Each child gets a directory of its own: node writes
+ * one profile per thread (tsx's loader runs on a thread of its own), named CPU.<date>.<pid>.<tid>….
+ */
+export function profileArgs(env: BenchEnv, name: string): string[] {
+  return env.cpuProfileDir ? ['--cpu-prof', '--cpu-prof-dir', join(env.cpuProfileDir, `${name}-${Date.now()}`)] : [];
 }
 
 export interface BenchContext extends BenchEnv {

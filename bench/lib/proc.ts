@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 /**
@@ -148,5 +148,67 @@ export class RssSampler {
     this.sample();
     clearInterval(this.timer);
     return this.peakMb;
+  }
+}
+
+/** Busy CPU seconds of the whole machine so far (all cores, /proc/stat: everything but idle and iowait). */
+export function machineBusySeconds(): number {
+  try {
+    const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = cpu;
+    return (user + nice + system + irq + softirq + steal) / CLOCK_TICKS;
+  } catch {
+    return NaN;
+  }
+}
+
+/** CPU seconds so far of every process whose command is `name` (e.g. all PostgreSQL backends, whoever they serve). */
+export function cpuSecondsOfCommand(name: string): number {
+  let total = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      if (comm !== name) continue;
+      total += procCpuSeconds(Number(entry)) ?? 0;
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return total;
+}
+
+/**
+ * Who used the CPU during a scenario: each of our processes, all PostgreSQL processes (ours and
+ * anyone else's on this server), and the rest of the machine. Take one before, one after, diff().
+ */
+export class CpuAccount {
+  private readonly start: Record<string, number>;
+  constructor(private readonly pids: Record<string, number>) {
+    this.start = this.snapshot();
+  }
+  private snapshot(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const [name, pid] of Object.entries(this.pids)) out[name] = procCpuSeconds(pid) ?? NaN;
+    out['bench process'] = process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6;
+    out['postgres (whole server)'] = cpuSecondsOfCommand('postgres');
+    out.machine = machineBusySeconds();
+    return out;
+  }
+  /** CPU seconds used since construction, by process; `others` = machine − everything listed. */
+  diff(): Record<string, number> {
+    const end = this.snapshot();
+    const out: Record<string, number> = {};
+    let ours = 0;
+    for (const key of Object.keys(end)) {
+      if (key === 'machine') continue;
+      out[key] = Number(((end[key] ?? 0) - (this.start[key] ?? 0)).toFixed(2));
+      if (Number.isFinite(out[key])) ours += out[key]!;
+    }
+    const machine = (end.machine ?? 0) - (this.start.machine ?? 0);
+    out['everything else on the machine'] = Number((machine - ours).toFixed(2));
+    out['machine total'] = Number(machine.toFixed(2));
+    return out;
   }
 }

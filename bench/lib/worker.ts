@@ -47,10 +47,23 @@ async function polls(client: Client, taskQueue: string, taskQueueType: number, p
   return (res.pollers ?? []).some((p) => (p.identity ?? '').startsWith(`${pid}@`));
 }
 
-export async function startWorkerProcess(env: BenchEnv, temporal: Client): Promise<WorkerProcess> {
+export interface WorkerOptions {
+  /** Extra node flags (profiling). */
+  nodeArgs?: string[];
+  /** Another entry point, for experiments (default: the production worker.ts). */
+  entry?: string;
+  extraEnv?: Record<string, string>;
+}
+
+export async function startWorkerProcess(
+  env: BenchEnv,
+  temporal: Client,
+  options: WorkerOptions = {},
+): Promise<WorkerProcess> {
   const child = spawnNode(
-    'worker.ts',
+    options.entry ?? 'worker.ts',
     {
+      ...options.extraEnv,
       NODE_ENV: 'development',
       DATABASE_URL: env.databaseUrl,
       TEMPORAL_ADDRESS: env.temporalAddress,
@@ -60,7 +73,7 @@ export async function startWorkerProcess(env: BenchEnv, temporal: Client): Promi
       ALLOW_INSECURE_POWERSCHOOL: 'true',
       LOG_LEVEL: 'warn',
     },
-    { label: 'worker' },
+    { label: 'worker', nodeArgs: options.nodeArgs ?? [] },
   );
   try {
     // Ready once it polls both task queues (it bundles the workflow code first: seconds).

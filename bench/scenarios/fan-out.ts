@@ -2,6 +2,7 @@ import type { ApiProcess } from '../lib/api.js';
 import type { BenchContext } from '../lib/env.js';
 import { assertCheck, checkStudents } from '../lib/expected.js';
 import { putSchool, waitForRun } from '../lib/runs.js';
+import { cpuAccount } from './full-sync.js';
 import type { SimulatorProcess } from '../lib/simulator.js';
 import { percentile } from '../lib/stats.js';
 import type { WorkerProcess } from '../lib/worker.js';
@@ -26,6 +27,7 @@ export interface FanOutResult {
   triggerSeconds: { p50: number; p95: number; max: number };
   workerPeakRssMb: number;
   workerCpuSeconds: number;
+  cpuSeconds: Record<string, number>;
   checkedStudents: number;
 }
 
@@ -45,6 +47,7 @@ export async function fanOut(
   await inBatches(schools, 10, (school) => putSchool(api, school, sim));
 
   const cpu0 = worker.cpuSeconds();
+  const account = cpuAccount(ctx, api, worker, sim);
   const started = performance.now();
   const triggerLatencies: number[] = [];
   const runs = await Promise.all(
@@ -57,6 +60,7 @@ export async function fanOut(
   );
   const totalSeconds = (performance.now() - started) / 1000;
   const workerCpuSeconds = worker.cpuSeconds() - cpu0;
+  const cpuSeconds = account.diff();
 
   const failed = runs.filter((r) => r.status !== 'succeeded' || r.result.status !== 'succeeded');
   if (failed.length > 0)
@@ -89,6 +93,7 @@ export async function fanOut(
     },
     workerPeakRssMb: worker.peakRssMb(),
     workerCpuSeconds,
+    cpuSeconds,
     checkedStudents,
   };
 }

@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import type { ApiProcess } from '../lib/api.js';
 import type { BenchContext } from '../lib/env.js';
 import { assertCheck, checkStudents, type CheckResult } from '../lib/expected.js';
+import { CpuAccount } from '../lib/proc.js';
 import { activityTimings, putSchool, triggerAndWait, type ActivityTiming } from '../lib/runs.js';
 import type { SimulatorProcess } from '../lib/simulator.js';
 import type { WorkerProcess } from '../lib/worker.js';
@@ -20,7 +21,18 @@ export interface RunFigures {
   /** Where the time went, per activity type (from the workflow history). */
   activities: Record<string, ActivityTiming>;
   workerCpuSeconds: number;
+  /** CPU seconds used during the run, by process (ours, PostgreSQL, everything else on the machine). */
+  cpuSeconds: Record<string, number>;
   check: CheckResult;
+}
+
+export function cpuAccount(ctx: BenchContext, api: ApiProcess, worker: WorkerProcess, sim: SimulatorProcess) {
+  return new CpuAccount({
+    worker: worker.pid,
+    simulator: sim.process.pid,
+    api: api.pid,
+    ...(ctx.temporalPid ? { 'temporal server': ctx.temporalPid } : {}),
+  });
 }
 
 export interface FullSyncResult extends RunFigures {
@@ -48,7 +60,9 @@ export async function fullSync(
   const peakIsRunOnly = worker.resetPeakRss();
   const cpu0 = worker.cpuSeconds();
   const stopSampling = worker.sampleRss();
+  const account = cpuAccount(ctx, api, worker, sim);
   const run = await triggerAndWait(api, ctx.temporal, ctx.db, schoolId);
+  const cpuSeconds = account.diff();
   const sampledPeak = stopSampling();
   const workerPeakRssMb = worker.peakRssMb();
   const workerCpuSeconds = worker.cpuSeconds() - cpu0;
@@ -68,6 +82,7 @@ export async function fullSync(
     counts,
     activities,
     workerCpuSeconds,
+    cpuSeconds,
     check,
     pageSize: sim.maxPageSize,
     pages: activities.fetchPage?.count ?? NaN,
@@ -104,12 +119,15 @@ export async function noChangeResync(
   ctx: BenchContext,
   api: ApiProcess,
   worker: WorkerProcess,
+  sim: SimulatorProcess,
   schoolId: string,
   inScope: Awaited<ReturnType<SimulatorProcess['inScopeStudents']>>,
 ): Promise<NoChangeResult> {
   const before = await rowVersions(ctx, schoolId);
   const cpu0 = worker.cpuSeconds();
+  const account = cpuAccount(ctx, api, worker, sim);
   const run = await triggerAndWait(api, ctx.temporal, ctx.db, schoolId);
+  const cpuSeconds = account.diff();
   const workerCpuSeconds = worker.cpuSeconds() - cpu0;
   if (run.status !== 'succeeded' || run.result.status !== 'succeeded')
     throw new Error(`no-change re-sync: run ${run.runId} ended ${run.status}`);
@@ -142,6 +160,7 @@ export async function noChangeResync(
     counts,
     activities,
     workerCpuSeconds,
+    cpuSeconds,
     check,
     rowsRewritten: rowsRewritten + rowsInserted,
     rowsContentUpdated,

@@ -13,6 +13,7 @@ import { testEnv } from '../helpers/env.js';
 
 const TINY: BenchSizes = {
   students: 200,
+  rounds: 1,
   pageSize: 50,
   memoryStudents: 60,
   fanOutSchools: 3,
@@ -57,6 +58,7 @@ describe('npm run bench at tiny sizes', () => {
     expect(r.noChange.changesRecorded).toBe(0);
     expect(r.noChange.rowsContentUpdated).toBe(0);
     expect(r.noChange.rowsInserted).toBe(0);
+    expect(r.rounds.fullSyncSeconds).toHaveLength(1);
     expect(r.memory.small.check).toMatchObject({ ok: true, expected: 60, actual: 60 });
     expect(r.memory.large.workerPeakRssMb).toBeGreaterThan(0);
     expect(r.memory.small.workerPeakRssMb).toBeGreaterThan(0);

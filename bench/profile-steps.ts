@@ -1,0 +1,188 @@
+/**
+ * Where a sync's time goes, step by step, without Temporal in between: the same activity code
+ * the worker runs (beginRun, planRun, finishRun) and, for each page, the steps of fetchPage one
+ * by one (activities/fetch-pages.ts), then the statements of the diff (db/queries/run-diff.ts,
+ * timed through its onStep hook). Two runs of one school: a full sync, then a no-change re-sync.
+ *
+ *   npx tsx bench/profile-steps.ts [--students 100000] [--page-size 1000] [--what-if]
+ */
+import { randomBytes } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { pino } from 'pino';
+import { createActivities } from '../activities/index.js';
+import { normalisePage } from '../activities/fetch-pages.js';
+import { credentialsFor, loadRunContext, scopeOf } from '../activities/run-context.js';
+import { DEFAULT_DATABASE_URL, loadConfig } from '../config.js';
+import { createDb, type Db } from '../db/connection.js';
+import { sql } from 'kysely';
+import { dropDatabase } from '../db/migrate.js';
+import { putIntegration } from '../db/queries/integrations.js';
+import { diffRun } from '../db/queries/run-diff.js';
+import { refreshRunProgress, stageIssues, stageStudents, type StagedStudent } from '../db/queries/staging.js';
+import { OutboxEmailSender } from '../email/sender.js';
+import { PowerSchoolClient } from '../powerschool/client.js';
+import { SecretBox } from '../secrets/secret-box.js';
+import { freshDatabase } from './lib/env.js';
+import { BENCH_SCOPE, startSimulatorProcess } from './lib/simulator.js';
+
+const { values } = parseArgs({
+  options: { students: { type: 'string' }, 'page-size': { type: 'string' }, 'what-if': { type: 'boolean' } },
+});
+/**
+ * --what-if: the two per-page statements replaced by the cheaper forms this report proposes, to
+ * measure the gain before anyone changes db/queries/staging.ts: staging with one
+ * INSERT … SELECT FROM unnest(…) (one parameter per column instead of one per cell, no query
+ * builder for 9,000 values), and progress counted up by this page's new rows instead of recounting
+ * the whole run's staged rows after every page.
+ */
+const whatIf = values['what-if'] ?? false;
+
+async function stageStudentsUnnest(db: Db, runId: string, students: StagedStudent[]): Promise<number> {
+  const byDcid = new Map(students.map((s) => [s.dcid, s]));
+  const rows = [...byDcid.values()];
+  const { rows: out } = await sql<{ inserted: boolean }>`
+    insert into staged_students (run_id, dcid, student_number, first_name, last_name, graduation_year,
+                                 date_of_birth, gender, grade_level)
+    select ${runId}, u.* from unnest(${rows.map((s) => s.dcid)}::bigint[], ${rows.map((s) => s.studentNumber)}::text[],
+      ${rows.map((s) => s.firstName)}::text[], ${rows.map((s) => s.lastName)}::text[],
+      ${rows.map((s) => s.graduationYear)}::int[], ${rows.map((s) => s.dateOfBirth)}::date[],
+      ${rows.map((s) => s.gender)}::text[], ${rows.map((s) => s.gradeLevel)}::int[])
+      as u(dcid, student_number, first_name, last_name, graduation_year, date_of_birth, gender, grade_level)
+    on conflict (run_id, dcid) do update set
+      student_number = excluded.student_number, first_name = excluded.first_name, last_name = excluded.last_name,
+      graduation_year = excluded.graduation_year, date_of_birth = excluded.date_of_birth,
+      gender = excluded.gender, grade_level = excluded.grade_level
+    returning (xmax = 0) as inserted`.execute(db);
+  return out.filter((r) => r.inserted).length;
+}
+
+async function progressIncremental(db: Db, runId: string, page: number, newRows: number): Promise<void> {
+  await sql`
+    update runs set pages_fetched = greatest(pages_fetched, ${page}::int),
+      records_fetched = records_fetched + ${newRows}::int, count_fetched = count_fetched + ${newRows}::int
+    where id = ${runId}`.execute(db);
+}
+const students = Number(values.students ?? 100_000);
+const pageSize = Number(values['page-size'] ?? 1000);
+
+class Steps {
+  readonly totals = new Map<string, { ms: number; n: number }>();
+  async time<T>(label: string, fn: () => Promise<T> | T): Promise<T> {
+    const t0 = performance.now();
+    try {
+      return await fn();
+    } finally {
+      const t = this.totals.get(label) ?? { ms: 0, n: 0 };
+      t.ms += performance.now() - t0;
+      t.n++;
+      this.totals.set(label, t);
+    }
+  }
+  print(title: string, wallMs: number) {
+    console.log(`\n${title}: ${(wallMs / 1000).toFixed(2)} s wall`);
+    for (const [label, t] of this.totals)
+      console.log(
+        `  ${label.padEnd(28)} ${(t.ms / 1000).toFixed(3).padStart(8)} s  ×${String(t.n).padStart(4)}  ${(t.ms / t.n).toFixed(1).padStart(7)} ms each`,
+      );
+  }
+}
+
+const serverUrl = new URL(process.env.DATABASE_URL || DEFAULT_DATABASE_URL);
+serverUrl.pathname = '/';
+const databaseUrl = await freshDatabase(serverUrl.toString(), 'powerschool_sync_bench_profile');
+const config = loadConfig(
+  {
+    NODE_ENV: 'development',
+    DATABASE_URL: databaseUrl,
+    ALLOW_INSECURE_POWERSCHOOL: 'true',
+    SECRETS_KEY: randomBytes(32).toString('base64'),
+  },
+  'worker',
+);
+const db = createDb(databaseUrl, { applicationName: 'bench-profile' });
+const sim = await startSimulatorProcess({ students, maxPageSize: pageSize });
+try {
+  const box = new SecretBox(config.secretsKeys);
+  const schoolId = 'profile-school';
+  const sealed = box.seal(sim.clientSecret, schoolId);
+  await putIntegration(
+    db,
+    schoolId,
+    {
+      serverUrl: sim.url,
+      clientId: sim.clientId,
+      active: true,
+      testRun: false,
+      notificationsEnabled: false,
+      notificationRecipients: [],
+      gradeFrom: BENCH_SCOPE.gradeFrom,
+      gradeTo: BENCH_SCOPE.gradeTo,
+      mappingPowerschoolId: 'DCID',
+      mappingDateOfBirth: true,
+      mappingGender: true,
+      scheduleCron: '0 2 1 1 *',
+      scheduleTimezone: 'UTC',
+    },
+    sealed,
+  );
+  const logger = pino({ level: 'silent' });
+  const deps = { db, config, secretBox: box, emailSender: new OutboxEmailSender(db, logger), logger };
+  const activities = createActivities(deps);
+
+  for (const label of ['full sync', 'no-change re-sync']) {
+    const steps = new Steps();
+    const runId = `profile-${label.replace(/\W+/g, '-')}-${Date.now()}`;
+    const t0 = performance.now();
+    await steps.time('beginRun', () =>
+      activities.beginRun({ runId, temporalRunId: 'x', schoolId, trigger: 'manual', testRun: false }),
+    );
+    const plan = await steps.time('planRun', () => activities.planRun({ runId }));
+    for (let page = 1; ; page++) {
+      // fetchPage, step by step (activities/fetch-pages.ts makeFetchPage)
+      const ctx = await steps.time('page: loadRunContext', () => loadRunContext(db, runId));
+      const creds = await steps.time('page: credentialsFor', () => credentialsFor(db, box, ctx));
+      const source = new PowerSchoolClient({ credentials: creds, allowInsecure: true, maxAttempts: 2 });
+      const rows = await steps.time('page: fetchStudentPage', () =>
+        source.fetchStudentPage(scopeOf(ctx.settings), page, plan.pageSize),
+      );
+      const n = await steps.time('page: normalisePage', () => normalisePage(rows, ctx.settings, page));
+      await steps.time('page: stageIssues', () => stageIssues(db, runId, n.issues));
+      if (whatIf) {
+        const added = await steps.time('page: stage (unnest)', () => stageStudentsUnnest(db, runId, n.students));
+        await steps.time('page: progress (increment)', () => progressIncremental(db, runId, page, added));
+      } else {
+        await steps.time('page: stageStudents', () => stageStudents(db, runId, n.students));
+        await steps.time('page: refreshRunProgress', () => refreshRunProgress(db, runId, page));
+      }
+      if (rows.length < plan.pageSize) break;
+    }
+    const { settings } = await loadRunContext(db, runId);
+    const names = ['diff: recordChanges', 'diff: applyCreates', 'diff: applyUpdates', 'diff: markSeen'];
+    let last = performance.now();
+    let i = 0;
+    const tDiff = performance.now();
+    const counts = await diffRun(db, {
+      runId,
+      schoolId,
+      syncDateOfBirth: settings.mapping.dateOfBirth,
+      syncGender: settings.mapping.gender,
+      mode: 'commit',
+      onStep: () => {
+        const now = performance.now();
+        steps.totals.set(names[i++] ?? `diff: step ${i}`, { ms: now - last, n: 1 });
+        last = now;
+      },
+    });
+    steps.totals.set('diff: countRun + commit', { ms: performance.now() - last, n: 1 });
+    steps.totals.set('applyRun (diff total)', { ms: performance.now() - tDiff, n: 1 });
+    await steps.time('finishRun', () => activities.finishRun({ runId, status: 'succeeded' }));
+    steps.print(
+      `${label} of ${students} students, page size ${pageSize} (counts ${JSON.stringify(counts)})`,
+      performance.now() - t0,
+    );
+  }
+} finally {
+  await sim.stop();
+  await db.destroy();
+  await dropDatabase(databaseUrl).catch(() => {});
+}
