@@ -95,7 +95,7 @@ async function releaseIfAbandoned(deps: ActivityDeps, holderId: string, claimant
   if (state === 'NOT_FOUND') {
     const holder = await getRun(deps.db, holderId);
     // db/types.ts types Generated<Timestamp> loosely; pg returns a Date.
-    const age = holder ? Date.now() - new Date(holder.started_at as unknown as Date).getTime() : Infinity;
+    const age = holder ? Date.now() - holder.started_at.getTime() : Infinity;
     if (age < (deps.abandonedRunGraceMs ?? DEFAULT_GRACE_MS)) return false;
   }
   const status = state === 'CANCELLED' || state === 'TERMINATED' ? 'cancelled' : 'failed';

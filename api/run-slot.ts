@@ -32,7 +32,7 @@ export async function claimRunSlotReleasingAbandoned(
   if (state === 'RUNNING') return claim;
   if (state === 'NOT_FOUND') {
     const holder = await getRun(db, claim.runningRunId);
-    const started = holder ? new Date(holder.started_at as unknown as Date).getTime() : 0;
+    const started = holder ? holder.started_at.getTime() : 0;
     if (Date.now() - started < MISSING_WORKFLOW_GRACE_MS) return claim;
   }
   const status = state === 'CANCELLED' || state === 'TERMINATED' ? 'cancelled' : 'failed';

@@ -2,7 +2,9 @@ import type { ColumnType, Generated, Insertable, Selectable, Updateable } from '
 
 /** Kysely's view of the schema in ./migrations. bigint columns come back from pg as strings. */
 
-type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+/** A timestamp the database fills in (default now()) unless one is given. */
+type DefaultedTimestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 type BigIntColumn = ColumnType<string, string | number | bigint, string | number | bigint>;
 /** pg returns `date` as a string because db/connection.ts turns off its Date parsing. */
 type DateColumn = ColumnType<string | null, string | null | undefined, string | null>;
@@ -24,8 +26,8 @@ export interface IntegrationsTable {
   mapping_gender: Generated<boolean>;
   schedule_cron: Generated<string>;
   schedule_timezone: Generated<string>;
-  created_at: Generated<Timestamp>;
-  updated_at: Generated<Timestamp>;
+  created_at: DefaultedTimestamp;
+  updated_at: DefaultedTimestamp;
 }
 
 export type RunStatus = 'running' | 'succeeded' | 'failed' | 'cancelled' | 'skipped';
@@ -39,7 +41,7 @@ export interface RunsTable {
   trigger: RunTrigger;
   test_run: boolean;
   status: Generated<RunStatus>;
-  started_at: Generated<Timestamp>;
+  started_at: DefaultedTimestamp;
   finished_at: Timestamp | null;
   settings: ColumnType<unknown, string | null | undefined, string | null>;
   pages_fetched: Generated<number>;
@@ -101,8 +103,8 @@ export interface StudentsTable {
   graduation_year: number;
   date_of_birth: DateColumn;
   gender: string | null;
-  created_at: Generated<Timestamp>;
-  updated_at: Generated<Timestamp>;
+  created_at: DefaultedTimestamp;
+  updated_at: DefaultedTimestamp;
   last_seen_run_id: string | null;
 }
 
@@ -115,7 +117,7 @@ export interface EmailOutboxTable {
   subject: string;
   text: string;
   html: string;
-  created_at: Generated<Timestamp>;
+  created_at: DefaultedTimestamp;
 }
 
 export interface Database {
