@@ -137,6 +137,7 @@ export function printTable(file: ResultsFile, print: (line: string) => void = co
     `${fmt(f.triggerSeconds.p50 * 1000, 0)} / ${fmt(f.triggerSeconds.p95 * 1000, 0)} ms`,
   );
   add('', 'students/s overall', fmt(f.studentsPerSecond, 0));
+  add('', 'worker peak RSS during the fan-out', `${fmt(f.workerPeakRssMb, 0)} MB`);
   add('', 'CPU used during the fan-out (s)', cpuLine(f.cpuSeconds));
   for (const name of ['runs', 'students'] as const) {
     const e = s.api.endpoints[name];
@@ -147,6 +148,11 @@ export function printTable(file: ResultsFile, print: (line: string) => void = co
     );
     add('', `GET …/${name}: bare req/s, p99`, `${fmt(e.bare.requestsPerSecond, 0)}, ${fmt(e.bare.latencyP99Ms, 0)} ms`);
     add('', `GET …/${name}: API / bare`, `${fmt(e.ratio)}×`);
+    add(
+      '',
+      `GET …/${name}: server CPU per request`,
+      `API ${fmt(e.api.serverCpuMsPerRequest)} ms, bare ${fmt(e.bare.serverCpuMsPerRequest)} ms (PostgreSQL ${fmt(e.api.postgresCpuMsPerRequest)} / ${fmt(e.bare.postgresCpuMsPerRequest)} ms)`,
+    );
   }
   const m = s.memory;
   add(

@@ -20,6 +20,7 @@ import { FULL_SIZES, runSuite, type BenchSizes } from './suite.js';
  *   npm run bench                        the issue's sizes (100,000 students, 200 × 500, 10 s loads)
  *   npm run bench -- --quick             small sizes, about a minute
  *   npm run bench -- --students 50000 --rounds 1 --fan-out-schools 50 --api-seconds 5 --out /tmp/r.json
+ *   npm run bench -- --worker-node-args=--max-old-space-size=256   (try a worker flag)
  *   npm run bench -- --quick --cpu-prof /tmp/prof   (CPU profiles of the worker and API children;
  *                                                     read them with bench/cpuprofile-summary.ts)
  */
@@ -37,6 +38,7 @@ const { values } = parseArgs({
     'api-seconds': { type: 'string' },
     rounds: { type: 'string' },
     'cpu-prof': { type: 'string' },
+    'worker-node-args': { type: 'string' },
     out: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
@@ -44,7 +46,7 @@ const { values } = parseArgs({
 if (values.help) {
   console.log(
     'npm run bench -- [--quick] [--students N] [--rounds N] [--page-size N] [--memory-students N] [--fan-out-schools N] ' +
-      '[--fan-out-students N] [--fan-out-page-size N] [--api-connections N] [--api-seconds N] [--cpu-prof DIR] [--out FILE]',
+      '[--fan-out-students N] [--fan-out-page-size N] [--api-connections N] [--api-seconds N] [--cpu-prof DIR] [--worker-node-args=--flag…] [--out FILE]',
   );
   process.exit(0);
 }
@@ -104,11 +106,13 @@ try {
   const env = {
     ...newBenchEnv({ temporalAddress: temporal.address, temporalUiUrl: temporal.uiUrl, databaseUrl }),
     ...(temporal.process.pid ? { temporalPid: temporal.process.pid } : {}),
+    ...(values['worker-node-args'] ? { workerNodeArgs: values['worker-node-args'].split(/\s+/).filter(Boolean) } : {}),
     ...(values['cpu-prof'] ? { cpuProfileDir: resolve(values['cpu-prof']) } : {}),
   };
   if (env.cpuProfileDir) mkdirSync(env.cpuProfileDir, { recursive: true });
   const results = await runSuite(env, sizes);
   const file = buildResults(results, sizes, describeMachine(postgres, loadAtStart), startedAt);
+  if (env.workerNodeArgs) file.inputs.workerNodeArgs = `worker children ran with: ${env.workerNodeArgs.join(' ')}`;
   writeFileSync(outFile, `${JSON.stringify(file, null, 2)}\n`);
   console.log('');
   printTable(file);

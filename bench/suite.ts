@@ -102,7 +102,9 @@ async function withWorker<T>(
   name: string,
   fn: (w: Awaited<ReturnType<typeof startWorkerProcess>>) => Promise<T>,
 ) {
-  const worker = await startWorkerProcess(ctx, ctx.temporal, { nodeArgs: profileArgs(ctx, name) });
+  const worker = await startWorkerProcess(ctx, ctx.temporal, {
+    nodeArgs: [...(ctx.workerNodeArgs ?? []), ...profileArgs(ctx, name)],
+  });
   try {
     return await fn(worker);
   } finally {

@@ -21,6 +21,8 @@ export interface BenchEnv {
   log: (line: string) => void;
   /** When set, the worker and API children write V8 CPU profiles (--cpu-prof) into this directory. */
   cpuProfileDir?: string;
+  /** Extra node flags for the worker children (to try a fix, e.g. --max-old-space-size=256); none by default. */
+  workerNodeArgs?: string[];
   /** The Temporal server's pid when it runs on this machine (for the CPU account). */
   temporalPid?: number;
 }

@@ -3,7 +3,7 @@ import autocannon from 'autocannon';
 import { sql } from 'kysely';
 import type { ApiProcess } from '../lib/api.js';
 import type { BenchContext } from '../lib/env.js';
-import { spawnNode, waitUntil } from '../lib/proc.js';
+import { cpuSecondsOfCommand, procCpuSeconds, spawnNode, waitUntil } from '../lib/proc.js';
 
 /**
  * Scenario 4: autocannon on the API's two hot list endpoints, and beside each a bare Fastify + pg
@@ -19,6 +19,10 @@ export interface LoadFigures {
   requests: number;
   non2xx: number;
   errors: number;
+  /** CPU the server process used during the measured phase, per request (ms): less noisy than req/s on a shared machine. */
+  serverCpuMsPerRequest: number;
+  /** CPU of all PostgreSQL processes during the measured phase, per request (ms; the server is shared). */
+  postgresCpuMsPerRequest: number;
 }
 
 export interface ApiLoadResult {
@@ -35,10 +39,15 @@ const BARE_MAIN = fileURLToPath(new URL('../lib/bare-server-main.ts', import.met
 async function load(
   url: string,
   headers: Record<string, string>,
+  serverPid: number,
   opts: { connections: number; duration: number; warmup: number },
 ): Promise<LoadFigures> {
   if (opts.warmup > 0) await autocannon({ url, headers, connections: opts.connections, duration: opts.warmup });
+  const cpu0 = procCpuSeconds(serverPid) ?? NaN;
+  const pg0 = cpuSecondsOfCommand('postgres');
   const r = await autocannon({ url, headers, connections: opts.connections, duration: opts.duration });
+  const serverCpu = (procCpuSeconds(serverPid) ?? NaN) - cpu0;
+  const pgCpu = cpuSecondsOfCommand('postgres') - pg0;
   const figures = {
     url,
     requestsPerSecond: r.requests.average,
@@ -47,6 +56,8 @@ async function load(
     requests: r.requests.total,
     non2xx: r.non2xx,
     errors: r.errors + r.timeouts,
+    serverCpuMsPerRequest: (serverCpu * 1000) / r.requests.total,
+    postgresCpuMsPerRequest: (pgCpu * 1000) / r.requests.total,
   };
   if (figures.non2xx > 0 || figures.errors > 0 || figures.requests === 0)
     throw new Error(`load on ${url}: ${figures.non2xx} non-2xx, ${figures.errors} errors of ${figures.requests}`);
@@ -130,9 +141,9 @@ export async function apiLoad(
     const endpoints = {} as ApiLoadResult['endpoints'];
     for (const name of ['runs', 'students'] as const) {
       ctx.log(`    ${name}: API …`);
-      const a = await load(targets[name].api, auth, o);
+      const a = await load(targets[name].api, auth, api.pid, o);
       ctx.log(`    ${name}: bare …`);
-      const b = await load(targets[name].bare, {}, o);
+      const b = await load(targets[name].bare, {}, bare.pid, o);
       endpoints[name] = { api: a, bare: b, ratio: a.requestsPerSecond / b.requestsPerSecond };
     }
     return {

@@ -25,7 +25,9 @@ export interface FanOutResult {
   runSeconds: { p50: number; p95: number; max: number; min: number };
   /** POST /runs latency while all schools were triggered at once, seconds. */
   triggerSeconds: { p50: number; p95: number; max: number };
+  /** VmHWM over the fan-out only (reset at its start, when permitted). */
   workerPeakRssMb: number;
+  peakIsFanOutOnly: boolean;
   workerCpuSeconds: number;
   cpuSeconds: Record<string, number>;
   checkedStudents: number;
@@ -46,6 +48,7 @@ export async function fanOut(
   const schools = Array.from({ length: opts.schools }, (_, i) => `${opts.prefix}-${String(i + 1).padStart(3, '0')}`);
   await inBatches(schools, 10, (school) => putSchool(api, school, sim));
 
+  const peakIsFanOutOnly = worker.resetPeakRss();
   const cpu0 = worker.cpuSeconds();
   const account = cpuAccount(ctx, api, worker, sim);
   const started = performance.now();
@@ -92,6 +95,7 @@ export async function fanOut(
       max: Math.max(...triggerLatencies),
     },
     workerPeakRssMb: worker.peakRssMb(),
+    peakIsFanOutOnly,
     workerCpuSeconds,
     cpuSeconds,
     checkedStudents,
