@@ -162,20 +162,30 @@ export function machineBusySeconds(): number {
   }
 }
 
-/** CPU seconds so far of every process whose command is `name` (e.g. all PostgreSQL backends, whoever they serve). */
-export function cpuSecondsOfCommand(name: string): number {
-  let total = 0;
+/** CPU seconds so far of each process whose command is `name` (e.g. every PostgreSQL backend), by pid. */
+export function cpuByPidOfCommand(name: string): Map<number, number> {
+  const out = new Map<number, number>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      if (comm !== name) continue;
-      total += procCpuSeconds(Number(entry)) ?? 0;
+      if (stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) !== name) continue;
+      const cpu = procCpuSeconds(Number(entry));
+      if (cpu !== undefined) out.set(Number(entry), cpu);
     } catch {
       // the process ended while we looked
     }
   }
+  return out;
+}
+
+/**
+ * CPU used between two cpuByPidOfCommand() snapshots by the processes alive at the second one
+ * (a process that ended in between is left out rather than counted negative: an undercount).
+ */
+export function cpuDelta(before: Map<number, number>, after: Map<number, number>): number {
+  let total = 0;
+  for (const [pid, cpu] of after) total += cpu - (before.get(pid) ?? 0);
   return total;
 }
 
@@ -185,14 +195,15 @@ export function cpuSecondsOfCommand(name: string): number {
  */
 export class CpuAccount {
   private readonly start: Record<string, number>;
+  private readonly postgresStart: Map<number, number>;
   constructor(private readonly pids: Record<string, number>) {
     this.start = this.snapshot();
+    this.postgresStart = cpuByPidOfCommand('postgres');
   }
   private snapshot(): Record<string, number> {
     const out: Record<string, number> = {};
     for (const [name, pid] of Object.entries(this.pids)) out[name] = procCpuSeconds(pid) ?? NaN;
     out['bench process'] = process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6;
-    out['postgres (whole server)'] = cpuSecondsOfCommand('postgres');
     out.machine = machineBusySeconds();
     return out;
   }
@@ -200,6 +211,7 @@ export class CpuAccount {
   diff(): Record<string, number> {
     const end = this.snapshot();
     const out: Record<string, number> = {};
+    end['postgres (whole server)'] = cpuDelta(this.postgresStart, cpuByPidOfCommand('postgres'));
     let ours = 0;
     for (const key of Object.keys(end)) {
       if (key === 'machine') continue;

@@ -3,7 +3,7 @@ import autocannon from 'autocannon';
 import { sql } from 'kysely';
 import type { ApiProcess } from '../lib/api.js';
 import type { BenchContext } from '../lib/env.js';
-import { cpuSecondsOfCommand, procCpuSeconds, spawnNode, waitUntil } from '../lib/proc.js';
+import { cpuByPidOfCommand, cpuDelta, procCpuSeconds, spawnNode, waitUntil } from '../lib/proc.js';
 
 /**
  * Scenario 4: autocannon on the API's two hot list endpoints, and beside each a bare Fastify + pg
@@ -44,10 +44,10 @@ async function load(
 ): Promise<LoadFigures> {
   if (opts.warmup > 0) await autocannon({ url, headers, connections: opts.connections, duration: opts.warmup });
   const cpu0 = procCpuSeconds(serverPid) ?? NaN;
-  const pg0 = cpuSecondsOfCommand('postgres');
+  const pg0 = cpuByPidOfCommand('postgres');
   const r = await autocannon({ url, headers, connections: opts.connections, duration: opts.duration });
   const serverCpu = (procCpuSeconds(serverPid) ?? NaN) - cpu0;
-  const pgCpu = cpuSecondsOfCommand('postgres') - pg0;
+  const pgCpu = cpuDelta(pg0, cpuByPidOfCommand('postgres'));
   const figures = {
     url,
     requestsPerSecond: r.requests.average,
