@@ -118,6 +118,8 @@ describe('reliability: the worker SIGKILLed three times in one run', () => {
       applyBackend = await waitFor(
         'the apply to wait on our lock',
         async () => {
+          // pg_stat_activity is a snapshot per transaction, and the locker is inside one.
+          await locker.query('select pg_stat_clear_snapshot()');
           const r = await locker.query<{ pid: number }>(
             `select pid from pg_stat_activity
               where datname = current_database() and application_name = 'powerschool-sync-worker'
