@@ -128,7 +128,10 @@ export function normalisePage(
     const dcid = result.ok ? result.student.dcid : /^\d{1,18}$/.test(result.dcid) ? result.dcid : null;
     if (dcid !== null && (lastDcid === null || BigInt(dcid) > lastDcid)) lastDcid = BigInt(dcid);
     // A record without a readable DCID still gets its own issue rows: name it by its position.
-    const dcidOf = (dcid: string) => dcid || `(no DCID: page ${page}, row ${index + 1})`;
+    // A DCID that is not an integer is named by position too: it may hold anything (even U+0000,
+    // which PostgreSQL cannot store), and two such rows must not share one issue.
+    const dcidOf = (dcid: string) =>
+      /^\d{1,18}$/.test(dcid) ? dcid : `(${dcid ? 'invalid' : 'no'} DCID: page ${page}, row ${index + 1})`;
     const student = result.ok ? result.student : null;
     if (student) {
       students.push({

@@ -24,5 +24,8 @@ export function createDb(connectionString: string, options: DbOptions = {}): Db 
   // A connection killed by the server (restart, pg_terminate_backend) must not crash the process:
   // the pool drops it and the next query gets a fresh one.
   pool.on('error', () => {});
+  // The same for a connection killed while checked out: without a listener its client's 'error'
+  // is an uncaught exception. The failed query still rejects, and the pool drops the client.
+  pool.on('connect', (client) => client.on('error', () => {}));
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }

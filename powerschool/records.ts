@@ -111,6 +111,7 @@ const studentNumberSchema = z.unknown().transform((value, ctx) => {
 
 /** Control characters never belong in a name; any run of whitespace becomes one space. */
 const CONTROL_CHARS = /\p{Cc}/gu;
+const HAS_CONTROL_CHAR = /\p{Cc}/u;
 const WHITESPACE_RUN = /\s+/gu;
 
 function nameSchema(label: string) {
@@ -162,6 +163,7 @@ const genderSchema = z.unknown().transform((value, ctx) => {
   const text = cellText(value, ctx);
   if (text === WRONG_TYPE) return z.NEVER;
   if (text === null) return null;
+  if (HAS_CONTROL_CHAR.test(text)) return fail(ctx, 'INVALID_VALUE', 'gender code contains control characters');
   if (text.length > GENDER_MAX_LENGTH)
     return fail(ctx, 'TOO_LONG', `gender code is longer than ${GENDER_MAX_LENGTH} characters`);
   // Unknown codes are kept as given (upper-cased): newer servers send more than M and F.
