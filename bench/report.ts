@@ -56,7 +56,7 @@ export function buildResults(results: SuiteResults, sizes: BenchSizes, machine: 
     inputs: {
       simulator:
         'PowerSchool simulator in a child process, seed 1, no malformed records, every seeded student active (scope = grades −2…12 = all)',
-      pageSize: `maximum page size ${sizes.pageSize} for scenarios 1, 2, 5 (PowerSchool's default max is 100; a plugin may be allowed more); ${sizes.fanOutPageSize} for scenario 3`,
+      pageSize: `maximum page size ${sizes.pageSize} for scenarios 1, 2, 5 (PowerSchool's default max is 100; a plugin may be allowed more); ${sizes.fanOutPageSize} for scenario 3; scenario 1b repeats scenario 1 once at ${sizes.defaultPageSize}`,
       schools:
         'integrations stored through PUT /v1/schools/{id}/integration: commit mode, grades −2…12, mapping DCID, date of birth and gender synced, no email',
       trigger:
@@ -74,6 +74,19 @@ const fmt = (n: number, digits = 2) =>
   Number.isFinite(n)
     ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: 0 })
     : String(n);
+
+/** Wall time not spent inside (or queued for) an activity: workflow tasks and Temporal round trips. */
+function overheadLine(run: {
+  seconds: number;
+  activities: Record<string, { count: number; runSeconds: number; queueSeconds: number }>;
+}) {
+  const acts = Object.values(run.activities);
+  const n = acts.reduce((a, t) => a + t.count, 0);
+  const inActivities = acts.reduce((a, t) => a + t.runSeconds, 0);
+  const queued = acts.reduce((a, t) => a + t.queueSeconds, 0);
+  const rest = run.seconds - inActivities - queued;
+  return `${fmt(queued + rest)} s over ${n} activities (${fmt(((queued + rest) * 1000) / n, 1)} ms each: ${fmt(queued)} s queued, ${fmt(rest)} s between)`;
+}
 
 const SHORT: Record<string, string> = {
   worker: 'worker',
@@ -109,7 +122,20 @@ export function printTable(file: ResultsFile, print: (line: string) => void = co
   add('', 'pipeline / baseline', `${fmt(s.fullSync.seconds / s.baseline.seconds)}×`);
   for (const [type, t] of Object.entries(s.fullSync.activities))
     add('', `  ${type} ×${t.count}`, `${fmt(t.runSeconds)} s run, ${fmt(t.queueSeconds)} s queued`);
+  add('', 'Temporal dispatch + workflow tasks', overheadLine(s.fullSync));
   add('', 'CPU used during the run (s)', cpuLine(s.fullSync.cpuSeconds));
+  const d = s.defaultPages;
+  if (d) {
+    add(
+      '1b full sync, page 100',
+      `${d.students} students, page ${d.pageSize}`,
+      `${fmt(d.seconds)} s (${fmt(d.studentsPerSecond, 0)}/s)`,
+    );
+    for (const [type, t] of Object.entries(d.activities))
+      if (type === 'fetchPage' || type === 'applyRun')
+        add('', `  ${type} ×${t.count}`, `${fmt(t.runSeconds)} s run, ${fmt(t.queueSeconds)} s queued`);
+    add('', 'Temporal dispatch + workflow tasks', overheadLine(d));
+  }
   add('2 no-change re-sync', `${s.noChange.students} students`, `${fmt(s.noChange.seconds)} s`);
   add('', 're-sync / full sync', `${fmt(s.noChange.seconds / s.fullSync.seconds)}×`);
   add(

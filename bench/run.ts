@@ -30,6 +30,7 @@ const { values } = parseArgs({
     quick: { type: 'boolean', default: false },
     students: { type: 'string' },
     'page-size': { type: 'string' },
+    'default-page-size': { type: 'string' },
     'memory-students': { type: 'string' },
     'fan-out-schools': { type: 'string' },
     'fan-out-students': { type: 'string' },
@@ -45,7 +46,7 @@ const { values } = parseArgs({
 });
 if (values.help) {
   console.log(
-    'npm run bench -- [--quick] [--students N] [--rounds N] [--page-size N] [--memory-students N] [--fan-out-schools N] ' +
+    'npm run bench -- [--quick] [--students N] [--rounds N] [--page-size N] [--default-page-size N|0] [--memory-students N] [--fan-out-schools N] ' +
       '[--fan-out-students N] [--fan-out-page-size N] [--api-connections N] [--api-seconds N] [--cpu-prof DIR] [--worker-node-args=--flag…] [--out FILE]',
   );
   process.exit(0);
@@ -75,6 +76,10 @@ const sizes: BenchSizes = {
   ...base,
   students: int(values.students, base.students, 'students'),
   rounds: int(values.rounds, base.rounds, 'rounds'),
+  defaultPageSize:
+    values['default-page-size'] === '0'
+      ? 0
+      : int(values['default-page-size'], base.defaultPageSize, 'default-page-size'),
   pageSize: int(values['page-size'], base.pageSize, 'page-size'),
   memoryStudents: int(values['memory-students'], base.memoryStudents, 'memory-students'),
   fanOutSchools: int(values['fan-out-schools'], base.fanOutSchools, 'fan-out-schools'),

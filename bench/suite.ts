@@ -20,6 +20,8 @@ export interface BenchSizes {
   rounds: number;
   /** Simulator's maximum (= default) page size for scenarios 1, 2 and 5. */
   pageSize: number;
+  /** Scenario 1 once more at PowerSchool's default maximum page size (100); 0 skips it. */
+  defaultPageSize: number;
   /** Scenario 5: the same full sync at this size, for the memory comparison. */
   memoryStudents: number;
   fanOutSchools: number;
@@ -34,6 +36,7 @@ export const FULL_SIZES: BenchSizes = {
   students: 100_000,
   rounds: 3,
   pageSize: 1000,
+  defaultPageSize: 100,
   memoryStudents: 10_000,
   fanOutSchools: 200,
   fanOutStudents: 500,
@@ -49,6 +52,8 @@ export interface SuiteResults {
   baseline: BaselineResult;
   noChange: NoChangeResult;
   rounds: { fullSyncSeconds: number[]; baselineSeconds: number[]; noChangeSeconds: number[] };
+  /** Scenario 1 at PowerSchool's default page size (not a target: how much page size matters). */
+  defaultPages?: FullSyncResult;
   memory: { large: FullSyncResult; small: FullSyncResult };
   fanOut: FanOutResult;
   api: ApiLoadResult;
@@ -136,6 +141,7 @@ export async function runSuite(env: BenchEnv, sizes: BenchSizes): Promise<SuiteR
       noChange,
       rounds,
       largePeak,
+      defaultPages,
     } = await withSimulator({ students: sizes.students, maxPageSize: sizes.pageSize }, async (sim) => {
       const inScope = await sim.inScopeStudents();
       log(`  simulator: ${inScope.length} students in scope, page size ${sim.maxPageSize}`);
@@ -160,6 +166,18 @@ export async function runSuite(env: BenchEnv, sizes: BenchSizes): Promise<SuiteR
           log(`    ${n.seconds.toFixed(2)} s, ${n.rowsRewritten} student rows rewritten`);
         }
         const largest = fulls.reduce((a, b) => (b.workerPeakRssMb > a.workerPeakRssMb ? b : a));
+        let defaultPages: FullSyncResult | undefined;
+        if (sizes.defaultPageSize > 0) {
+          log(
+            `[1b] full sync of ${inScope.length} students at page size ${sizes.defaultPageSize} (PowerSchool's default) …`,
+          );
+          defaultPages = await withSimulator(
+            { students: sizes.students, maxPageSize: sizes.defaultPageSize },
+            async (other) =>
+              fullSync(ctx, api, worker, other, `${big}-page${sizes.defaultPageSize}`, await other.inScopeStudents()),
+          );
+          log(`    ${defaultPages.seconds.toFixed(2)} s, check passed`);
+        }
         return {
           fullSync: median(fulls, (r) => r.seconds),
           baseline: median(baselines, (r) => r.seconds),
@@ -170,6 +188,7 @@ export async function runSuite(env: BenchEnv, sizes: BenchSizes): Promise<SuiteR
             noChangeSeconds: noChanges.map((r) => r.seconds),
           },
           largePeak: largest,
+          defaultPages,
         };
       });
     });
@@ -201,6 +220,7 @@ export async function runSuite(env: BenchEnv, sizes: BenchSizes): Promise<SuiteR
       baseline,
       noChange,
       rounds,
+      ...(defaultPages ? { defaultPages } : {}),
       memory: { large: largePeak, small },
       fanOut: fan,
       api: apiResult,

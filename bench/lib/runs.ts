@@ -67,16 +67,31 @@ export interface ActivityTiming {
 }
 
 /**
- * Where a run's time went, from its workflow history: per activity type, how long the activities
- * ran and waited. What remains of the wall time is workflow tasks and Temporal round trips.
+ * Where a run's time went, from its workflow histories (every execution of a run that continued
+ * as new, walked back from the last one): per activity type, how long the activities ran and
+ * waited. What remains of the wall time is workflow tasks and Temporal round trips.
  */
 export async function activityTimings(temporal: Client, runId: string): Promise<Record<string, ActivityTiming>> {
-  const history = await temporal.workflow.getHandle(runId).fetchHistory();
+  const out: Record<string, ActivityTiming> = {};
+  let executionRunId: string | undefined = undefined;
+  for (let executions = 0; executions < 100; executions++) {
+    const history: History = await temporal.workflow.getHandle(runId, executionRunId).fetchHistory();
+    addTimings(history, out);
+    const previous: string | null | undefined =
+      history.events?.[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId;
+    if (!previous) break;
+    executionRunId = previous;
+  }
+  return out;
+}
+
+type History = Awaited<ReturnType<ReturnType<Client['workflow']['getHandle']>['fetchHistory']>>;
+
+function addTimings(history: History, out: Record<string, ActivityTiming>): void {
   const ms = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) =>
     t ? Number(t.seconds ?? 0) * 1000 + (t.nanos ?? 0) / 1e6 : NaN;
   const scheduled = new Map<string, { type: string; at: number }>();
   const started = new Map<string, number>();
-  const out: Record<string, ActivityTiming> = {};
   for (const e of history.events ?? []) {
     const id = String(e.eventId);
     const at = ms(e.eventTime);
@@ -95,5 +110,4 @@ export async function activityTimings(temporal: Client, runId: string): Promise<
       t.queueSeconds += (st - s.at) / 1000;
     }
   }
-  return out;
 }

@@ -15,6 +15,7 @@ const TINY: BenchSizes = {
   students: 200,
   rounds: 1,
   pageSize: 50,
+  defaultPageSize: 20,
   memoryStudents: 60,
   fanOutSchools: 3,
   fanOutStudents: 20,
@@ -59,6 +60,8 @@ describe('npm run bench at tiny sizes', () => {
     expect(r.noChange.rowsContentUpdated).toBe(0);
     expect(r.noChange.rowsInserted).toBe(0);
     expect(r.rounds.fullSyncSeconds).toHaveLength(1);
+    expect(r.defaultPages).toMatchObject({ students: 200, pageSize: 20, pages: 11 });
+    expect(r.defaultPages?.check.ok).toBe(true);
     expect(r.memory.small.check).toMatchObject({ ok: true, expected: 60, actual: 60 });
     expect(r.memory.large.workerPeakRssMb).toBeGreaterThan(0);
     expect(r.memory.small.workerPeakRssMb).toBeGreaterThan(0);
