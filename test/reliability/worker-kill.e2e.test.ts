@@ -29,7 +29,7 @@ import {
  *
  * Default suite: ~3,000 students in scope. `npx tsx scripts/soak.ts` runs it with 20,000+.
  */
-const SEEDED = Number(process.env.RELIABILITY_STUDENTS ?? (SOAK ? 23_600 : 3_500));
+const SEEDED = Number(process.env.RELIABILITY_STUDENTS ?? (SOAK ? 23_800 : 3_500));
 const PAGE_SIZE = SOAK ? 100 : 50;
 
 describe('reliability: the worker SIGKILLed three times in one run', () => {
