@@ -105,7 +105,7 @@ let exitCode = 0;
 try {
   const pgClient = new pg.Client({ connectionString: databaseUrl });
   await pgClient.connect();
-  const postgres = (await pgClient.query<{ v: string }>('show server_version')).rows[0]!.v;
+  const postgres = (await pgClient.query<{ v: string }>("select current_setting('server_version') as v")).rows[0]!.v;
   await pgClient.end();
 
   const env = {
