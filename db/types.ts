@@ -105,7 +105,15 @@ export interface StudentsTable {
   gender: string | null;
   created_at: DefaultedTimestamp;
   updated_at: DefaultedTimestamp;
+  /** Set when the row is written; read lastSeenRunId through db/queries/listings.ts (migration 0300). */
   last_seen_run_id: string | null;
+}
+
+export interface DepartedStudentsTable {
+  school_id: string;
+  dcid: BigIntColumn;
+  last_seen_run_id: string | null;
+  departed_at: DefaultedTimestamp;
 }
 
 export interface EmailOutboxTable {
@@ -127,6 +135,7 @@ export interface Database {
   run_issues: RunIssuesTable;
   run_changes: RunChangesTable;
   students: StudentsTable;
+  departed_students: DepartedStudentsTable;
   email_outbox: EmailOutboxTable;
 }
 

@@ -135,16 +135,55 @@ export async function listIssues(
   return page(rows, opts.limit);
 }
 
-/** A school's students in DCID order (unique per school). */
+/**
+ * A school's students in DCID order (unique per school). lastSeenRunId (migration 0300): the
+ * departure's for a student who left scope, otherwise the school's latest commit.
+ */
 export async function listStudents(
   db: Db,
   schoolId: string,
   opts: { limit: number; afterDcid?: string },
 ): Promise<Page<Student>> {
-  let q = db.selectFrom('students').selectAll().where('school_id', '=', schoolId);
-  if (opts.afterDcid !== undefined) q = q.where('dcid', '>', opts.afterDcid);
+  // Uncorrelated, so PostgreSQL evaluates it once per query.
+  const latestCommit = db
+    .selectFrom('runs')
+    .select('id')
+    .where('school_id', '=', schoolId)
+    .where('test_run', '=', false)
+    .where('applied_at', 'is not', null)
+    .orderBy('applied_at', 'desc')
+    .limit(1);
+  let q = db
+    .selectFrom('students as s')
+    .leftJoin('departed_students as d', (join) =>
+      join.onRef('d.school_id', '=', 's.school_id').onRef('d.dcid', '=', 's.dcid'),
+    )
+    .select([
+      's.id',
+      's.school_id',
+      's.dcid',
+      's.student_number',
+      's.first_name',
+      's.last_name',
+      's.graduation_year',
+      's.date_of_birth',
+      's.gender',
+      's.created_at',
+      's.updated_at',
+    ])
+    .select((eb) =>
+      eb
+        .case()
+        .when('d.dcid', 'is not', null)
+        .then(eb.ref('d.last_seen_run_id'))
+        .else(eb.fn.coalesce(latestCommit, 's.last_seen_run_id'))
+        .end()
+        .as('last_seen_run_id'),
+    )
+    .where('s.school_id', '=', schoolId);
+  if (opts.afterDcid !== undefined) q = q.where('s.dcid', '>', opts.afterDcid);
   const rows = await q
-    .orderBy('dcid', 'asc')
+    .orderBy('s.dcid', 'asc')
     .limit(opts.limit + 1)
     .execute();
   return page(rows, opts.limit);

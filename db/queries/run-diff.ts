@@ -71,7 +71,7 @@ export async function diffRun(db: Db, options: DiffOptions): Promise<DiffCounts>
       options.onStep?.();
       await applyUpdates(tx, options);
       options.onStep?.();
-      await markSeen(tx, options);
+      await recordDepartures(tx, options);
       options.onStep?.();
     }
     const counts = await countRun(tx, options);
@@ -175,13 +175,33 @@ async function applyUpdates(tx: Tx, o: DiffOptions): Promise<void> {
   `.execute(tx);
 }
 
-/** Unchanged students were seen too: only last_seen_run_id moves (updated_at stays). */
-async function markSeen(tx: Tx, o: DiffOptions): Promise<void> {
+/**
+ * Unchanged students are not written: while in scope, their lastSeenRunId is derived from the
+ * school's latest commit (db/queries/listings.ts). Leaving scope and coming back are recorded in
+ * departed_students, never on the student row, so a no-change re-sync writes no student row and
+ * a student who left is never touched.
+ */
+async function recordDepartures(tx: Tx, o: DiffOptions): Promise<void> {
   await sql`
-    update students st set last_seen_run_id = ${o.runId}
-    from staged_students s
-    where s.run_id = ${o.runId} and st.school_id = ${o.schoolId} and st.dcid = s.dcid
-      and st.last_seen_run_id is distinct from ${o.runId}
+    delete from departed_students d
+    using staged_students s
+    where d.school_id = ${o.schoolId} and s.run_id = ${o.runId} and s.dcid = d.dcid
+  `.execute(tx);
+  // The last commit that saw a student who left is the school's previous commit.
+  await sql`
+    insert into departed_students (school_id, dcid, last_seen_run_id)
+    select st.school_id, st.dcid, coalesce(
+             (select r.id from runs r
+               where r.school_id = ${o.schoolId} and not r.test_run and r.applied_at is not null
+                 and r.id <> ${o.runId}
+               order by r.applied_at desc limit 1),
+             st.last_seen_run_id)
+    from students st
+    where st.school_id = ${o.schoolId}
+      and not exists (select 1 from staged_students s where s.run_id = ${o.runId} and s.dcid = st.dcid)
+      and not exists (select 1 from run_issues i
+                      where i.run_id = ${o.runId} and i.skipped and i.dcid = st.dcid::text)
+    on conflict (school_id, dcid) do nothing
   `.execute(tx);
 }
 

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from '@temporalio/client';
+import { sql } from 'kysely';
 import type { Db } from '../../db/connection.js';
+import { listStudents } from '../../db/queries/listings.js';
 import type { Simulator } from '../../powerschool/simulator/index.js';
 import { testClient, testDb, uniqueSchoolId } from '../helpers/env.js';
 import {
@@ -164,6 +166,7 @@ describe('sync pipeline: commit runs', () => {
       const n = own.students.inScope(9, 12).length;
       expect(first.counts).toMatchObject({ created: n, updated: 0, unchanged: 0 });
       const before = new Map((await studentsOf(db, schoolId)).map((r) => [r.dcid, r]));
+      const xminBefore = await rowVersions(db, schoolId);
 
       const inScope = own.students.inScope(9, 12);
       const renamed = inScope.slice(0, 5);
@@ -191,10 +194,18 @@ describe('sync pipeline: commit runs', () => {
       for (const s of removed) {
         const kept = rows.find((r) => r.dcid === String(s.dcid))!;
         expect(kept).toEqual(before.get(String(s.dcid)));
-        expect(kept.last_seen_run_id).toBe(first.workflowId);
       }
-      const seen = rows.filter((r) => r.last_seen_run_id === second.workflowId);
-      expect(seen).toHaveLength(n + 3 - 2);
+      // Rows PostgreSQL wrote (their row version moved): exactly the renamed and the added.
+      const xminAfter = await rowVersions(db, schoolId);
+      const written = [...xminAfter].filter(([dcid, xmin]) => xminBefore.get(dcid) !== xmin).map(([dcid]) => dcid);
+      expect(written.sort()).toEqual([...renamed, ...added].map((s) => String(s.dcid)).sort());
+      // lastSeenRunId as the API reads it: the second run for everyone it saw, the first for those gone.
+      const listed = (await listStudents(db, schoolId, { limit: 10_000 })).items;
+      expect(listed).toHaveLength(n + 3);
+      for (const r of listed) {
+        const gone = removed.some((s) => String(s.dcid) === r.dcid);
+        expect(r.last_seen_run_id).toBe(gone ? first.workflowId : second.workflowId);
+      }
       expect(comparable(rows.filter((r) => !removed.some((s) => String(s.dcid) === r.dcid)))).toEqual(
         own.students.inScope(9, 12).map((s) => expectedStudent(s, mapping)),
       );
@@ -251,4 +262,11 @@ async function changesOf(db: Db, runId: string) {
 /** db/types.ts types Generated<Timestamp> loosely; pg hands us a Date. */
 function millis(value: unknown): number {
   return (value as Date).getTime();
+}
+
+/** Each student's row version (xmin): it moves whenever PostgreSQL writes the row. */
+async function rowVersions(db: Db, schoolId: string): Promise<Map<string, string>> {
+  const { rows } = await sql<{ dcid: string; xmin: string }>`
+    select dcid::text, xmin::text from students where school_id = ${schoolId}`.execute(db);
+  return new Map(rows.map((r) => [r.dcid, r.xmin]));
 }
