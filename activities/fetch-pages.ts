@@ -3,14 +3,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { PowerSchoolClient } from '../powerschool/client.js';
 import { normaliseStudent } from '../powerschool/records.js';
 import type { RunSettings } from '../db/queries/run-settings.js';
-import {
-  recordPlan,
-  refreshRunProgress,
-  stageIssues,
-  stageStudents,
-  type StagedIssue,
-  type StagedStudent,
-} from '../db/queries/staging.js';
+import { recordPlan, stagePage, type StagedIssue, type StagedStudent } from '../db/queries/staging.js';
 import type { ActivityDeps, StudentSource, StudentSourceFactory } from './deps.js';
 import { adaptFailures } from './failures.js';
 import { withHeartbeat } from './heartbeat.js';
@@ -90,10 +83,7 @@ export function makeFetchPage(deps: ActivityDeps) {
             `page ${page}: no record on a full page has a readable DCID, so the read cannot go on`,
             'POWERSCHOOL_BAD_RESPONSE',
           );
-        // Issues first: a crash between the two statements leaves nothing counted that is not there.
-        await stageIssues(deps.db, runId, issues);
-        await stageStudents(deps.db, runId, students);
-        const totals = await refreshRunProgress(deps.db, runId, page);
+        const totals = await stagePage(deps.db, runId, page, students, issues);
         return {
           page,
           received: rows.length,

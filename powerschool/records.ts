@@ -129,6 +129,10 @@ function nameSchema(label: string) {
   });
 }
 
+// Built once: building a zod schema per row cost more than validating the row.
+const firstNameSchema = nameSchema('first name');
+const lastNameSchema = nameSchema('last name');
+
 function isCalendarDate(year: number, month: number, day: number): boolean {
   if (month < 1 || month > 12 || day < 1) return false;
   const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
@@ -271,8 +275,8 @@ function normaliseRow(input: unknown): NormaliseResult {
   }
 
   const dcidValue = required('dcid', dcid);
-  const firstName = required('first_name', checkColumn(nameSchema('first name'), row.first_name));
-  const lastName = required('last_name', checkColumn(nameSchema('last name'), row.last_name));
+  const firstName = required('first_name', checkColumn(firstNameSchema, row.first_name));
+  const lastName = required('last_name', checkColumn(lastNameSchema, row.last_name));
   const graduationYear = required(
     'sched_yearofgraduation',
     checkColumn(graduationYearSchema, row.sched_yearofgraduation),

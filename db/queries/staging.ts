@@ -1,5 +1,6 @@
-import { sql } from 'kysely';
+import { sql, type Transaction } from 'kysely';
 import type { Db } from '../connection.js';
+import type { Database } from '../types.js';
 
 /**
  * Staging of one run's rows and issues, page by page. Every write is keyed by (run, DCID) so a
@@ -26,67 +27,98 @@ export interface StagedIssue {
   skipped: boolean;
 }
 
-// PostgreSQL takes at most 65,535 parameters per statement; 9 columns × 5,000 rows stays well under.
-const CHUNK = 5_000;
+type Executor = Db | Transaction<Database>;
 
-function chunks<T>(items: T[], size = CHUNK): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
-
-export async function stageStudents(db: Db, runId: string, students: StagedStudent[]): Promise<void> {
+/**
+ * Stages a page's valid rows; returns how many DCIDs are new to the run. One statement per page
+ * whatever its size: the columns travel as arrays (unnest), not one parameter per cell.
+ */
+export async function stageStudents(db: Executor, runId: string, students: StagedStudent[]): Promise<number> {
   // One INSERT may not touch the same key twice, so a page that repeats a DCID keeps its last row.
-  const byDcid = new Map(students.map((s) => [s.dcid, s]));
-  for (const part of chunks([...byDcid.values()])) {
-    await db
-      .insertInto('staged_students')
-      .values(
-        part.map((s) => ({
-          run_id: runId,
-          dcid: s.dcid,
-          student_number: s.studentNumber,
-          first_name: s.firstName,
-          last_name: s.lastName,
-          graduation_year: s.graduationYear,
-          date_of_birth: s.dateOfBirth,
-          gender: s.gender,
-          grade_level: s.gradeLevel,
-        })),
-      )
-      .onConflict((oc) =>
-        oc.columns(['run_id', 'dcid']).doUpdateSet((eb) => ({
-          student_number: eb.ref('excluded.student_number'),
-          first_name: eb.ref('excluded.first_name'),
-          last_name: eb.ref('excluded.last_name'),
-          graduation_year: eb.ref('excluded.graduation_year'),
-          date_of_birth: eb.ref('excluded.date_of_birth'),
-          gender: eb.ref('excluded.gender'),
-          grade_level: eb.ref('excluded.grade_level'),
-        })),
-      )
-      .execute();
-  }
+  const rows = [...new Map(students.map((s) => [s.dcid, s])).values()];
+  if (rows.length === 0) return 0;
+  const { rows: out } = await sql<{ inserted: number }>`
+    with staged as (
+      insert into staged_students (run_id, dcid, student_number, first_name, last_name, graduation_year,
+                                   date_of_birth, gender, grade_level)
+      select ${runId}, u.* from unnest(
+        ${rows.map((r) => r.dcid)}::bigint[],
+        ${rows.map((r) => r.studentNumber)}::text[],
+        ${rows.map((r) => r.firstName)}::text[],
+        ${rows.map((r) => r.lastName)}::text[],
+        ${rows.map((r) => r.graduationYear)}::int[],
+        ${rows.map((r) => r.dateOfBirth)}::date[],
+        ${rows.map((r) => r.gender)}::text[],
+        ${rows.map((r) => r.gradeLevel)}::int[]) as u
+      on conflict (run_id, dcid) do update set
+        student_number = excluded.student_number,
+        first_name = excluded.first_name,
+        last_name = excluded.last_name,
+        graduation_year = excluded.graduation_year,
+        date_of_birth = excluded.date_of_birth,
+        gender = excluded.gender,
+        grade_level = excluded.grade_level
+      returning (xmax = 0) as inserted
+    )
+    select (count(*) filter (where inserted))::int as inserted from staged
+  `.execute(db);
+  return out[0]?.inserted ?? 0;
 }
 
-export async function stageIssues(db: Db, runId: string, issues: StagedIssue[]): Promise<void> {
-  for (const part of chunks(issues)) {
-    await db
-      .insertInto('run_issues')
-      .values(
-        part.map((i) => ({
-          run_id: runId,
-          dcid: i.dcid,
-          powerschool_id: i.powerschoolId,
-          field: i.field,
-          code: i.code,
-          message: i.message,
-          skipped: i.skipped,
-        })),
-      )
-      .onConflict((oc) => oc.columns(['run_id', 'dcid', 'field', 'code']).doNothing())
-      .execute();
-  }
+/** Stages a page's issues; returns how many skipped records are new to the run. */
+export async function stageIssues(db: Executor, runId: string, issues: StagedIssue[]): Promise<number> {
+  if (issues.length === 0) return 0;
+  const { rows: out } = await sql<{ skipped: number }>`
+    with staged as (
+      insert into run_issues (run_id, dcid, powerschool_id, field, code, message, skipped)
+      select ${runId}, u.* from unnest(
+        ${issues.map((i) => i.dcid)}::text[],
+        ${issues.map((i) => i.powerschoolId)}::text[],
+        ${issues.map((i) => i.field)}::text[],
+        ${issues.map((i) => i.code)}::text[],
+        ${issues.map((i) => i.message)}::text[],
+        ${issues.map((i) => i.skipped)}::boolean[]) as u
+      on conflict (run_id, dcid, field, code) do nothing
+      returning dcid, skipped
+    )
+    select (count(distinct dcid) filter (where skipped))::int as skipped from staged
+  `.execute(db);
+  return out[0]?.skipped ?? 0;
+}
+
+/**
+ * Stages one page and advances the run's progress, in one transaction: a retried page finds its
+ * rows already staged, adds nothing, and so counts once — without recounting the whole run after
+ * every page (the exact recount happens once, in the diff).
+ */
+export async function stagePage(
+  db: Db,
+  runId: string,
+  page: number,
+  students: StagedStudent[],
+  issues: StagedIssue[],
+): Promise<RunProgressTotals> {
+  return db.transaction().execute(async (tx) => {
+    const newInvalid = await stageIssues(tx, runId, issues);
+    const newStaged = await stageStudents(tx, runId, students);
+    const fetched = newStaged + newInvalid;
+    const row = await tx
+      .updateTable('runs')
+      .set((eb) => ({
+        pages_fetched: sql<number>`greatest(pages_fetched, ${page}::int)`,
+        pages_total: sql<
+          number | null
+        >`case when pages_total is null then null else greatest(pages_total, ${page}::int) end`,
+        records_fetched: eb('records_fetched', '+', fetched),
+        count_fetched: eb('count_fetched', '+', fetched),
+        count_invalid: eb('count_invalid', '+', newInvalid),
+      }))
+      .where('id', '=', runId)
+      .returning(['pages_fetched', 'records_fetched', 'count_invalid'])
+      .executeTakeFirst();
+    if (!row) throw new Error(`run ${runId} not found`);
+    return { pagesFetched: row.pages_fetched, recordsFetched: row.records_fetched, invalid: row.count_invalid };
+  });
 }
 
 export interface RunProgressTotals {

@@ -44,6 +44,10 @@ export async function startTemporalDevServer(opts: DevServerOptions): Promise<De
     '--log-level',
     'warn',
     ...SEARCH_ATTRIBUTE_FLAGS.flatMap((sa) => ['--search-attribute', sa]),
+    // Eager activity dispatch: a worker that completes a workflow task gets the activity it just
+    // scheduled in the same response, instead of waiting ~40 ms for a poll (measured in bench/).
+    '--dynamic-config-value',
+    'system.enableActivityEagerExecution=true',
   ];
   if (opts.dbFile) {
     mkdirSync(dirname(opts.dbFile), { recursive: true });

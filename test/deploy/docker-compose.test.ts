@@ -121,6 +121,13 @@ describe('docker-compose.yml', () => {
     }
     const ns = readFileSync(join(PROJECT_ROOT, 'deploy', 'temporal-create-namespace.sh'), 'utf8');
     for (const sa of ['SchoolId:Keyword', 'SyncTrigger:Keyword', 'TestRun:Bool']) expect(ns).toContain(sa);
+    // The server's dynamic config file is mounted where DYNAMIC_CONFIG_FILE_PATH points.
+    const temporal = services.temporal!;
+    const mount = temporal.volumes!.find((v) => v.startsWith('./deploy/dynamicconfig.yaml:'))!;
+    expect(mount.split(':')[1]).toBe(temporal.environment!.DYNAMIC_CONFIG_FILE_PATH);
+    expect(readFileSync(join(PROJECT_ROOT, 'deploy', 'dynamicconfig.yaml'), 'utf8')).toMatch(
+      /^system\.enableActivityEagerExecution:\n {2}- value: true$/m,
+    );
     // Temporal and the app share one PostgreSQL service.
     expect(services['temporal-schema']!.environment).toMatchObject({ DB: 'postgres12', POSTGRES_SEEDS: 'postgres' });
   });
