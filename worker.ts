@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { pino } from 'pino';
 import { loadConfigOrExit } from './config.js';
 import { createDb } from './db/connection.js';
@@ -12,6 +14,14 @@ import { installRuntimeLogger } from './worker/runtime-logger.js';
  * handed back to Temporal, which resumes them on the next worker.
  */
 const config = loadConfigOrExit('worker');
+// A workflow bundle built ahead (`node --import tsx worker/build-workflow-bundle.ts <file>`, e.g. in
+// the image build); without one the worker bundles workflows/ at start, in a child process.
+// It must be built from the same workflows/ as this worker runs.
+const workflowBundlePath = process.env.WORKFLOW_BUNDLE_PATH?.trim() || undefined;
+if (workflowBundlePath && !existsSync(workflowBundlePath)) {
+  process.stderr.write(`Configuration error: WORKFLOW_BUNDLE_PATH: no such file: ${resolve(workflowBundlePath)}\n`);
+  process.exit(78); // EX_CONFIG, as loadConfigOrExit
+}
 const logger = pino({ level: config.logLevel });
 installRuntimeLogger(logger);
 
@@ -26,7 +36,12 @@ await reconcileSchedules({ db, client, config, logger }).then(
   (err: unknown) => logger.error({ err }, 'could not reconcile schedules; continuing'),
 );
 
-const sync = await createWorker(config, { db, temporalClient: client, logger });
+const sync = await createWorker(config, {
+  db,
+  temporalClient: client,
+  logger,
+  ...(workflowBundlePath ? { workflowBundle: { codePath: resolve(workflowBundlePath) } } : {}),
+});
 
 let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

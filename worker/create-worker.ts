@@ -1,3 +1,8 @@
+import { fork } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
@@ -24,12 +29,23 @@ export interface WorkerDeps {
   powerschoolClientFactory?: StudentSourceFactory;
   logger?: Logger;
   taskQueue?: string;
-  /** A prebuilt workflow bundle (tests build one per suite); by default workflows/ is bundled now. */
-  workflowBundle?: { code: string };
+  /**
+   * A prebuilt workflow bundle: its code (tests build one per suite) or a file of it
+   * (worker.ts: WORKFLOW_BUNDLE_PATH). By default workflows/ is bundled at start, in a child
+   * process (see acquireWorkflowBundle).
+   */
+  workflowBundle?: { code: string } | { codePath: string };
   /** Cap on PowerSchool page size (tests use small pages to exercise paging). */
   maxPageSize?: number;
   abandonedRunGraceMs?: number;
+  /** Activities run at once by this worker (default 20): bounds memory and database load under fan-out. */
+  maxConcurrentActivityTaskExecutions?: number;
+  /** Workflow executions kept in the worker's sticky cache (default 200). */
+  maxCachedWorkflows?: number;
 }
+
+export const DEFAULT_MAX_CONCURRENT_ACTIVITIES = 20;
+export const DEFAULT_MAX_CACHED_WORKFLOWS = 200;
 
 export interface SyncWorker {
   worker: Worker;
@@ -41,13 +57,134 @@ export interface SyncWorker {
   close(): Promise<void>;
 }
 
-export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+/** `.ts` when run from source (tsx, vitest), `.js` if compiled. */
+const OWN_EXTENSION = extname(fileURLToPath(import.meta.url));
+export const WORKFLOWS_PATH = fileURLToPath(new URL(`../workflows/index${OWN_EXTENSION}`, import.meta.url));
+const BUNDLER_SCRIPT = fileURLToPath(new URL(`./build-workflow-bundle${OWN_EXTENSION}`, import.meta.url));
+const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
+const BUNDLE_TIMEOUT_MS = 5 * 60_000;
+
+/**
+ * Bundles the workflow code into `outFile` in a short-lived child process. webpack in the worker
+ * itself would leave ~90 MB of RSS behind for the worker's whole life; in a child it is returned
+ * to the system when the child exits. Fails with the child's output when it does.
+ */
+async function bundleInChildProcess(outFile: string): Promise<void> {
+  const child = fork(BUNDLER_SCRIPT, [outFile, WORKFLOWS_PATH], {
+    cwd: REPO_ROOT,
+    // Only tsx for TypeScript sources: none of this process's flags (--inspect, --cpu-prof…).
+    execArgv: OWN_EXTENSION === '.ts' ? ['--import', 'tsx'] : [],
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+  });
+  let output = '';
+  const keep = (chunk: Buffer) => {
+    output = (output + chunk.toString('utf8')).slice(-8000);
+  };
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  try {
+    await new Promise<void>((resolvePromise, reject) => {
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(
+          new Error(`bundling the workflow code took over ${BUNDLE_TIMEOUT_MS / 1000} s; bundler output:\n${output}`),
+        );
+      }, BUNDLE_TIMEOUT_MS);
+      child.once('error', (err) => {
+        clearTimeout(timer);
+        reject(new Error(`could not start the workflow bundler (${BUNDLER_SCRIPT}): ${err.message}`));
+      });
+      child.once('exit', (code, signal) => {
+        clearTimeout(timer);
+        if (code === 0) resolvePromise();
+        else
+          reject(
+            new Error(
+              `could not bundle the workflow code (${WORKFLOWS_PATH}): the bundler process ` +
+                `(${BUNDLER_SCRIPT}) exited with ${code ?? signal}; its output:\n${output.trim()}`,
+            ),
+          );
+      });
+    });
+  } finally {
+    process.off('exit', killOnExit);
+  }
+}
+
+interface SharedBundle {
+  codePath: string;
+  /** Settles when the file is written (or the bundler failed). */
+  built: Promise<void>;
+  users: number;
+  remove(): void;
+}
+
+/** The bundle this process built, shared by its workers while any of them is open. */
+let sharedBundle: SharedBundle | undefined;
+
+function buildSharedBundle(logger: Logger): SharedBundle {
+  const codePath = join(tmpdir(), `powerschool-sync-workflows-${process.pid}-${randomBytes(6).toString('hex')}.js`);
+  const started = Date.now();
+  const removeFile = () => rmSync(codePath, { force: true });
+  process.once('exit', removeFile);
+  const built = bundleInChildProcess(codePath).then(() => {
+    logger.info(
+      { ms: Date.now() - started, bytes: statSync(codePath).size, codePath },
+      'workflow code bundled (in a child process)',
+    );
+  });
+  // A worker whose start fails before it awaits the bundle must not leave an unhandled rejection.
+  built.catch(() => {});
+  const bundle: SharedBundle = {
+    codePath,
+    built,
+    users: 0,
+    remove() {
+      if (sharedBundle === bundle) sharedBundle = undefined;
+      process.off('exit', removeFile);
+      // After the bundler is done, so that a file it is still writing is removed too.
+      void built.finally(removeFile).catch(() => {});
+    },
+  };
+  return bundle;
+}
+
+/**
+ * The workflow bundle file of this process (in os.tmpdir(), a name of its own), built on first
+ * use and shared by the workers created while it exists; release() when the worker closes. The
+ * last release removes the file (a later worker builds a new one); process exit removes it too.
+ */
+function acquireWorkflowBundle(logger: Logger): { codePath: string; built: Promise<void>; release(): void } {
+  const bundle = (sharedBundle ??= buildSharedBundle(logger));
+  bundle.users++;
+  let released = false;
+  return {
+    codePath: bundle.codePath,
+    built: bundle.built,
+    release() {
+      if (released) return;
+      released = true;
+      if (--bundle.users === 0) bundle.remove();
+    },
+  };
+}
 
 export async function createWorker(config: Config, deps: WorkerDeps = {}): Promise<SyncWorker> {
   const closers: (() => Promise<void>)[] = [];
   const logger = deps.logger ?? pino({ level: config.logLevel });
   const taskQueue = deps.taskQueue ?? config.temporal.taskQueue;
   try {
+    // Bundled while the connections below are opened.
+    let workflowBundle = deps.workflowBundle;
+    let bundleBuilt: Promise<void> = Promise.resolve();
+    if (!workflowBundle) {
+      const shared = acquireWorkflowBundle(logger);
+      closers.push(async () => shared.release());
+      workflowBundle = { codePath: shared.codePath };
+      bundleBuilt = shared.built;
+    }
     const db = deps.db ?? createDb(config.databaseUrl, { applicationName: 'powerschool-sync-worker' });
     if (!deps.db) closers.push(() => db.destroy());
     const connection = deps.connection ?? (await NativeConnection.connect({ address: config.temporal.address }));
@@ -71,12 +208,17 @@ export async function createWorker(config: Config, deps: WorkerDeps = {}): Promi
       abandonedRunGraceMs: deps.abandonedRunGraceMs,
     });
 
+    await bundleBuilt;
     const worker = await Worker.create({
       connection,
       namespace: config.temporal.namespace,
       taskQueue,
       activities,
-      ...(deps.workflowBundle ? { workflowBundle: deps.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+      workflowBundle,
+      // Bounded so that a fan-out of many schools queues in Temporal rather than in this process's memory.
+      maxConcurrentActivityTaskExecutions:
+        deps.maxConcurrentActivityTaskExecutions ?? DEFAULT_MAX_CONCURRENT_ACTIVITIES,
+      maxCachedWorkflows: deps.maxCachedWorkflows ?? DEFAULT_MAX_CACHED_WORKFLOWS,
     });
 
     const close = async () => {
