@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { sql } from 'kysely';
-import { getIntegration } from '../../db/queries/integrations.js';
+import { getIntegration, getIntegrationIdMapping } from '../../db/queries/integrations.js';
 import { getLatestRunSettings, getRun, listChanges, listIssues, listRuns } from '../../db/queries/listings.js';
 import { SchoolIdKey, SyncTriggerKey, TestRunKey } from '../../temporal/search-attributes.js';
 import { manualWorkflowIdFor, SYNC_WORKFLOW_TYPE, type SyncStudentsInput } from '../../workflows/types.js';
@@ -32,8 +32,8 @@ const tags = ['runs'];
  * the integration is deleted, the mapping its most recent run recorded; failing both, DCID.
  */
 export async function currentMapping(services: Services, schoolId: string): Promise<PowerSchoolIdSource> {
-  const row = await getIntegration(services.db, schoolId);
-  if (row) return row.mapping_powerschool_id;
+  const fromIntegration = await getIntegrationIdMapping(services.db, schoolId);
+  if (fromIntegration) return fromIntegration;
   const settings = (await getLatestRunSettings(services.db, schoolId)) as Record<string, unknown> | null;
   const mapping = settings?.mapping as Record<string, unknown> | undefined;
   const value = mapping?.powerschoolId ?? settings?.mappingPowerschoolId ?? settings?.mapping_powerschool_id;

@@ -6,6 +6,22 @@ export async function getIntegration(db: Db, schoolId: string): Promise<Integrat
   return db.selectFrom('integrations').selectAll().where('school_id', '=', schoolId).executeTakeFirst();
 }
 
+/**
+ * Only the school's PowerSchool-ID mapping, for the list routes: one narrow column, so the hot read
+ * paths do not fetch (or hold in memory) the sealed secret and the rest of the row.
+ */
+export async function getIntegrationIdMapping(
+  db: Db,
+  schoolId: string,
+): Promise<Integration['mapping_powerschool_id'] | undefined> {
+  const row = await db
+    .selectFrom('integrations')
+    .select('mapping_powerschool_id')
+    .where('school_id', '=', schoolId)
+    .executeTakeFirst();
+  return row?.mapping_powerschool_id;
+}
+
 /** Every integration, for schedule reconciliation (one row per school; small). */
 export async function listIntegrations(db: Db): Promise<Integration[]> {
   return db.selectFrom('integrations').selectAll().orderBy('school_id').execute();

@@ -267,8 +267,22 @@ describe('service routes and HTTP hygiene', () => {
     expect(res.headers['x-content-type-options']).toBe('nosniff');
     expect(res.headers['x-frame-options']).toBeDefined();
     expect(res.headers['strict-transport-security']).toBeDefined();
-    expect(res.headers['content-security-policy']).toBeDefined();
+    expect(res.headers['content-security-policy']).toBe("default-src 'none'; frame-ancestors 'none'");
+    expect(res.headers['referrer-policy']).toBe('no-referrer');
+    expect(res.headers['cross-origin-resource-policy']).toBe('same-origin');
     expect(res.headers['x-request-id']).toBe('req-123');
+    // Errors from hooks (here a 401) carry them too.
+    const unauthorized = await api.app.inject({ method: 'GET', url: '/v1/schools/x/runs' });
+    expect(unauthorized.statusCode).toBe(401);
+    expect(unauthorized.headers['x-content-type-options']).toBe('nosniff');
+    expect(unauthorized.headers['content-security-policy']).toBe("default-src 'none'; frame-ancestors 'none'");
+    // The Swagger UI (the only HTML) gets helmet's full set, with the CSP it needs to run.
+    const docs = await api.app.inject({ method: 'GET', url: '/docs/' });
+    expect(docs.statusCode).toBe(200);
+    expect(docs.headers['content-security-policy']).toContain("script-src 'self' 'unsafe-inline'");
+    expect(docs.headers['x-content-type-options']).toBe('nosniff');
+    expect(docs.headers['strict-transport-security']).toBeDefined();
+    expect(docs.headers['x-frame-options']).toBeDefined();
     const generated = await api.app.inject({
       method: 'GET',
       url: '/healthz',
