@@ -1,4 +1,5 @@
 import { ApplicationFailure } from '@temporalio/common';
+import { RunEndedError } from '../db/queries/staging.js';
 import { isPowerSchoolError } from '../powerschool/errors.js';
 
 /**
@@ -8,6 +9,8 @@ import { isPowerSchoolError } from '../powerschool/errors.js';
  */
 export function toActivityFailure(err: unknown): unknown {
   if (err instanceof ApplicationFailure) return err;
+  // Nothing to retry: the run was ended (cancelled) while this page was in flight.
+  if (err instanceof RunEndedError) return ApplicationFailure.nonRetryable(err.message, 'RUN_ENDED');
   if (isPowerSchoolError(err)) {
     const fields = err.fields?.length ? ` (grant: ${err.fields.join(', ')})` : '';
     const message = err.message.includes('grant') || !fields ? err.message : `${err.message}${fields}`;

@@ -64,40 +64,129 @@ export function makePlanRun(deps: ActivityDeps) {
   };
 }
 
+/** Where a retried fetchPage resumes: the first page its last attempt had not staged. */
+interface ResumePoint {
+  page: number | null;
+  afterDcid: string | null;
+}
+
+function resumePoint(): ResumePoint | undefined {
+  try {
+    const details = Context.current().info.heartbeatDetails as ResumePoint | undefined;
+    return details && typeof details === 'object' && 'page' in details ? details : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const DEFAULT_BUDGET_MS = 10_000;
+
 export function makeFetchPage(deps: ActivityDeps) {
-  return async function fetchPage({ runId, page, pageSize, afterDcid }: FetchPageInput): Promise<FetchPageResult> {
+  return async function fetchPage(input: FetchPageInput): Promise<FetchPageResult> {
+    const { runId, pageSize } = input;
+    const maxPages = Math.max(1, input.maxPages ?? 1);
+    const budgetMs = input.budgetMs ?? DEFAULT_BUDGET_MS;
+    const resumed = resumePoint();
+    let at: ResumePoint = resumed ?? { page: input.page, afterDcid: input.afterDcid ?? null };
     return adaptFailures(() =>
-      withHeartbeat(async () => {
-        const ctx = await loadRunContext(deps.db, runId);
-        const source = await sourceFor(deps, ctx);
-        const scope = scopeOf(ctx.settings);
-        // Keyset paging when the cursor is known (always, with the real client): page numbers
-        // shift when students leave scope behind the read position, and a student would be missed.
-        const rows =
-          afterDcid !== undefined && source.fetchStudentsAfter
-            ? await source.fetchStudentsAfter(scope, afterDcid, pageSize)
-            : await source.fetchStudentPage(scope, page, pageSize);
-        const { students, issues, skipped, lastDcid } = normalisePage(rows, ctx.settings, page);
-        if (rows.length >= pageSize && lastDcid === null)
-          throw ApplicationFailure.nonRetryable(
-            `page ${page}: no record on a full page has a readable DCID, so the read cannot go on`,
-            'POWERSCHOOL_BAD_RESPONSE',
-          );
-        const totals = await stagePage(deps.db, runId, page, students, issues);
-        return {
-          page,
-          received: rows.length,
-          staged: students.length,
-          skipped,
-          // A short (or empty) page is the last one, whatever the count said: students may have
-          // been added or removed while we read.
-          nextPage: rows.length < pageSize ? null : page + 1,
-          lastDcid: lastDcid ?? afterDcid ?? null,
-          pagesFetched: totals.pagesFetched,
-          recordsFetched: totals.recordsFetched,
-        };
-      }),
+      withHeartbeat(
+        async () => {
+          const ctx = await loadRunContext(deps.db, runId);
+          if (at.page === null) return finishedBefore(deps, runId, input.page);
+          const source = await sourceFor(deps, ctx);
+          const scope = scopeOf(ctx.settings);
+          // Keyset paging when the cursor is known (always, with the real client): page numbers
+          // shift when students leave scope behind the read position, and a student would be missed.
+          const keyset = (resumed !== undefined || input.afterDcid !== undefined) && source.fetchStudentsAfter;
+          const read = (page: number, afterDcid: string | null) =>
+            keyset
+              ? source.fetchStudentsAfter!(scope, afterDcid, pageSize)
+              : source.fetchStudentPage(scope, page, pageSize);
+
+          const started = Date.now();
+          const result: FetchPageResult = {
+            page: at.page,
+            received: 0,
+            staged: 0,
+            skipped: 0,
+            nextPage: null,
+            lastDcid: at.afterDcid,
+            pagesRead: 0,
+            pagesFetched: 0,
+            recordsFetched: 0,
+          };
+          let pending: Promise<unknown[]> | null = read(at.page, at.afterDcid);
+          while (pending) {
+            const page: number = at.page!;
+            const rows = await pending;
+            pending = null;
+            const { students, issues, skipped, lastDcid } = normalisePage(rows, ctx.settings, page);
+            if (rows.length >= pageSize && lastDcid === null)
+              throw ApplicationFailure.nonRetryable(
+                `page ${page}: no record on a full page has a readable DCID, so the read cannot go on`,
+                'POWERSCHOOL_BAD_RESPONSE',
+              );
+            // A short (or empty) page is the last one, whatever the count said: students may have
+            // been added or removed while we read.
+            const next: ResumePoint = {
+              page: rows.length < pageSize ? null : page + 1,
+              afterDcid: lastDcid ?? at.afterDcid,
+            };
+            const more = next.page !== null && result.pagesRead + 1 < maxPages && Date.now() - started < budgetMs;
+            // Read the next page while this one is staged (still one request in flight at a time).
+            if (more) {
+              pending = read(next.page!, next.afterDcid);
+              pending.catch(() => {}); // its failure surfaces when awaited, not as unhandled
+            }
+            const totals = await stagePage(deps.db, runId, page, students, issues);
+            at = next;
+            heartbeatResume(at);
+            Object.assign(result, {
+              page,
+              received: result.received + rows.length,
+              staged: result.staged + students.length,
+              skipped: result.skipped + skipped,
+              nextPage: next.page,
+              lastDcid: next.afterDcid,
+              pagesRead: result.pagesRead + 1,
+              pagesFetched: totals.pagesFetched,
+              recordsFetched: totals.recordsFetched,
+            });
+          }
+          return result;
+        },
+        1_000,
+        () => at,
+      ),
     );
+  };
+}
+
+function heartbeatResume(at: ResumePoint): void {
+  try {
+    Context.current().heartbeat(at);
+  } catch {
+    // outside an activity (unit tests): nothing to record
+  }
+}
+
+/** A retry of an attempt that had staged the last page before it died: report where the run is. */
+async function finishedBefore(deps: ActivityDeps, runId: string, page: number): Promise<FetchPageResult> {
+  const run = await deps.db
+    .selectFrom('runs')
+    .select(['pages_fetched', 'records_fetched'])
+    .where('id', '=', runId)
+    .executeTakeFirstOrThrow();
+  return {
+    page: Math.max(page, run.pages_fetched),
+    received: 0,
+    staged: 0,
+    skipped: 0,
+    nextPage: null,
+    lastDcid: null,
+    pagesRead: 1,
+    pagesFetched: run.pages_fetched,
+    recordsFetched: run.records_fetched,
   };
 }
 

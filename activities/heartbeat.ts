@@ -5,15 +5,20 @@ import { Context } from '@temporalio/activity';
  * the heartbeat timeout (not the much longer start-to-close timeout), while a healthy one working
  * through a slow statement or a Retry-After wait is left alone. Outside an activity it just runs.
  */
-export async function withHeartbeat<T>(work: () => Promise<T>, everyMs = 1_000): Promise<T> {
+export async function withHeartbeat<T>(
+  work: () => Promise<T>,
+  everyMs = 1_000,
+  /** What each heartbeat carries (a retry reads the last one back): e.g. where to resume. */
+  details: () => unknown = () => undefined,
+): Promise<T> {
   let context: Context;
   try {
     context = Context.current();
   } catch {
     return work();
   }
-  context.heartbeat();
-  const timer = setInterval(() => context.heartbeat(), everyMs);
+  context.heartbeat(details());
+  const timer = setInterval(() => context.heartbeat(details()), everyMs);
   try {
     return await work();
   } finally {

@@ -40,6 +40,13 @@ export interface FetchPageInput {
    * Students added or removed behind the cursor during the run cannot shift later pages.
    */
   afterDcid?: string | null;
+  /**
+   * Read up to this many pages in this one activity (default 1), reading each next page while the
+   * current one is staged. Each staged page is heartbeated as the resume point of a retry.
+   */
+  maxPages?: number;
+  /** Stop starting new pages after this long (default 10 s), so heartbeats and history stay lively. */
+  budgetMs?: number;
 }
 
 export interface FetchPageResult {
@@ -53,6 +60,8 @@ export interface FetchPageResult {
   nextPage: number | null;
   /** The cursor for the next page: the highest DCID on this one. */
   lastDcid: string | null;
+  /** Pages read by this activity (its last one is `page`). */
+  pagesRead: number;
   /** The run's totals so far, computed from the staging tables (exact under retries). */
   pagesFetched: number;
   recordsFetched: number;

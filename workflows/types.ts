@@ -65,6 +65,8 @@ export interface SyncContinuation {
 export interface SyncStudentsOptions {
   /** Continue-as-new after this many pages in one execution (also when Temporal suggests it). */
   pagesPerExecution?: number;
+  /** Pages one fetchPage activity may read (default 25; it also stops after ~10 s). */
+  pagesPerActivity?: number;
 }
 
 /** SyncStudentsInput as the workflow itself receives it, including its own continuation. */

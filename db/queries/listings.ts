@@ -135,15 +135,19 @@ export async function listIssues(
   return page(rows, opts.limit);
 }
 
+/** A listed student, with the school's integration's PowerSchool-ID mapping (null: no integration). */
+export type StudentListRow = Student & { id_mapping: 'DCID' | 'STUDENT_NUMBER' | null };
+
 /**
  * A school's students in DCID order (unique per school). lastSeenRunId (migration 0300): the
- * departure's for a student who left scope, otherwise the school's latest commit.
+ * departure's for a student who left scope, otherwise the school's latest commit. Each row also
+ * carries the integration's mapping column, so GET /students needs no second query for it.
  */
 export async function listStudents(
   db: Db,
   schoolId: string,
   opts: { limit: number; afterDcid?: string },
-): Promise<Page<Student>> {
+): Promise<Page<StudentListRow>> {
   // Uncorrelated, so PostgreSQL evaluates it once per query.
   const latestCommit = db
     .selectFrom('runs')
@@ -179,6 +183,10 @@ export async function listStudents(
         .else(eb.fn.coalesce(latestCommit, 's.last_seen_run_id'))
         .end()
         .as('last_seen_run_id'),
+    )
+    // Uncorrelated too: one primary-key lookup per query.
+    .select((eb) =>
+      eb.selectFrom('integrations').select('mapping_powerschool_id').where('school_id', '=', schoolId).as('id_mapping'),
     )
     .where('s.school_id', '=', schoolId);
   if (opts.afterDcid !== undefined) q = q.where('s.dcid', '>', opts.afterDcid);

@@ -99,6 +99,11 @@ export async function stagePage(
   issues: StagedIssue[],
 ): Promise<RunProgressTotals> {
   return db.transaction().execute(async (tx) => {
+    // The run row's lock orders this page against finishRun: a page that arrives after the run
+    // ended (cancelled while the page was in flight) stages nothing, so no staged row outlives it.
+    const run = await tx.selectFrom('runs').select('status').where('id', '=', runId).forUpdate().executeTakeFirst();
+    if (!run) throw new Error(`run ${runId} not found`);
+    if (run.status !== 'running') throw new RunEndedError(runId, run.status);
     const newInvalid = await stageIssues(tx, runId, issues);
     const newStaged = await stageStudents(tx, runId, students);
     const fetched = newStaged + newInvalid;
@@ -119,6 +124,13 @@ export async function stagePage(
     if (!row) throw new Error(`run ${runId} not found`);
     return { pagesFetched: row.pages_fetched, recordsFetched: row.records_fetched, invalid: row.count_invalid };
   });
+}
+
+export class RunEndedError extends Error {
+  override name = 'RunEndedError';
+  constructor(runId: string, status: string) {
+    super(`run ${runId} has already ended (${status}); the page was not staged`);
+  }
 }
 
 export interface RunProgressTotals {

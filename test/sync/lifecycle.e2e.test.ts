@@ -56,10 +56,20 @@ describe('sync pipeline: run lifecycle', () => {
   it('a second run of a school while one is running ends skipped; progress is queryable meanwhile', async () => {
     const schoolId = uniqueSchoolId();
     await putIntegration(db, config, schoolId, slowSim);
-    const first = await startSync(client, worker.taskQueue, { schoolId, trigger: 'schedule' });
+    // One page per activity, so the workflow's own progress moves page by page.
+    const first = await startSync(client, worker.taskQueue, {
+      schoolId,
+      trigger: 'schedule',
+      options: { pagesPerActivity: 1 },
+    });
     await waitForPages(first.workflowId, 2);
 
-    const progress = await first.query<SyncProgress & { phase: string }>(PROGRESS_QUERY);
+    // The query answers as of the last finished fetchPage activity (one reads several pages).
+    let progress = await first.query<SyncProgress & { phase: string }>(PROGRESS_QUERY);
+    for (let i = 0; i < 100 && progress.pagesFetched < 2; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      progress = await first.query<SyncProgress & { phase: string }>(PROGRESS_QUERY);
+    }
     expect(progress.phase).toBe('fetching');
     expect(progress.pagesFetched).toBeGreaterThanOrEqual(2);
     expect(progress.pagesTotal).toBe(Math.ceil(slowSim.students.inScope(9, 12).length / 10));
