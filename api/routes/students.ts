@@ -26,10 +26,11 @@ export const studentRoutes: FastifyPluginAsync<{ services: Services }> = async (
       const { schoolId } = request.params;
       const limit = request.query.limit ?? DEFAULT_LIMIT;
       const after = request.query.cursor ? decodeCursor('students', request.query.cursor) : undefined;
-      const [page, mapping] = await Promise.all([
-        listStudents(services.db, schoolId, { limit, afterDcid: after?.[0] }),
-        currentMapping(services, schoolId),
-      ]);
+      const page = await listStudents(services.db, schoolId, { limit, afterDcid: after?.[0] });
+      const first = page.items[0];
+      // The list query read the integration's mapping; only without an integration (deleted) does
+      // it take a look at the runs' settings, and an empty page needs no mapping at all.
+      const mapping = first ? (first.id_mapping ?? (await currentMapping(services, schoolId))) : 'DCID';
       const last = page.items.at(-1);
       return {
         students: page.items.map((s) => studentJson(s, mapping)),
