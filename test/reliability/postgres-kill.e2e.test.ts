@@ -2,9 +2,7 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from '@temporalio/client';
-import { Kysely, PostgresDialect } from 'kysely';
-import type { Db } from '../../db/connection.js';
-import type { Database } from '../../db/types.js';
+import { createDb, type Db } from '../../db/connection.js';
 import { startSimulator, type Simulator } from '../../powerschool/simulator/index.js';
 import { PROGRESS_QUERY } from '../../workflows/types.js';
 import { testClient, testDb, testEnv, uniqueSchoolId } from '../helpers/env.js';
@@ -31,25 +29,6 @@ import {
  * sees the worker's backend waiting in pg_stat_activity, and terminates every backend of the
  * worker's pool (found by its application_name). The run completes with exact results.
  */
-/**
- * The worker's pool as db/connection.ts builds it, PLUS an 'error' listener on every client.
- * Without that listener a backend terminated while its client is checked out emits an unhandled
- * 'error' event: worker.ts crashes, and an in-process worker hangs with its activity heartbeating
- * for ever (see known-bug-pg-client-error.e2e.test.ts and the issue 8 report). Once createDb
- * carries the fix, this can go back to createDb.
- */
-function resilientDb(connectionString: string, applicationName: string): Db {
-  const pool = new pg.Pool({
-    connectionString,
-    max: 5,
-    application_name: applicationName,
-    connectionTimeoutMillis: 10_000,
-  });
-  pool.on('error', () => {});
-  pool.on('connect', (client) => client.on('error', () => {}));
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-}
-
 const SEEDED = SOAK ? 12_000 : 1_500;
 const PAGE_SIZE = SOAK ? 100 : 25;
 
@@ -67,7 +46,8 @@ describe('reliability: PostgreSQL connections killed mid-run', () => {
 
   beforeAll(async () => {
     db = testDb();
-    workerDb = resilientDb(testEnv.databaseUrl, appName);
+    // The production pool (db/connection.ts), under a name of its own so only it is terminated.
+    workerDb = createDb(testEnv.databaseUrl, { max: 5, applicationName: appName });
     client = await testClient();
     sim = await startSimulator({ students: SEEDED, seed: 313, maxPageSize: PAGE_SIZE, faults: { latencyMs: 10 } });
     sim.students.add({ ...markerStudent('Pg'), grade_level: 9, enroll_status: 0 });

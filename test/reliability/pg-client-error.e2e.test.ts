@@ -1,0 +1,93 @@
+import type { ChildProcess } from 'node:child_process';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Client } from '@temporalio/client';
+import { startSimulator, type Simulator } from '../../powerschool/simulator/index.js';
+import { scheduleIdFor } from '../../workflows/types.js';
+import { testClient, uniqueSchoolId, uniqueTaskQueue } from '../helpers/env.js';
+import { putIntegration, startSync, syncTestConfig } from '../sync/harness.js';
+import { freshDatabase, LogSink, sigkill, sleep, startWorkerProcess, waitFor } from './support.js';
+
+/**
+ * Issue 8, bug 2 (fixed in db/connection.ts): a backend terminated while its client is checked
+ * out (pg_terminate_backend, a PostgreSQL restart or failover, a network reset) made the pg Client
+ * emit 'error' with no listener — an uncaught exception that killed worker.ts. Here worker.ts
+ * (a child process) has the connection of its apply transaction terminated and must stay up.
+ */
+describe('reliability: worker.ts survives a terminated PostgreSQL backend', () => {
+  let database: Awaited<ReturnType<typeof freshDatabase>>;
+  let client: Client;
+  let sim: Simulator;
+  let child: ChildProcess | undefined;
+  let schoolId = '';
+  beforeAll(async () => {
+    database = await freshDatabase('pgerr');
+    client = await testClient();
+    sim = await startSimulator({ students: 2_000, seed: 3, maxPageSize: 20, faults: { latencyMs: 10 } });
+  });
+  afterAll(async () => {
+    if (child) await sigkill(child);
+    if (schoolId)
+      await client?.schedule
+        .getHandle(scheduleIdFor(schoolId))
+        .delete()
+        .catch(() => {});
+    await sim?.close();
+    await client?.connection.close();
+    await database?.drop();
+  });
+
+  it('worker.ts survives pg_terminate_backend of a connection in the middle of a query', async () => {
+    const config = syncTestConfig({ DATABASE_URL: database.url });
+    schoolId = uniqueSchoolId('pgerr');
+    const taskQueue = uniqueTaskQueue('pgerr');
+    await putIntegration(database.db, config, schoolId, sim, { grades: { from: -2, to: 12 } });
+    const logs = new LogSink();
+    child = await startWorkerProcess({ databaseUrl: database.url, taskQueue, logs });
+    const handle = await startSync(client, taskQueue, { schoolId, trigger: 'manual' });
+    const locker = new pg.Client({ connectionString: database.url });
+    const admin = new pg.Client({ connectionString: database.url });
+    await Promise.all([locker.connect(), admin.connect()]);
+    try {
+      await waitFor('page 2', async () => {
+        const r = await database.db
+          .selectFrom('runs')
+          .select('pages_fetched')
+          .where('id', '=', handle.workflowId)
+          .executeTakeFirst();
+        return (r?.pages_fetched ?? 0) >= 2;
+      });
+      // An uncommitted student row with a DCID the commit will insert: the apply's INSERT waits on
+      // it inside its transaction. Terminate that backend: the transaction's ROLLBACK then meets
+      // the closed connection while the client is still checked out.
+      const last = sim.students.inScope(-2, 12).at(-1)!.dcid;
+      await locker.query('begin');
+      await locker.query(
+        `insert into students (school_id, dcid, first_name, last_name, graduation_year) values ($1, $2, 'x', 'y', 2030)`,
+        [schoolId, last],
+      );
+      const pid = await waitFor(
+        'the apply waiting on our row',
+        async () => {
+          const r = await admin.query<{ pid: number }>(
+            `select pid from pg_stat_activity where datname = current_database()
+               and application_name = 'powerschool-sync-worker' and wait_event_type = 'Lock'`,
+          );
+          return r.rows[0]?.pid;
+        },
+        { timeoutMs: 90_000 },
+      );
+      await admin.query('select pg_terminate_backend($1)', [pid]);
+      await locker.query('rollback');
+      await sleep(2_000);
+      // Before the fix the worker died here of "Connection terminated unexpectedly".
+      expect({ exitCode: child.exitCode, signal: child.signalCode, tail: logs.text().slice(-800) }).toMatchObject({
+        exitCode: null,
+        signal: null,
+      });
+    } finally {
+      await locker.end();
+      await admin.end();
+    }
+  }, 120_000);
+});
