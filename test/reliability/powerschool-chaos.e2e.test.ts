@@ -104,7 +104,13 @@ describe('reliability: PowerSchool faults and changing records, all at once', ()
       const initial = inScopeOf(sim);
       const pages = Math.ceil(initial.length / PAGE_SIZE);
       const at = (page: number) => Math.floor(pages * page);
-      const changes = { added: [] as number[], addedBehind: [] as number[], removed: [] as number[], updated: 0 };
+      const changes = {
+        added: [] as number[],
+        addedBehind: [] as number[],
+        removed: [] as number[],
+        leftBehind: [] as number[],
+        updated: 0,
+      };
       const aheadOf = (page: number, n: number, skip = 0) =>
         inScopeOf(sim)
           .slice(page * PAGE_SIZE + PAGE_SIZE + skip)
@@ -148,6 +154,13 @@ describe('reliability: PowerSchool faults and changing records, all at once', ()
           for (const next of gaps) {
             changes.addedBehind.push(sim.students.add({ dcid: next - 1, grade_level: 12, enroll_status: 0 }).dcid);
           }
+        } else if (page === at(0.8)) {
+          // Withdrawn after their page was read (behind the read position): they were read while
+          // in scope, so they are synced; and nobody after them may be skipped (keyset reading).
+          for (const s of inScopeOf(sim).slice(PAGE_SIZE, PAGE_SIZE + 3)) {
+            sim.students.update(s.dcid, { enroll_status: 2 });
+            changes.leftBehind.push(s.dcid);
+          }
         }
       };
 
@@ -184,6 +197,7 @@ describe('reliability: PowerSchool faults and changing records, all at once', ()
       expect(changes.added.length).toBeGreaterThanOrEqual(5);
       expect(changes.removed).toHaveLength(6);
       expect(changes.addedBehind.length).toBeGreaterThanOrEqual(1);
+      expect(changes.leftBehind).toHaveLength(3);
       expect(stats.faults.errors).toBeGreaterThan(0);
       expect(stats.faults.rateLimited).toBeGreaterThan(0);
       expect(stats.faults.dropped).toBeGreaterThan(0);
@@ -191,7 +205,10 @@ describe('reliability: PowerSchool faults and changing records, all at once', ()
       expect(stats.faults.hung).toBeGreaterThanOrEqual(1);
 
       const behind = new Set(changes.addedBehind);
-      const expected = inScopeOf(sim).filter((s) => !behind.has(s.dcid));
+      const leftBehind = new Set(changes.leftBehind);
+      const expected = sim.students
+        .list()
+        .filter((s) => (s.enroll_status === 0 && !behind.has(s.dcid)) || leftBehind.has(s.dcid));
       everyone.push(...sim.students.list());
       expect(result).toMatchObject({
         status: 'succeeded',
@@ -224,6 +241,7 @@ describe('reliability: PowerSchool faults and changing records, all at once', ()
         added: changes.added.length,
         addedBehindReadPosition: changes.addedBehind.length,
         removed: changes.removed.length,
+        leftScopeBehindReadPosition: changes.leftBehind.length,
         updatedAhead: changes.updated,
         presentThroughout: throughout.length,
         recordsChecked: exact.checked,
