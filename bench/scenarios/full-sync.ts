@@ -74,6 +74,12 @@ export async function fullSync(
   const check = await checkStudents(ctx.db, 'students', schoolId, inScope);
   assertCheck('full sync', check);
   const activities = await activityTimings(ctx.temporal, run.runId);
+  // One fetchPage activity reads several pages: the run row counts the pages themselves.
+  const { pages_fetched: pages } = await ctx.db
+    .selectFrom('runs')
+    .select('pages_fetched')
+    .where('id', '=', run.runId)
+    .executeTakeFirstOrThrow();
   return {
     runId: run.runId,
     students: inScope.length,
@@ -85,7 +91,7 @@ export async function fullSync(
     cpuSeconds,
     check,
     pageSize: sim.maxPageSize,
-    pages: activities.fetchPage?.count ?? NaN,
+    pages,
     workerRssBeforeMb,
     workerPeakRssMb,
     peakIsRunOnly,

@@ -148,6 +148,11 @@ export async function listStudents(
   schoolId: string,
   opts: { limit: number; afterDcid?: string },
 ): Promise<Page<StudentListRow>> {
+  return page(await studentsPageQuery(db, schoolId, opts).execute(), opts.limit);
+}
+
+/** The query behind listStudents (exported so the benchmark's bare handler runs the very same SQL). */
+export function studentsPageQuery(db: Db, schoolId: string, opts: { limit: number; afterDcid?: string }) {
   // Uncorrelated, so PostgreSQL evaluates it once per query.
   const latestCommit = db
     .selectFrom('runs')
@@ -190,11 +195,7 @@ export async function listStudents(
     )
     .where('s.school_id', '=', schoolId);
   if (opts.afterDcid !== undefined) q = q.where('s.dcid', '>', opts.afterDcid);
-  const rows = await q
-    .orderBy('s.dcid', 'asc')
-    .limit(opts.limit + 1)
-    .execute();
-  return page(rows, opts.limit);
+  return q.orderBy('s.dcid', 'asc').limit(opts.limit + 1);
 }
 
 /** For /readyz. */
