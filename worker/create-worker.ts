@@ -1,6 +1,7 @@
 import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { rmSync, statSync } from 'node:fs';
+import { rmSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,8 +32,8 @@ export interface WorkerDeps {
   taskQueue?: string;
   /**
    * A prebuilt workflow bundle: its code (tests build one per suite) or a file of it
-   * (worker.ts: WORKFLOW_BUNDLE_PATH). By default workflows/ is bundled at start, in a child
-   * process (see acquireWorkflowBundle).
+   * (worker.ts: WORKFLOW_BUNDLE_PATH). By default workflows/ is bundled at start, once per
+   * process, in a child process (see workflowCode).
    */
   workflowBundle?: { code: string } | { codePath: string };
   /** Cap on PowerSchool page size (tests use small pages to exercise paging). */
@@ -113,62 +114,35 @@ async function bundleInChildProcess(outFile: string): Promise<void> {
   }
 }
 
-interface SharedBundle {
-  codePath: string;
-  /** Settles when the file is written (or the bundler failed). */
-  built: Promise<void>;
-  users: number;
-  remove(): void;
-}
-
-/** The bundle this process built, shared by its workers while any of them is open. */
-let sharedBundle: SharedBundle | undefined;
-
-function buildSharedBundle(logger: Logger): SharedBundle {
-  const codePath = join(tmpdir(), `powerschool-sync-workflows-${process.pid}-${randomBytes(6).toString('hex')}.js`);
-  const started = Date.now();
-  const removeFile = () => rmSync(codePath, { force: true });
-  process.once('exit', removeFile);
-  const built = bundleInChildProcess(codePath).then(() => {
-    logger.info(
-      { ms: Date.now() - started, bytes: statSync(codePath).size, codePath },
-      'workflow code bundled (in a child process)',
-    );
-  });
-  // A worker whose start fails before it awaits the bundle must not leave an unhandled rejection.
-  built.catch(() => {});
-  const bundle: SharedBundle = {
-    codePath,
-    built,
-    users: 0,
-    remove() {
-      if (sharedBundle === bundle) sharedBundle = undefined;
-      process.off('exit', removeFile);
-      // After the bundler is done, so that a file it is still writing is removed too.
-      void built.finally(removeFile).catch(() => {});
-    },
-  };
-  return bundle;
-}
+/** This process's workflow code, bundled on first use and shared by the workers it creates. */
+let bundledCode: Promise<string> | undefined;
 
 /**
- * The workflow bundle file of this process (in os.tmpdir(), a name of its own), built on first
- * use and shared by the workers created while it exists; release() when the worker closes. The
- * last release removes the file (a later worker builds a new one); process exit removes it too.
+ * The workflow bundle of this process: built once per process start by the child into a file of
+ * its own in os.tmpdir(), read back and removed at once (a worker that is SIGKILLed later leaves
+ * nothing behind). A failed build is not cached: the next worker tries again.
  */
-function acquireWorkflowBundle(logger: Logger): { codePath: string; built: Promise<void>; release(): void } {
-  const bundle = (sharedBundle ??= buildSharedBundle(logger));
-  bundle.users++;
-  let released = false;
-  return {
-    codePath: bundle.codePath,
-    built: bundle.built,
-    release() {
-      if (released) return;
-      released = true;
-      if (--bundle.users === 0) bundle.remove();
-    },
-  };
+function workflowCode(logger: Logger): Promise<string> {
+  bundledCode ??= (async () => {
+    const codePath = join(tmpdir(), `powerschool-sync-workflows-${process.pid}-${randomBytes(6).toString('hex')}.js`);
+    const removeFile = () => rmSync(codePath, { force: true });
+    process.once('exit', removeFile);
+    const started = Date.now();
+    try {
+      await bundleInChildProcess(codePath);
+      const code = await readFile(codePath, 'utf8');
+      logger.info({ ms: Date.now() - started, bytes: code.length }, 'workflow code bundled (in a child process)');
+      return code;
+    } finally {
+      process.off('exit', removeFile);
+      removeFile();
+    }
+  })();
+  const code = bundledCode;
+  code.catch(() => {
+    if (bundledCode === code) bundledCode = undefined;
+  });
+  return code;
 }
 
 export async function createWorker(config: Config, deps: WorkerDeps = {}): Promise<SyncWorker> {
@@ -177,14 +151,7 @@ export async function createWorker(config: Config, deps: WorkerDeps = {}): Promi
   const taskQueue = deps.taskQueue ?? config.temporal.taskQueue;
   try {
     // Bundled while the connections below are opened.
-    let workflowBundle = deps.workflowBundle;
-    let bundleBuilt: Promise<void> = Promise.resolve();
-    if (!workflowBundle) {
-      const shared = acquireWorkflowBundle(logger);
-      closers.push(async () => shared.release());
-      workflowBundle = { codePath: shared.codePath };
-      bundleBuilt = shared.built;
-    }
+    const bundled = deps.workflowBundle ? undefined : workflowCode(logger);
     const db = deps.db ?? createDb(config.databaseUrl, { applicationName: 'powerschool-sync-worker' });
     if (!deps.db) closers.push(() => db.destroy());
     const connection = deps.connection ?? (await NativeConnection.connect({ address: config.temporal.address }));
@@ -208,7 +175,7 @@ export async function createWorker(config: Config, deps: WorkerDeps = {}): Promi
       abandonedRunGraceMs: deps.abandonedRunGraceMs,
     });
 
-    await bundleBuilt;
+    const workflowBundle = deps.workflowBundle ?? { code: await bundled! };
     const worker = await Worker.create({
       connection,
       namespace: config.temporal.namespace,
