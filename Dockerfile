@@ -5,6 +5,9 @@ ENV NODE_ENV=production
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund
 COPY . .
+# The worker's workflow bundle, built once at image build time (the worker would otherwise build it at start).
+RUN node --import tsx worker/build-workflow-bundle.ts /app/workflow-bundle.js
+ENV WORKFLOW_BUNDLE_PATH=/app/workflow-bundle.js
 USER node
 EXPOSE 3000
 CMD ["npm", "run", "api"]
