@@ -210,7 +210,7 @@ export function normalisePage(
     // A DCID that is not an integer is named by position too: it may hold anything (even U+0000,
     // which PostgreSQL cannot store), and two such rows must not share one issue.
     const dcidOf = (dcid: string) =>
-      /^\d{1,18}$/.test(dcid) ? dcid : `(${dcid ? 'invalid' : 'no'} DCID: page ${page}, row ${index + 1})`;
+      /^[1-9]\d{0,17}$/.test(dcid) ? dcid : `(${dcid ? 'invalid' : 'no'} DCID: page ${page}, row ${index + 1})`;
     const student = result.ok ? result.student : null;
     if (student) {
       students.push({
