@@ -69,7 +69,8 @@ describe('reliability: record text PostgreSQL cannot store; bad rows sharing a D
     expect(result.counts).toMatchObject({ fetched: 3, invalid: 1 });
   }, 300_000);
 
-  it.each(['abc', '-1', '12.5'])(
+  // "0" and "00" look like integers but are not DCIDs either.
+  it.each(['abc', '-1', '12.5', '0', '00'])(
     'two rows with the same unreadable DCID %j: two skipped records, each with its issue',
     async (bad) => {
       const result = await runWith([row('5001'), row(bad), row(bad, { first_name: 'Other' })]);
