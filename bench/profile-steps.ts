@@ -4,7 +4,7 @@
  * by one (activities/fetch-pages.ts), then the statements of the diff (db/queries/run-diff.ts,
  * timed through its onStep hook). Two runs of one school: a full sync, then a no-change re-sync.
  *
- *   npx tsx bench/profile-steps.ts [--students 100000] [--page-size 1000] [--what-if]
+ *   npx tsx bench/profile-steps.ts [--students 100000] [--page-size 1000]
  */
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
@@ -13,12 +13,11 @@ import { createActivities } from '../activities/index.js';
 import { normalisePage } from '../activities/fetch-pages.js';
 import { credentialsFor, loadRunContext, scopeOf } from '../activities/run-context.js';
 import { DEFAULT_DATABASE_URL, loadConfig } from '../config.js';
-import { createDb, type Db } from '../db/connection.js';
-import { sql } from 'kysely';
+import { createDb } from '../db/connection.js';
 import { dropDatabase } from '../db/migrate.js';
 import { putIntegration } from '../db/queries/integrations.js';
 import { diffRun } from '../db/queries/run-diff.js';
-import { refreshRunProgress, stageIssues, stageStudents, type StagedStudent } from '../db/queries/staging.js';
+import { stagePage } from '../db/queries/staging.js';
 import { OutboxEmailSender } from '../email/sender.js';
 import { PowerSchoolClient } from '../powerschool/client.js';
 import { SecretBox } from '../secrets/secret-box.js';
@@ -26,42 +25,8 @@ import { freshDatabase } from './lib/env.js';
 import { BENCH_SCOPE, startSimulatorProcess } from './lib/simulator.js';
 
 const { values } = parseArgs({
-  options: { students: { type: 'string' }, 'page-size': { type: 'string' }, 'what-if': { type: 'boolean' } },
+  options: { students: { type: 'string' }, 'page-size': { type: 'string' } },
 });
-/**
- * --what-if: the two per-page statements replaced by the cheaper forms this report proposes, to
- * measure the gain before anyone changes db/queries/staging.ts: staging with one
- * INSERT … SELECT FROM unnest(…) (one parameter per column instead of one per cell, no query
- * builder for 9,000 values), and progress counted up by this page's new rows instead of recounting
- * the whole run's staged rows after every page.
- */
-const whatIf = values['what-if'] ?? false;
-
-async function stageStudentsUnnest(db: Db, runId: string, students: StagedStudent[]): Promise<number> {
-  const byDcid = new Map(students.map((s) => [s.dcid, s]));
-  const rows = [...byDcid.values()];
-  const { rows: out } = await sql<{ inserted: boolean }>`
-    insert into staged_students (run_id, dcid, student_number, first_name, last_name, graduation_year,
-                                 date_of_birth, gender, grade_level)
-    select ${runId}, u.* from unnest(${rows.map((s) => s.dcid)}::bigint[], ${rows.map((s) => s.studentNumber)}::text[],
-      ${rows.map((s) => s.firstName)}::text[], ${rows.map((s) => s.lastName)}::text[],
-      ${rows.map((s) => s.graduationYear)}::int[], ${rows.map((s) => s.dateOfBirth)}::date[],
-      ${rows.map((s) => s.gender)}::text[], ${rows.map((s) => s.gradeLevel)}::int[])
-      as u(dcid, student_number, first_name, last_name, graduation_year, date_of_birth, gender, grade_level)
-    on conflict (run_id, dcid) do update set
-      student_number = excluded.student_number, first_name = excluded.first_name, last_name = excluded.last_name,
-      graduation_year = excluded.graduation_year, date_of_birth = excluded.date_of_birth,
-      gender = excluded.gender, grade_level = excluded.grade_level
-    returning (xmax = 0) as inserted`.execute(db);
-  return out.filter((r) => r.inserted).length;
-}
-
-async function progressIncremental(db: Db, runId: string, page: number, newRows: number): Promise<void> {
-  await sql`
-    update runs set pages_fetched = greatest(pages_fetched, ${page}::int),
-      records_fetched = records_fetched + ${newRows}::int, count_fetched = count_fetched + ${newRows}::int
-    where id = ${runId}`.execute(db);
-}
 const students = Number(values.students ?? 100_000);
 const pageSize = Number(values['page-size'] ?? 1000);
 
@@ -146,18 +111,11 @@ try {
         source.fetchStudentPage(scopeOf(ctx.settings), page, plan.pageSize),
       );
       const n = await steps.time('page: normalisePage', () => normalisePage(rows, ctx.settings, page));
-      await steps.time('page: stageIssues', () => stageIssues(db, runId, n.issues));
-      if (whatIf) {
-        const added = await steps.time('page: stage (unnest)', () => stageStudentsUnnest(db, runId, n.students));
-        await steps.time('page: progress (increment)', () => progressIncremental(db, runId, page, added));
-      } else {
-        await steps.time('page: stageStudents', () => stageStudents(db, runId, n.students));
-        await steps.time('page: refreshRunProgress', () => refreshRunProgress(db, runId, page));
-      }
+      await steps.time('page: stagePage', () => stagePage(db, runId, page, n.students, n.issues));
       if (rows.length < plan.pageSize) break;
     }
     const { settings } = await loadRunContext(db, runId);
-    const names = ['diff: recordChanges', 'diff: applyCreates', 'diff: applyUpdates', 'diff: markSeen'];
+    const names = ['diff: recordChanges', 'diff: applyCreates', 'diff: applyUpdates', 'diff: recordDepartures'];
     let last = performance.now();
     let i = 0;
     const tDiff = performance.now();

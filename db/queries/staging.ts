@@ -139,33 +139,6 @@ export interface RunProgressTotals {
   invalid: number;
 }
 
-/**
- * Brings the run's progress columns up to date after a page. The totals are counted from the
- * staging tables rather than incremented, so a page staged twice (a retry) counts once.
- * `fetched` counts distinct records: the valid staged ones plus the distinct skipped ones.
- */
-export async function refreshRunProgress(db: Db, runId: string, page: number): Promise<RunProgressTotals> {
-  const row = await sql<{ pages_fetched: number; records_fetched: number; count_invalid: number }>`
-    with totals as (
-      select
-        (select count(*) from staged_students where run_id = ${runId})::int as staged,
-        (select count(distinct dcid) from run_issues where run_id = ${runId} and skipped)::int as invalid
-    )
-    update runs set
-      pages_fetched = greatest(pages_fetched, ${page}::int),
-      pages_total = case when pages_total is null then null else greatest(pages_total, ${page}::int) end,
-      records_fetched = totals.staged + totals.invalid,
-      count_fetched = totals.staged + totals.invalid,
-      count_invalid = totals.invalid
-    from totals
-    where runs.id = ${runId}
-    returning pages_fetched, records_fetched, count_invalid
-  `.execute(db);
-  const r = row.rows[0];
-  if (!r) throw new Error(`run ${runId} not found`);
-  return { pagesFetched: r.pages_fetched, recordsFetched: r.records_fetched, invalid: r.count_invalid };
-}
-
 export async function recordPlan(
   db: Db,
   runId: string,
