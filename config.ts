@@ -50,6 +50,17 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   API_RATE_LIMIT_MAX: z.coerce.number().int().min(0).default(1200),
   API_RATE_LIMIT_WINDOW_MS: z.coerce.number().int().min(1000).default(60_000),
+  // Temporal refuses '.' and ':' in a deployment name and a leading '__' in either.
+  WORKER_DEPLOYMENT_NAME: z
+    .string()
+    .max(255)
+    .regex(/^(?!__)[^.:\s]+$/, "must not contain '.', ':' or spaces, nor start with '__'")
+    .optional(),
+  WORKER_BUILD_ID: z
+    .string()
+    .max(255)
+    .regex(/^(?!__)\S+$/, "must not contain spaces, nor start with '__'")
+    .optional(),
 });
 
 export interface Config {
@@ -65,6 +76,11 @@ export interface Config {
   email: { from: string; resendApiKey: string | undefined; resendBaseUrl: string | undefined };
   allowInsecurePowerSchool: boolean;
   logLevel: string;
+  /**
+   * Worker only: the Worker Deployment Version this worker polls as (Worker Versioning), or null
+   * for an unversioned worker. A versioned worker gets no task until its version is made current.
+   */
+  workerDeployment: { deploymentName: string; buildId: string } | null;
 }
 
 export class ConfigError extends Error {
@@ -107,6 +123,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, role: Role = 't
       throw new ConfigError('SECRETS_KEY_PREVIOUS: each key must be base64 of exactly 32 bytes');
   }
 
+  if (Boolean(e.WORKER_BUILD_ID) !== Boolean(e.WORKER_DEPLOYMENT_NAME)) {
+    const [set, missing] = e.WORKER_BUILD_ID
+      ? ['WORKER_BUILD_ID', 'WORKER_DEPLOYMENT_NAME']
+      : ['WORKER_DEPLOYMENT_NAME', 'WORKER_BUILD_ID'];
+    throw new ConfigError(`${missing}: required when ${set} is set (Worker Versioning needs both)`);
+  }
+
   return {
     devMode,
     databaseUrl: e.DATABASE_URL,
@@ -124,6 +147,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, role: Role = 't
     email: { from: e.EMAIL_FROM, resendApiKey: e.RESEND_API_KEY, resendBaseUrl: e.RESEND_BASE_URL },
     allowInsecurePowerSchool: e.ALLOW_INSECURE_POWERSCHOOL,
     logLevel: e.LOG_LEVEL,
+    workerDeployment:
+      e.WORKER_BUILD_ID && e.WORKER_DEPLOYMENT_NAME
+        ? { deploymentName: e.WORKER_DEPLOYMENT_NAME, buildId: e.WORKER_BUILD_ID }
+        : null,
   };
 }
 

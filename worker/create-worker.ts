@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { NativeConnection, Worker, type WorkerDeploymentOptions } from '@temporalio/worker';
 import { pino, type Logger } from 'pino';
 import { createActivities, type StudentSourceFactory } from '../activities/index.js';
 import type { Config } from '../config.js';
@@ -145,6 +145,16 @@ function workflowCode(logger: Logger): Promise<string> {
   return code;
 }
 
+/**
+ * Worker Versioning: this worker polls as one Worker Deployment Version. Its workflows are PINNED
+ * (syncStudents is the only one): a run stays on the code it started on until it ends, so a deploy
+ * never replays an in-flight run, possibly held for days, on different workflow code. The old
+ * version's workers must therefore keep running until its runs have drained.
+ */
+function versionedAs(version: { deploymentName: string; buildId: string }): WorkerDeploymentOptions {
+  return { version, useWorkerVersioning: true, defaultVersioningBehavior: 'PINNED' };
+}
+
 export async function createWorker(config: Config, deps: WorkerDeps = {}): Promise<SyncWorker> {
   const closers: (() => Promise<void>)[] = [];
   const logger = deps.logger ?? pino({ level: config.logLevel });
@@ -186,7 +196,9 @@ export async function createWorker(config: Config, deps: WorkerDeps = {}): Promi
       maxConcurrentActivityTaskExecutions:
         deps.maxConcurrentActivityTaskExecutions ?? DEFAULT_MAX_CONCURRENT_ACTIVITIES,
       maxCachedWorkflows: deps.maxCachedWorkflows ?? DEFAULT_MAX_CACHED_WORKFLOWS,
+      ...(config.workerDeployment ? { workerDeploymentOptions: versionedAs(config.workerDeployment) } : {}),
     });
+    if (config.workerDeployment) logger.info(config.workerDeployment, 'worker polls as a Worker Deployment Version');
 
     const close = async () => {
       for (const closeOne of closers.reverse()) await closeOne().catch(() => {});
