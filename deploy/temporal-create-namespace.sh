@@ -1,10 +1,26 @@
 #!/bin/sh
-# Registers the namespace and our search attributes (the API and worker also register them at start).
+# Registers the namespace and our search attributes once the server answers. Run by
+# docker-compose.yml (admin-tools image) and by `npm run cluster`; the API and the worker register
+# the search attributes again at start (temporal/connection.ts).
 set -eu
-until temporal operator cluster health --address "$TEMPORAL_ADDRESS"; do sleep 2; done
-temporal operator namespace describe -n "$TEMPORAL_NAMESPACE" --address "$TEMPORAL_ADDRESS" ||
-  temporal operator namespace create -n "$TEMPORAL_NAMESPACE" --retention 30d --address "$TEMPORAL_ADDRESS"
+: "${TEMPORAL_NAMESPACE:=default}" "${TEMPORAL_NAMESPACE_RETENTION:=30d}"
+t() { temporal "$@" --address "$TEMPORAL_ADDRESS"; }
+until t operator cluster health >/dev/null 2>&1; do sleep 1; done
+t operator namespace describe -n "$TEMPORAL_NAMESPACE" >/dev/null 2>&1 ||
+  t operator namespace create -n "$TEMPORAL_NAMESPACE" --retention "$TEMPORAL_NAMESPACE_RETENTION"
+# A namespace just created can be unknown to the server's caches for a few seconds: retry until each
+# attribute is listed, and fail (so the job is restarted) if one never is.
 for sa in SchoolId:Keyword SyncTrigger:Keyword TestRun:Bool; do
-  temporal operator search-attribute create --namespace "$TEMPORAL_NAMESPACE" --address "$TEMPORAL_ADDRESS" \
-    --name "${sa%%:*}" --type "${sa##*:}" || true
+  name=${sa%%:*}
+  tries=0
+  until t operator search-attribute list --namespace "$TEMPORAL_NAMESPACE" | grep -qw "$name"; do
+    tries=$((tries + 1))
+    if [ "$tries" -gt 60 ]; then
+      t operator search-attribute create --namespace "$TEMPORAL_NAMESPACE" --name "$name" --type "${sa##*:}"
+      exit 1
+    fi
+    t operator search-attribute create --namespace "$TEMPORAL_NAMESPACE" --name "$name" --type "${sa##*:}" \
+      >/dev/null 2>&1 || sleep 1
+  done
 done
+echo "Namespace $TEMPORAL_NAMESPACE and its search attributes are registered"

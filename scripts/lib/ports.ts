@@ -20,3 +20,15 @@ export async function isPortFree(port: number, host = '127.0.0.1'): Promise<bool
     server.listen(port, host, () => server.close(() => resolve(true)));
   });
 }
+
+/**
+ * A port free on 127.0.0.1 right now, between `min` and `max`. For Temporal's membership ports:
+ * its SQL stores keep them in a smallint column, so the kernel's ephemeral range (above 32767) fails.
+ */
+export async function freePortBetween(min: number, max: number): Promise<number> {
+  for (let tries = 0; tries < 200; tries++) {
+    const port = min + Math.floor(Math.random() * (max - min + 1));
+    if (await isPortFree(port)) return port;
+  }
+  throw new Error(`no free port between ${min} and ${max}`);
+}
