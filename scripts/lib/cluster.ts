@@ -50,7 +50,7 @@ export interface ClusterOptions {
   ui?: boolean;
   /** An in-process PowerSchool simulator (the API and workers then allow its http:// loopback URL). */
   simulator?: SimulatorOptions | false;
-  /** Preferred public ports; a port in use is replaced by a free one (and said so). */
+  /** Preferred public ports (0: any free one); a port in use is replaced by a free one (and said so). */
   ports?: { temporal?: number; ui?: number; api?: number; workerMetrics?: number };
   /** State of this cluster on disk: logs, the workflow bundle, its API token and secrets key. */
   dataDir?: string;
@@ -104,7 +104,7 @@ function databaseUrl(server: URL, name: string): string {
 }
 
 async function portOr(preferred: number | undefined, what: string, log: (line: string) => void): Promise<number> {
-  if (preferred === undefined) return freePort();
+  if (!preferred) return freePort();
   if (await isPortFree(preferred)) return preferred;
   const port = await freePort();
   log(`  port ${preferred} (${what}) is in use; using ${port} instead`);
