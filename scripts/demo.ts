@@ -1,3 +1,11 @@
+import { join } from 'node:path';
+import {
+  describeServer,
+  postgresAnswers,
+  startEmbeddedPostgres,
+  type EmbeddedPostgres,
+} from './lib/embedded-postgres.js';
+import { PROJECT_ROOT } from './lib/go-build.js';
 import { startStack, type Stack } from './lib/stack.js';
 
 /**
@@ -106,15 +114,35 @@ async function sampleChanges(stack: Stack, run: Run, type: 'create' | 'update', 
   for (const c of changes) say(`    ${describeChange(c)}`);
 }
 
+/**
+ * DATABASE_URL's server when it is set; else DEMO_POSTGRES_URL's when something answers there;
+ * else an embedded PostgreSQL under .data/, so the demo runs on a machine without a server.
+ */
+async function demoPostgres(): Promise<{ serverUrl: string; embedded?: EmbeddedPostgres }> {
+  if (process.env.DATABASE_URL) return { serverUrl: process.env.DATABASE_URL };
+  const wanted = process.env.DEMO_POSTGRES_URL || 'postgres://postgres@127.0.0.1:5432';
+  if (await postgresAnswers(wanted)) return { serverUrl: wanted };
+  const dataDir = join(PROJECT_ROOT, '.data', 'embedded-postgres');
+  say(`  nothing answers at ${describeServer(wanted)} (DEMO_POSTGRES_URL): starting an embedded PostgreSQL…`);
+  const embedded = await startEmbeddedPostgres({ dataDir });
+  say(`  PostgreSQL         embedded, 127.0.0.1:${embedded.port}, data in ${dataDir} (stopped on exit)`);
+  return { serverUrl: embedded.url, embedded };
+}
+
 async function main() {
   const t0 = Date.now();
   step('Starting the stack (Temporal dev server, database, PowerSchool simulator, worker, API)');
+  const postgres = await demoPostgres();
   const stack = await startStack({
+    postgresServerUrl: postgres.serverUrl,
     databaseName: process.env.DEMO_DATABASE || 'powerschool_sync_demo',
     simulator: { students: STUDENTS, seed: 42, malformedShare: 0.01 },
     apiPort: Number(process.env.PORT) || 3000,
     temporalPort: Number(process.env.TEMPORAL_PORT) || 7233,
     temporalUiPort: Number(process.env.TEMPORAL_UI_PORT) || 8233,
+  }).catch(async (err: unknown) => {
+    await postgres.embedded?.stop();
+    throw err;
   });
   let stopping = false;
   const shutdown = async (code: number) => {
@@ -122,6 +150,7 @@ async function main() {
     stopping = true;
     say('\nShutting down…');
     await stack.stop();
+    await postgres.embedded?.stop();
     process.exit(code);
   };
   process.once('SIGINT', () => void shutdown(0));

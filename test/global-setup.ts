@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
@@ -6,6 +6,12 @@ import type { TestProject } from 'vitest/node';
 import { DEFAULT_DATABASE_URL } from '../config.js';
 import { createDb } from '../db/connection.js';
 import { dropDatabase, ensureDatabase, migrateToLatest } from '../db/migrate.js';
+import {
+  describeServer,
+  postgresAnswers,
+  startEmbeddedPostgres,
+  type EmbeddedPostgres,
+} from '../scripts/lib/embedded-postgres.js';
 import { freePort } from '../scripts/lib/ports.js';
 import { provisionTemporalCli } from '../scripts/lib/temporal-cli.js';
 import { startTemporalDevServer, type DevServer } from '../scripts/lib/temporal-dev-server.js';
@@ -32,7 +38,23 @@ export default async function setup(project: TestProject) {
   const started = Date.now();
   const cliPath = await provisionTemporalCli((line) => console.log(line));
 
-  const serverUrl = new URL(process.env.TEST_POSTGRES_URL ?? DEFAULT_DATABASE_URL);
+  // A machine without PostgreSQL gets an embedded one for this run (its own, in a temporary directory).
+  const wanted = process.env.TEST_POSTGRES_URL ?? DEFAULT_DATABASE_URL;
+  let embedded: EmbeddedPostgres | undefined;
+  let embeddedDir: string | undefined;
+  if (!(await postgresAnswers(wanted))) {
+    console.log(
+      `[test] nothing answers at ${describeServer(wanted)} (TEST_POSTGRES_URL): starting an embedded PostgreSQL`,
+    );
+    embeddedDir = mkdtempSync(join(tmpdir(), 'pss-test-postgres-'));
+    chmodSync(embeddedDir, 0o755); // PostgreSQL runs as another user when we are root
+    embedded = await startEmbeddedPostgres({ dataDir: join(embeddedDir, 'data') });
+  }
+  const stopEmbedded = async () => {
+    await embedded?.stop();
+    if (embeddedDir) rmSync(embeddedDir, { recursive: true, force: true });
+  };
+  const serverUrl = new URL(embedded?.url ?? wanted);
   serverUrl.pathname = '/';
   const dbUrl = new URL(serverUrl);
   dbUrl.pathname = `/pss_test_${process.pid}_${Date.now().toString(36)}`;
@@ -74,6 +96,7 @@ export default async function setup(project: TestProject) {
   } catch (err) {
     await server?.stop();
     await dropDatabase(databaseUrl).catch(() => {});
+    await stopEmbedded();
     throw err;
   }
 
@@ -81,5 +104,6 @@ export default async function setup(project: TestProject) {
     await server?.stop();
     await dropDatabase(databaseUrl).catch((err) => console.warn('could not drop test database:', err));
     rmSync(tmp, { recursive: true, force: true });
+    await stopEmbedded();
   };
 }

@@ -23,6 +23,8 @@ import { startTemporalDevServer, type DevServer } from './temporal-dev-server.js
 export interface StackOptions {
   /** Name of the database this stack creates afresh (dropped first if it exists). */
   databaseName: string;
+  /** The PostgreSQL server that database goes on (default: DATABASE_URL's server). */
+  postgresServerUrl?: string;
   simulator?: SimulatorOptions;
   /** Preferred ports; a port in use is replaced by a free one (and said so through `log`). */
   apiPort?: number;
@@ -75,7 +77,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const temporal = await startTemporalDevServer({ cliPath, port: temporalPort, uiPort });
     stops.push(() => temporal.stop());
 
-    const server = new URL(process.env.DATABASE_URL || DEFAULT_DATABASE_URL);
+    const server = new URL(options.postgresServerUrl ?? (process.env.DATABASE_URL || DEFAULT_DATABASE_URL));
     server.pathname = `/${options.databaseName}`;
     const databaseUrl = server.toString();
     await dropDatabase(databaseUrl);
