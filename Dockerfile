@@ -1,4 +1,4 @@
-# The API and the worker share one image; the compose file picks the command.
+# The API, the workers and the migrate job share one image; the compose file picks the command.
 FROM node:20-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production
@@ -10,4 +10,5 @@ RUN node --import tsx worker/build-workflow-bundle.ts /app/workflow-bundle.js
 ENV WORKFLOW_BUNDLE_PATH=/app/workflow-bundle.js
 USER node
 EXPOSE 3000
-CMD ["npm", "run", "api"]
+# node itself, not npm: signals reach it (compose also runs these under init: true).
+CMD ["node", "--import", "tsx", "api/main.ts"]

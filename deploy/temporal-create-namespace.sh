@@ -4,6 +4,11 @@
 # the search attributes again at start (temporal/connection.ts).
 set -eu
 : "${TEMPORAL_NAMESPACE:=default}" "${TEMPORAL_NAMESPACE_RETENTION:=30d}"
+# The CLI can stumble on a host name that also resolves to IPv6 (Temporal's own compose files work
+# around it the same way): use the host's IPv4 address when there is one.
+host=${TEMPORAL_ADDRESS%:*}
+ipv4=$(getent ahosts "$host" 2>/dev/null | awk '$1 ~ /^[0-9.]+$/ { print $1; exit }' || true)
+[ -n "$ipv4" ] && TEMPORAL_ADDRESS="$ipv4:${TEMPORAL_ADDRESS##*:}"
 t() { temporal "$@" --address "$TEMPORAL_ADDRESS"; }
 until t operator cluster health >/dev/null 2>&1; do sleep 1; done
 t operator namespace describe -n "$TEMPORAL_NAMESPACE" >/dev/null 2>&1 ||

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -111,6 +110,47 @@ async function portOr(preferred: number | undefined, what: string, log: (line: s
   return port;
 }
 
+/**
+ * Where Temporal's databases are, in the variables the temporalio/server and admin-tools images read
+ * (deploy/temporal-server.yaml and deploy/temporal-setup-schema.sh read the same).
+ */
+export function temporalPostgresEnv(server: URL, prefix: string): Record<string, string> {
+  return {
+    DB: 'postgres12',
+    POSTGRES_SEEDS: server.hostname.replace(/^\[|\]$/g, ''),
+    DB_PORT: server.port || '5432',
+    POSTGRES_USER: decodeURIComponent(server.username) || 'postgres',
+    POSTGRES_PWD: decodeURIComponent(server.password),
+    DBNAME: `${prefix}_temporal`,
+    VISIBILITY_DBNAME: `${prefix}_temporal_visibility`,
+  };
+}
+
+/** The Temporal server's environment: its databases, loopback only, free ports for its inner services. */
+export async function temporalServerEnv(
+  server: URL,
+  prefix: string,
+  grpcPort: number,
+): Promise<Record<string, string>> {
+  // Temporal keeps membership ports in a smallint column: they must be below 32768.
+  const membershipPort = () => freePortBetween(20_000, 32_767);
+  return {
+    ...temporalPostgresEnv(server, prefix),
+    LOG_LEVEL: 'warn',
+    BIND_ON_IP: '127.0.0.1',
+    FRONTEND_GRPC_PORT: String(grpcPort),
+    FRONTEND_HTTP_PORT: String(await freePort()),
+    FRONTEND_MEMBERSHIP_PORT: String(await membershipPort()),
+    HISTORY_GRPC_PORT: String(await freePort()),
+    HISTORY_MEMBERSHIP_PORT: String(await membershipPort()),
+    MATCHING_GRPC_PORT: String(await freePort()),
+    MATCHING_MEMBERSHIP_PORT: String(await membershipPort()),
+    WORKER_GRPC_PORT: String(await freePort()),
+    WORKER_MEMBERSHIP_PORT: String(await membershipPort()),
+    DYNAMIC_CONFIG_FILE_PATH: join(PROJECT_ROOT, 'deploy', 'dynamicconfig.yaml'),
+  };
+}
+
 /** Runs a short job (a set-up script, the bundler, migrate) to completion; fails with its output. */
 function runJob(
   name: string,
@@ -195,34 +235,11 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       await portOr(options.ports?.api ?? 3000, 'API', log),
     ];
     const temporalAddress = `127.0.0.1:${temporalPort}`;
-    // The same variables the temporalio/server image reads (deploy/temporal-server.yaml).
-    const postgresEnv = {
-      DB: 'postgres12',
-      POSTGRES_SEEDS: server.hostname.replace(/^\[|\]$/g, ''),
-      DB_PORT: server.port || '5432',
-      POSTGRES_USER: decodeURIComponent(server.username) || 'postgres',
-      POSTGRES_PWD: decodeURIComponent(server.password),
-      DBNAME: `${prefix}_temporal`,
-      VISIBILITY_DBNAME: `${prefix}_temporal_visibility`,
-    };
-    // Temporal keeps membership ports in a smallint column: they must be below 32768.
-    const membershipPort = () => freePortBetween(20_000, 32_767);
+    const postgresEnv = temporalPostgresEnv(server, prefix);
     const serverEnv: NodeJS.ProcessEnv = {
       PATH: basePath,
       HOME: process.env.HOME,
-      ...postgresEnv,
-      LOG_LEVEL: 'warn',
-      BIND_ON_IP: '127.0.0.1',
-      FRONTEND_GRPC_PORT: String(temporalPort),
-      FRONTEND_HTTP_PORT: String(await freePort()),
-      FRONTEND_MEMBERSHIP_PORT: String(await membershipPort()),
-      HISTORY_GRPC_PORT: String(await freePort()),
-      HISTORY_MEMBERSHIP_PORT: String(await membershipPort()),
-      MATCHING_GRPC_PORT: String(await freePort()),
-      MATCHING_MEMBERSHIP_PORT: String(await membershipPort()),
-      WORKER_GRPC_PORT: String(await freePort()),
-      WORKER_MEMBERSHIP_PORT: String(await membershipPort()),
-      DYNAMIC_CONFIG_FILE_PATH: join(PROJECT_ROOT, 'deploy', 'dynamicconfig.yaml'),
+      ...(await temporalServerEnv(server, prefix, temporalPort)),
     };
 
     // The workflow bundle is built once for every worker (as the Docker image does), while the
@@ -392,40 +409,24 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     };
     for (let i = 0; i < (options.workers ?? 2); i++) await startWorker();
 
+    // deploy/temporal-set-current-version.sh, as the compose file's worker-version job.
     const setCurrentVersion = async (target: string) => {
       if (!deploymentName) throw new Error('the cluster runs unversioned workers');
-      // A version is known to the server once one of its workers has polled; retry until then.
-      const deadline = Date.now() + 60_000;
-      for (;;) {
-        const result = await new Promise<{ code: number | null; output: string }>((resolve) => {
-          const child = spawn(
-            cliPath,
-            [
-              'worker',
-              'deployment',
-              'set-current-version',
-              '--deployment-name',
-              deploymentName,
-              '--build-id',
-              target,
-              '--yes',
-              '--address',
-              temporalAddress,
-              '--namespace',
-              NAMESPACE,
-            ],
-            { stdio: ['ignore', 'pipe', 'pipe'] },
-          );
-          let output = '';
-          child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-          child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-          child.on('exit', (code) => resolve({ code, output }));
-        });
-        if (result.code === 0) return;
-        if (Date.now() > deadline)
-          throw new Error(`could not make ${deploymentName}/${target} current: ${result.output}`);
-        await new Promise((r) => setTimeout(r, 500));
-      }
+      await runJob(
+        'temporal-set-current-version.sh',
+        'sh',
+        [join(PROJECT_ROOT, 'deploy', 'temporal-set-current-version.sh')],
+        {
+          PATH: basePath,
+          HOME: process.env.HOME,
+          TEMPORAL_ADDRESS: temporalAddress,
+          TEMPORAL_NAMESPACE: NAMESPACE,
+          WORKER_DEPLOYMENT_NAME: deploymentName,
+          WORKER_BUILD_ID: target,
+        },
+        join(logDir, 'temporal-set-current-version.log'),
+        120_000,
+      );
     };
     if (buildId) await setCurrentVersion(buildId);
 
