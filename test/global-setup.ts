@@ -63,9 +63,11 @@ export default async function setup(project: TestProject) {
   const [port, uiPort] = [await freePort(), await freePort()];
   const tmp = mkdtempSync(join(tmpdir(), 'pss-test-'));
   let server: DevServer | undefined;
+  // Kept apart so that a failure of the database or the bundle still stops a server that started.
+  const starting = startTemporalDevServer({ cliPath, port, uiPort });
   try {
     const [devServer, , bundle] = await Promise.all([
-      startTemporalDevServer({ cliPath, port, uiPort }),
+      starting,
       (async () => {
         await ensureDatabase(databaseUrl);
         const db = createDb(databaseUrl, { max: 1 });
@@ -94,7 +96,7 @@ export default async function setup(project: TestProject) {
       `[test] Temporal ${server.address}, database ${dbUrl.pathname.slice(1)}, ready in ${Date.now() - started} ms`,
     );
   } catch (err) {
-    await server?.stop();
+    await starting.then((s) => s.stop()).catch(() => {});
     await dropDatabase(databaseUrl).catch(() => {});
     await stopEmbedded();
     throw err;
