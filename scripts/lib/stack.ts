@@ -81,7 +81,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     await dropDatabase(databaseUrl);
     await ensureDatabase(databaseUrl);
 
-    const apiToken = `demo-${randomBytes(12).toString('hex')}`;
+    const apiToken = `demo-${randomBytes(24).toString('hex')}`;
     const config = loadConfig(
       {
         NODE_ENV: 'development',

@@ -4,7 +4,7 @@ import { createLogger } from '../../api/logger.js';
 import { createTokenVerifier } from '../../api/plugins/auth.js';
 import { createDb } from '../../db/connection.js';
 import { uniqueSchoolId } from '../helpers/env.js';
-import { AUTH, expectErrorShape, settings, startTestApi, type TestApi } from './support.js';
+import { AUTH, expectErrorShape, SECOND_TOKEN, settings, startTestApi, type TestApi } from './support.js';
 
 let api: TestApi;
 beforeAll(async () => {
@@ -81,7 +81,7 @@ describe('auth', () => {
 
   it('accepts every configured token (case-insensitive scheme) and refuses before validating the body', async () => {
     const id = uniqueSchoolId();
-    for (const authorization of [AUTH.authorization, 'bearer second-token-abcdef']) {
+    for (const authorization of [AUTH.authorization, `bearer ${SECOND_TOKEN}`]) {
       const res = await api.app.inject({ method: 'GET', url: `/v1/schools/${id}/runs`, headers: { authorization } });
       expect(res.statusCode).toBe(200);
     }

@@ -8,7 +8,7 @@ import { startSimulator, type Simulator } from '../../powerschool/simulator/inde
 import { SecretBox } from '../../secrets/secret-box.js';
 import { scheduleIdFor } from '../../workflows/types.js';
 import { uniqueSchoolId } from '../helpers/env.js';
-import { expectErrorShape, LogCapture, settings, startTestApi, type TestApi } from './support.js';
+import { expectErrorShape, LogCapture, SECOND_TOKEN, settings, startTestApi, type TestApi } from './support.js';
 
 const SECRET = 'very-secret-value-42';
 
@@ -314,7 +314,7 @@ describe('GET, DELETE, pause, resume', () => {
       const res = await app.inject({
         method: 'PUT',
         url: url(id),
-        headers: { authorization: 'Bearer second-token-abcdef' },
+        headers: { authorization: `Bearer ${SECOND_TOKEN}` },
         payload: settings({ active: true }),
       });
       expect(res.statusCode).toBe(201);

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../api/app.js';
 import { createLogger } from '../../api/logger.js';
 import { uniqueSchoolId } from '../helpers/env.js';
-import { LogCapture, settings, startTestApi, type TestApi } from './support.js';
+import { LogCapture, SECOND_TOKEN, settings, startTestApi, type TestApi } from './support.js';
 
 let api: TestApi;
 beforeAll(async () => {
@@ -203,7 +203,7 @@ describe('POST /runs', () => {
       const res = await app.inject({
         method: 'POST',
         url: runsUrl(id),
-        headers: { authorization: 'Bearer second-token-abcdef' },
+        headers: { authorization: `Bearer ${SECOND_TOKEN}` },
       });
       expect(res.statusCode).toBe(500);
       expect(res.json().error.code).toBe('INTERNAL');

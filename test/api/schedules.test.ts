@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { ScheduleNotFoundError, ScheduleOverlapPolicy } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEV_SECRETS_KEY } from '../../config.js';
+import { TEST_SECRETS_KEY } from '../../config.js';
 import { SecretBox } from '../../secrets/secret-box.js';
 import { reconcileSchedules, type ScheduleLogger } from '../../temporal/schedules.js';
 import { scheduleIdFor } from '../../workflows/types.js';
@@ -176,7 +176,7 @@ describe('npm run api (api/main.ts)', () => {
         TEMPORAL_TASK_QUEUE: api.config.temporal.taskQueue,
         API_TOKENS: TOKEN,
         // The current key is the one every other test uses, so re-sealing cannot disturb them.
-        SECRETS_KEY: DEV_SECRETS_KEY,
+        SECRETS_KEY: TEST_SECRETS_KEY,
         SECRETS_KEY_PREVIOUS: oldKey.toString('base64'),
       },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -10,7 +10,8 @@ import type { Db } from '../../db/connection.js';
 import { ensureSearchAttributes } from '../../temporal/connection.js';
 import { testClient, testDb, testEnv } from '../helpers/env.js';
 
-export const TOKEN = 'api-test-token-0123456789';
+export const TOKEN = 'api-test-token-0123456789abcdefghijklmn';
+export const SECOND_TOKEN = 'second-api-test-token-abcdefghijklmnopq';
 export const AUTH = { authorization: `Bearer ${TOKEN}` };
 
 export function testConfig(overrides: Record<string, string> = {}): Config {
@@ -21,7 +22,7 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
       TEMPORAL_ADDRESS: testEnv.temporalAddress,
       TEMPORAL_UI_URL: testEnv.temporalUiUrl,
       TEMPORAL_TASK_QUEUE: `api-test-${randomUUID()}`,
-      API_TOKENS: `${TOKEN},second-token-abcdef`,
+      API_TOKENS: `${TOKEN},${SECOND_TOKEN}`,
       ALLOW_INSECURE_POWERSCHOOL: 'false',
       LOG_LEVEL: 'info',
       ...overrides,

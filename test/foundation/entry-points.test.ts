@@ -31,6 +31,37 @@ describe('entry points', () => {
     ]);
   });
 
+  it('the API and the worker refuse ALLOW_INSECURE_POWERSCHOOL in production: one line, exit 78', async () => {
+    const env = {
+      NODE_ENV: 'production',
+      ALLOW_INSECURE_POWERSCHOOL: 'true',
+      API_TOKENS: 'a'.repeat(40),
+      SECRETS_KEY: Buffer.alloc(32, 3).toString('base64'),
+      DATABASE_URL: testEnv.databaseUrl,
+    };
+    for (const script of ['api/main.ts', 'worker.ts']) {
+      const r = await runScript(script, env);
+      expect(r.code, script).toBe(78);
+      expect(r.stderr.trim().split('\n')).toEqual([
+        expect.stringMatching(
+          /^Configuration error: ALLOW_INSECURE_POWERSCHOOL: only allowed when NODE_ENV is development or test/,
+        ),
+      ]);
+    }
+  });
+
+  it('the API refuses an API_TOKENS entry shorter than 32 characters: one line, exit 78', async () => {
+    const r = await runScript('api/main.ts', {
+      NODE_ENV: 'production',
+      API_TOKENS: `${'a'.repeat(40)},short-token-0123456789`,
+      SECRETS_KEY: Buffer.alloc(32, 3).toString('base64'),
+    });
+    expect(r.code).toBe(78);
+    expect(r.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/^Configuration error: API_TOKENS: each token must be at least 32 characters/),
+    ]);
+  });
+
   it('an unreachable database gives one clear line and a non-zero exit', async () => {
     const r = await runScript('scripts/migrate.ts', { DATABASE_URL: 'postgres://postgres@127.0.0.1:1/nothing_here' });
     expect(r.code).toBe(1);
