@@ -9,7 +9,6 @@ import {
 } from '../../db/queries/integrations.js';
 import { getLatestRun } from '../../db/queries/listings.js';
 import type { Integration } from '../../db/types.js';
-import { isForbiddenAddress } from '../../powerschool/ssrf.js';
 import { alignSchedule, describeSchedule } from '../../temporal/schedules.js';
 import type { Services } from '../app.js';
 import { notFound, validationFailed } from '../errors.js';
@@ -73,7 +72,6 @@ export const integrationRoutes: FastifyPluginAsync<{ services: Services }> = asy
       const body = request.body;
       const url = checkServerUrl(body.powerschool.serverUrl, {
         allowInsecure: services.config.allowInsecurePowerSchool,
-        isForbiddenAddress,
       });
       if (!url.ok) throw validationFailed('powerschool.serverUrl', url.message);
       // Bound to the school id, so a ciphertext copied onto another school's row does not open.

@@ -162,6 +162,16 @@ describe('PUT /integration', () => {
     'https://[fe80::1]',
     'https://[fd00::1]',
     'https://0.0.0.0',
+    // IPv4 inside IPv6, as the URL parser prints it (hex), and prefixes that tunnel to IPv4.
+    'https://[::7f00:1]',
+    'https://[::127.0.0.1]',
+    'https://[::ffff:a00:1]',
+    'https://[::ffff:0:a9fe:a9fe]',
+    'https://[64:ff9b::a00:1]',
+    'https://[64:ff9b:1::808:808]',
+    'https://[2002:808:808::1]',
+    'https://[100::1]',
+    'https://metadata.google.internal',
     'district.powerschool.com',
   ];
   it.each(badUrls)('refuses serverUrl %s', async (serverUrl) => {
@@ -172,6 +182,36 @@ describe('PUT /integration', () => {
     });
     expect(res.statusCode).toBe(400);
     expect(res.json().error.details).toEqual([{ path: 'powerschool.serverUrl', message: expect.any(String) }]);
+  });
+
+  it('even with ALLOW_INSECURE_POWERSCHOOL, link-local and cloud metadata addresses are refused', async () => {
+    const insecure = await startTestApi({ env: { ALLOW_INSECURE_POWERSCHOOL: 'true' } });
+    try {
+      const put = (serverUrl: string) =>
+        insecure.req({
+          method: 'PUT',
+          url: url(uniqueSchoolId()),
+          payload: settings({ powerschool: { serverUrl, clientId: 'c', clientSecret: 's' } }),
+        });
+      for (const serverUrl of [
+        'http://169.254.169.254',
+        'http://169.254.1.1:8080',
+        'http://[fe80::1]',
+        'http://[fd00:ec2::254]',
+        'http://[::ffff:169.254.169.254]',
+        'http://100.100.100.200',
+        'http://metadata.google.internal',
+        'http://metadata',
+      ]) {
+        const res = await put(serverUrl);
+        expect(res.statusCode, serverUrl).toBe(400);
+        expect(res.json().error.details).toEqual([{ path: 'powerschool.serverUrl', message: expect.any(String) }]);
+      }
+      for (const serverUrl of ['http://127.0.0.1:7070', 'http://localhost:7070', 'http://10.0.0.5'])
+        expect((await put(serverUrl)).statusCode, serverUrl).toBe(201);
+    } finally {
+      await insecure.close();
+    }
   });
 
   it('accepts an https origin with a port, and stores the normalised origin', async () => {
