@@ -102,6 +102,12 @@ export const integrationRoutes: FastifyPluginAsync<{ services: Services }> = asy
       if (result.outcome === 'secret_required') {
         throw validationFailed('powerschool.clientSecret', 'is required when creating an integration');
       }
+      if (result.outcome === 'secret_required_for_move') {
+        throw validationFailed(
+          'powerschool.clientSecret',
+          'is required when serverUrl or clientId changes (the stored secret is never sent to a new host or client)',
+        );
+      }
       await alignScheduleAfterWrite(services, schoolId);
       reply.code(result.outcome === 'created' ? 201 : 200);
       return integrationView(services, result.row);

@@ -52,12 +52,15 @@ export interface SealedSecret {
 export type PutIntegrationResult =
   | { outcome: 'created' | 'replaced'; row: Integration }
   /** No integration exists yet and no secret was given: creating one needs a secret. */
-  | { outcome: 'secret_required' };
+  | { outcome: 'secret_required' }
+  /** serverUrl or clientId changes and no secret was given: the stored one stays with its host and client. */
+  | { outcome: 'secret_required_for_move' };
 
 /**
- * Creates or replaces a school's settings. `secret` undefined keeps the stored one (replace only).
- * One transaction: the existing row is locked first, so a concurrent DELETE cannot slip between
- * the check and the write, and a concurrent create resolves through ON CONFLICT.
+ * Creates or replaces a school's settings. `secret` undefined keeps the stored one (replace only,
+ * and only while serverUrl and clientId stay as stored). One transaction: the existing row is
+ * locked first, so a concurrent DELETE or move cannot slip between the check and the write, and a
+ * concurrent create resolves through ON CONFLICT.
  */
 export async function putIntegration(
   db: Db,
@@ -68,10 +71,17 @@ export async function putIntegration(
   return db.transaction().execute(async (trx) => {
     const existing = await trx
       .selectFrom('integrations')
-      .select('school_id')
+      .select(['server_url', 'client_id'])
       .where('school_id', '=', schoolId)
       .forUpdate()
       .executeTakeFirst();
+    if (
+      existing &&
+      !secret &&
+      (existing.server_url !== settings.serverUrl || existing.client_id !== settings.clientId)
+    ) {
+      return { outcome: 'secret_required_for_move' };
+    }
     const values = {
       server_url: settings.serverUrl,
       client_id: settings.clientId,

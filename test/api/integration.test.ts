@@ -53,7 +53,8 @@ describe('PUT /integration', () => {
       method: 'PUT',
       url: url(id),
       payload: {
-        powerschool: { serverUrl: 'https://other.powerschool.com/', clientId: 'client-2' },
+        // Same host and client, spelled differently: the stored secret may stay.
+        powerschool: { serverUrl: 'HTTPS://District.PowerSchool.com:443/', clientId: 'client-1' },
         active: true,
         testRun: false,
         notifications: { enabled: true, recipients: ['counselor@school.org'] },
@@ -65,7 +66,7 @@ describe('PUT /integration', () => {
     expect(replaced.statusCode).toBe(200);
     const r = replaced.json();
     expect(r).toMatchObject({
-      powerschool: { serverUrl: 'https://other.powerschool.com', clientId: 'client-2', clientSecretSet: true },
+      powerschool: { serverUrl: 'https://district.powerschool.com', clientId: 'client-1', clientSecretSet: true },
       active: true,
       testRun: false,
       notifications: { enabled: true, recipients: ['counselor@school.org'] },
@@ -85,6 +86,48 @@ describe('PUT /integration', () => {
       .where('school_id', '=', id)
       .executeTakeFirstOrThrow();
     expect(after).toEqual(before);
+  });
+
+  it('refuses to move a stored secret: a new serverUrl or clientId needs clientSecret in the same request', async () => {
+    const id = uniqueSchoolId();
+    expect((await api.req({ method: 'PUT', url: url(id), payload: settings() })).statusCode).toBe(201);
+    const stored = () =>
+      api.db
+        .selectFrom('integrations')
+        .select(['server_url', 'client_id', 'client_secret_encrypted'])
+        .where('school_id', '=', id)
+        .executeTakeFirstOrThrow();
+    const before = await stored();
+    for (const powerschool of [
+      { serverUrl: 'https://attacker.example.com', clientId: 'client-1' },
+      { serverUrl: 'https://district.powerschool.com', clientId: 'client-2' },
+      { serverUrl: 'https://district.powerschool.com:8443', clientId: 'client-1' },
+    ]) {
+      const res = await api.req({ method: 'PUT', url: url(id), payload: settings({ powerschool }) });
+      expect(res.statusCode, JSON.stringify(powerschool)).toBe(400);
+      const body = res.json();
+      expectErrorShape(body);
+      expect(body.error.code).toBe('VALIDATION_FAILED');
+      expect(body.error.details?.[0]).toEqual({ path: 'powerschool.clientSecret', message: expect.any(String) });
+    }
+    expect(await stored()).toEqual(before);
+    // With a new secret in the same request the move is fine.
+    const moved = await api.req({
+      method: 'PUT',
+      url: url(id),
+      payload: settings({
+        powerschool: { serverUrl: 'https://other.powerschool.com', clientId: 'client-2', clientSecret: 'new-secret' },
+      }),
+    });
+    expect(moved.statusCode).toBe(200);
+    expect(moved.json().powerschool).toEqual({
+      serverUrl: 'https://other.powerschool.com',
+      clientId: 'client-2',
+      clientSecretSet: true,
+    });
+    const after = await stored();
+    expect(after.client_secret_encrypted).not.toBe(before.client_secret_encrypted);
+    expect(api.logs.text()).not.toContain('new-secret');
   });
 
   it('requires the client secret on create', async () => {
