@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { pino } from 'pino';
 import { loadConfigOrExit } from './config.js';
 import { createDb } from './db/connection.js';
+import { createLogger } from './logging/logger.js';
 import { connectClient, ensureSearchAttributes } from './temporal/connection.js';
 import { reconcileSchedules } from './temporal/schedules.js';
 import { createWorker } from './worker/create-worker.js';
@@ -22,7 +22,8 @@ if (workflowBundlePath && !existsSync(workflowBundlePath)) {
   process.stderr.write(`Configuration error: WORKFLOW_BUNDLE_PATH: no such file: ${resolve(workflowBundlePath)}\n`);
   process.exit(78); // EX_CONFIG, as loadConfigOrExit
 }
-const logger = pino({ level: config.logLevel });
+// The same redacting logger as the API: no credential reaches the worker's log either.
+const logger = createLogger({ logLevel: config.logLevel, service: 'worker' });
 installRuntimeLogger(logger);
 
 const db = createDb(config.databaseUrl, { applicationName: 'powerschool-sync-worker' });

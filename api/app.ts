@@ -11,7 +11,7 @@ import type { Config } from '../config.js';
 import type { Db } from '../db/connection.js';
 import { SecretBox } from '../secrets/secret-box.js';
 import { ApiError, installErrorHandler, sendError } from './errors.js';
-import { createLogger } from './logger.js';
+import { createLogger } from '../logging/logger.js';
 import { createAuthGuard, createTokenVerifier } from './plugins/auth.js';
 import { integrationRoutes } from './routes/integration.js';
 import { runRoutes } from './routes/runs.js';
@@ -29,7 +29,7 @@ export interface AppDeps {
   config: Config;
   db: Db;
   temporalClient: Client;
-  /** Defaults to the API's pino logger (api/logger.ts), which redacts tokens and secrets. */
+  /** Defaults to the shared pino logger (logging/logger.ts), which redacts tokens and secrets. */
   logger?: Logger;
   /** Rate limit on /v1; `false` turns it off (tests that fire thousands of requests). Default 1200/min. */
   rateLimit?: RateLimitOptions | false;

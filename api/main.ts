@@ -4,7 +4,7 @@ import { SecretBox } from '../secrets/secret-box.js';
 import { connectClient, ensureSearchAttributes } from '../temporal/connection.js';
 import { reconcileSchedules } from '../temporal/schedules.js';
 import { buildApp } from './app.js';
-import { createLogger } from './logger.js';
+import { createLogger } from '../logging/logger.js';
 import { resealSecrets } from './secrets-rotation.js';
 
 /**

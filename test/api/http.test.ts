@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../api/app.js';
-import { createLogger } from '../../api/logger.js';
+import { createLogger } from '../../logging/logger.js';
 import { createTokenVerifier } from '../../api/plugins/auth.js';
 import { createDb } from '../../db/connection.js';
 import { uniqueSchoolId } from '../helpers/env.js';

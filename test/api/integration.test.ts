@@ -2,7 +2,7 @@ import type { Client } from '@temporalio/client';
 import type { TypedSearchAttributes } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../api/app.js';
-import { createLogger } from '../../api/logger.js';
+import { createLogger } from '../../logging/logger.js';
 import { PowerSchoolError } from '../../powerschool/errors.js';
 import { startSimulator, type Simulator } from '../../powerschool/simulator/index.js';
 import { SecretBox } from '../../secrets/secret-box.js';

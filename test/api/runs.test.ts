@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../api/app.js';
-import { createLogger } from '../../api/logger.js';
+import { createLogger } from '../../logging/logger.js';
 import { uniqueSchoolId } from '../helpers/env.js';
 import { LogCapture, SECOND_TOKEN, settings, startTestApi, type TestApi } from './support.js';
 

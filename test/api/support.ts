@@ -4,7 +4,7 @@ import { Client, Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time.js';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { buildApp, type AppDeps } from '../../api/app.js';
-import { createLogger } from '../../api/logger.js';
+import { createLogger } from '../../logging/logger.js';
 import { loadConfig, type Config } from '../../config.js';
 import type { Db } from '../../db/connection.js';
 import { ensureSearchAttributes } from '../../temporal/connection.js';
