@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { PowerSchoolClient, PowerSchoolError } from '../../powerschool/client.js';
-import { hostProblem, isForbiddenAddress } from '../../powerschool/ssrf.js';
+import { createGuardedLookup, hostProblem, isForbiddenAddress } from '../../powerschool/ssrf.js';
 import { clientFor, simulator } from './helpers.js';
 
 const scope = { gradeFrom: 9, gradeTo: 12 };
@@ -75,6 +75,17 @@ describe('isForbiddenAddress', () => {
     'allows %s when insecure addresses are allowed',
     (ip) => expect(isForbiddenAddress(ip, { insecure: true })).toBe(false),
   );
+});
+
+describe('the connect-time lookup', () => {
+  const resolve = (insecure: boolean, host: string) =>
+    new Promise<string>((done) =>
+      createGuardedLookup({ insecure })(host, { family: 4 }, (err, address) => done(err ? err.name : String(address))),
+    );
+  it('refuses a name resolving to loopback unless insecure addresses are allowed', async () => {
+    expect(await resolve(false, 'localhost')).toBe('ForbiddenAddressError');
+    expect(await resolve(true, 'localhost')).toBe('127.0.0.1');
+  });
 });
 
 describe('hostProblem', () => {
