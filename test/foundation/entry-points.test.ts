@@ -1,12 +1,14 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import proto from '@temporalio/proto';
 import { createDb } from '../../db/connection.js';
 import { migrateToLatest } from '../../db/migrate.js';
 import { PROJECT_ROOT } from '../../scripts/lib/temporal-cli.js';
-import { testEnv } from '../helpers/env.js';
+import { testClient, testEnv } from '../helpers/env.js';
 
 const run = promisify(execFile);
+const { IndexedValueType } = proto.temporal.api.enums.v1;
 
 async function runScript(script: string, env: Record<string, string>) {
   try {
@@ -85,5 +87,18 @@ describe('entry points', () => {
     const res = await fetch(testEnv.temporalUiUrl);
     expect(res.status).toBe(200);
     expect(await res.text()).toMatch(/<!doctype html>/i);
+    const client = await testClient();
+    try {
+      const { customAttributes } = await client.connection.operatorService.listSearchAttributes({
+        namespace: 'default',
+      });
+      expect(customAttributes).toMatchObject({
+        SchoolId: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+        SyncTrigger: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+        TestRun: IndexedValueType.INDEXED_VALUE_TYPE_BOOL,
+      });
+    } finally {
+      await client.connection.close();
+    }
   });
 });
