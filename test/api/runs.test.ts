@@ -177,7 +177,14 @@ describe('POST /runs', () => {
     const res = await api.req({ method: 'POST', url: runsUrl(id), payload: { testRun: false } });
     expect(res.statusCode).toBe(202);
     expect(res.json().testRun).toBe(false);
-    await api.client.workflow.getHandle(res.json().id).terminate('test over');
+    // The run itself is a commit, not only the answer: the workflow's input and search attribute.
+    const handle = api.client.workflow.getHandle(res.json().id);
+    const history = await handle.fetchHistory();
+    const input = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0]?.data;
+    expect(JSON.parse(Buffer.from(input!).toString())).toMatchObject({ schoolId: id, testRun: false });
+    const attributes = (await handle.describe()).typedSearchAttributes.getAll().map((p) => [p.key.name, p.value]);
+    expect(attributes).toContainEqual(['TestRun', false]);
+    await handle.terminate('test over');
   });
 
   it('when Temporal refuses the start: 500 INTERNAL, the run is marked failed and the slot freed', async () => {
