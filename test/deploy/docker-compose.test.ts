@@ -92,7 +92,7 @@ describe('docker-compose.yml', () => {
       expect(pkg.scripts[script]).toBeDefined();
     }
     const dockerfile = readFileSync(join(PROJECT_ROOT, 'Dockerfile'), 'utf8');
-    expect(dockerfile).toMatch(/^FROM node:20/m);
+    expect(dockerfile).toMatch(/^FROM node:24-/m); // Node 24 LTS, the documented runtime
     expect(dockerfile).toMatch(/npm ci --omit=dev/);
   });
 
