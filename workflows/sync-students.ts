@@ -58,8 +58,9 @@ const bookkeeping = proxyActivities<SyncActivities>({
 });
 
 /**
- * PowerSchool calls: 5xx and dropped connections retry with backoff; a 429 retries after the
- * server's Retry-After (the activity sets nextRetryDelay). The heartbeat timeout notices a dead
+ * PowerSchool calls: 5xx and dropped connections retry with backoff; a 429 (or a 503 saying when
+ * to come back) retries after the server's Retry-After, up to 15 minutes (the activity sets
+ * nextRetryDelay, which takes precedence over this backoff). The heartbeat timeout notices a dead
  * worker quickly; the activity heartbeats on a timer while it works.
  */
 const powerschool = proxyActivities<SyncActivities>({
