@@ -24,6 +24,12 @@ export interface RunRef {
   runId: string;
 }
 
+export interface RecordExecutionInput {
+  runId: string;
+  /** The Temporal run id of the execution now carrying the run. */
+  temporalRunId: string;
+}
+
 export interface PlanRunResult {
   pageSize: number;
   pagesTotal: number;
@@ -92,6 +98,7 @@ export interface NotificationFailedInput {
 /** The activities the syncStudents workflow calls, as createActivities(deps) builds them. */
 export interface SyncActivities {
   beginRun(input: BeginRunInput): Promise<BeginRunResult>;
+  recordExecution(input: RecordExecutionInput): Promise<void>;
   planRun(input: RunRef): Promise<PlanRunResult>;
   fetchPage(input: FetchPageInput): Promise<FetchPageResult>;
   applyRun(input: RunRef): Promise<RunCounts>;

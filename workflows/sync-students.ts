@@ -6,6 +6,7 @@ import {
   defineQuery,
   isCancellation,
   log,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -29,6 +30,9 @@ import {
  * syncStudents: one run of one school, as data (design/architecture.md, "One run, as data").
  *
  *   beginRun → planRun → fetchPage × pages → applyRun | previewRun → finishRun → notify
+ *
+ * A long run continues as new between pages; each new execution records itself on the run
+ * (recordExecution) so the run's Temporal links open the execution that is carrying it.
  *
  * Only ids, counts and cursors cross into history; student rows stay in PostgreSQL. A failed run
  * is recorded and emailed, then the workflow fails with the error code as its type, so the
@@ -153,6 +157,9 @@ export async function syncStudents(input: SyncStudentsWorkflowInput): Promise<Sy
       };
     } else {
       upsertSearchAttributes([{ key: TestRunKey, value: state.testRun }]);
+      // The run's links follow it into each new execution. Patched: executions continued by an
+      // older worker replay without this step.
+      if (patched('record-execution')) await bookkeeping.recordExecution({ runId, temporalRunId: info.runId });
     }
 
     phase = 'fetching';

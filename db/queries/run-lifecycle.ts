@@ -9,7 +9,10 @@ export async function getRun(db: Db, runId: string): Promise<Run | undefined> {
   return db.selectFrom('runs').selectAll().where('id', '=', runId).executeTakeFirst();
 }
 
-/** Stores the settings snapshot once (the first attempt of beginRun wins) and the Temporal run id. */
+/**
+ * Stores the settings snapshot once (the first attempt of beginRun wins) and the Temporal run id
+ * of the execution that began the run.
+ */
 export async function recordRunStart(
   db: Db,
   runId: string,
@@ -20,11 +23,19 @@ export async function recordRunStart(
     .updateTable('runs')
     .set({
       settings: sql<string>`coalesce(settings, ${JSON.stringify(settings)}::jsonb)`,
-      temporal_run_id: sql<string>`coalesce(temporal_run_id, ${temporalRunId})`,
+      temporal_run_id: temporalRunId,
     })
     .where('id', '=', runId)
     .returningAll()
     .executeTakeFirstOrThrow();
+}
+
+/**
+ * Points the run at the Temporal execution now carrying it (after continue-as-new), so its
+ * `temporal.runId` and `uiUrl` open the execution that holds its progress and outcome.
+ */
+export async function recordExecution(db: Db, runId: string, temporalRunId: string): Promise<void> {
+  await db.updateTable('runs').set({ temporal_run_id: temporalRunId }).where('id', '=', runId).execute();
 }
 
 /**
