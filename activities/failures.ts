@@ -9,7 +9,7 @@ import { isPowerSchoolError, MAX_RETRY_AFTER_MS } from '../powerschool/errors.js
  */
 export function toActivityFailure(err: unknown): unknown {
   if (err instanceof ApplicationFailure) return err;
-  // Nothing to retry: the run was ended (cancelled) while this page was in flight.
+  // Nothing to retry: the run ended (cancelled) or recorded its diff while this step was in flight.
   if (err instanceof RunEndedError) return ApplicationFailure.nonRetryable(err.message, 'RUN_ENDED');
   if (isPowerSchoolError(err)) {
     const fields = err.fields?.length ? ` (grant: ${err.fields.join(', ')})` : '';

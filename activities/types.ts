@@ -83,6 +83,11 @@ export interface FinishRunResult {
   status: string;
   /** True when notifications are enabled for this run and no email went out yet. */
   notify: boolean;
+  /**
+   * Set when the run was to end failed or cancelled but is recorded `succeeded` (its commit had
+   * landed, or it had finished before the cancel reached it): the counts it succeeded with.
+   */
+  succeededWith?: RunCounts;
 }
 
 export interface NotifyResult {

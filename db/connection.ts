@@ -1,4 +1,4 @@
-import { Kysely, PostgresDialect } from 'kysely';
+import { Kysely, PostgresDialect, sql, type Transaction } from 'kysely';
 import pg from 'pg';
 import type { Database } from './types.js';
 
@@ -28,4 +28,55 @@ export function createDb(connectionString: string, options: DbOptions = {}): Db 
   // is an uncaught exception. The failed query still rejects, and the pool drops the client.
   pool.on('connect', (client) => client.on('error', () => {}));
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+}
+
+/**
+ * Runs `work` in a transaction that `signal` ends at any point: the statement in flight is
+ * cancelled in PostgreSQL (pg_cancel_backend) and the transaction rolls back, instead of running
+ * on — and committing — after its caller has given up (a cancelled or timed-out activity).
+ * `work` should call `signal.throwIfAborted()` between statements: a cancel that arrives while
+ * no statement runs is ignored by PostgreSQL. Once COMMIT has gone through it stands; the caller
+ * tells the two apart by what the database says (e.g. the run's applied_at).
+ */
+export async function abortableTransaction<T>(
+  db: Db,
+  signal: AbortSignal | undefined,
+  work: (tx: Transaction<Database>) => Promise<T>,
+): Promise<T> {
+  if (!signal) return db.transaction().execute(work);
+  signal.throwIfAborted();
+  // One connection held for the whole call, so a cancel aimed at our backend cannot reach the
+  // statement of whoever gets the connection next from the pool.
+  return db.connection().execute(async (conn) => {
+    let backend: { pid: number; xactStart: string } | undefined;
+    let cancelling: Promise<unknown> | undefined;
+    const cancel = () => {
+      if (!backend) return;
+      const { pid, xactStart } = backend;
+      // Only while this very transaction is open (xact_start is its start time, to the microsecond).
+      cancelling = sql`
+        select pg_cancel_backend(pid) from pg_stat_activity
+        where pid = ${pid} and xact_start = ${xactStart}::timestamptz
+      `
+        .execute(db)
+        .catch(() => undefined);
+    };
+    signal.addEventListener('abort', cancel, { once: true });
+    try {
+      return await conn.transaction().execute(async (tx) => {
+        const { rows } = await sql<{ pid: number; xact_start: string }>`
+          select pg_backend_pid() as pid, now()::text as xact_start
+        `.execute(tx);
+        backend = { pid: rows[0]!.pid, xactStart: rows[0]!.xact_start };
+        signal.throwIfAborted();
+        const result = await work(tx);
+        // Last chance to roll back rather than commit.
+        signal.throwIfAborted();
+        return result;
+      });
+    } finally {
+      signal.removeEventListener('abort', cancel);
+      await cancelling;
+    }
+  });
 }
