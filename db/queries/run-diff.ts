@@ -1,5 +1,5 @@
 import { sql, type Transaction } from 'kysely';
-import { abortableTransaction, type Db } from '../connection.js';
+import { abortableTransaction, setLocalTimeouts, type Db } from '../connection.js';
 import type { Database } from '../types.js';
 import { RunEndedError } from './staging.js';
 
@@ -31,6 +31,16 @@ export interface DiffOptions {
   signal?: AbortSignal;
 }
 
+/**
+ * The diff's own limits, far above the pool's: one transaction of a handful of set-based
+ * statements over the whole run. A 100,000-student commit takes about 3 s here (bench/), so a
+ * 500,000-student one about 15 s, and minutes on a loaded server; 10 minutes per statement leaves
+ * room for that many times over while staying well inside the activity's 30-minute
+ * start-to-close. Lock waits get the same room: the run row's lock is held for the length of a
+ * previous attempt's diff (an attempt that timed out but still runs), which is waited out.
+ */
+export const DIFF_STATEMENT_TIMEOUT_MS = 10 * 60_000;
+
 export interface DiffCounts {
   fetched: number;
   created: number;
@@ -48,6 +58,10 @@ export async function diffRun(db: Db, options: DiffOptions): Promise<DiffCounts>
     options.signal?.throwIfAborted();
   };
   return abortableTransaction(db, options.signal, async (tx) => {
+    await setLocalTimeouts(tx, {
+      statementTimeoutMs: DIFF_STATEMENT_TIMEOUT_MS,
+      lockTimeoutMs: DIFF_STATEMENT_TIMEOUT_MS,
+    });
     // The row lock serialises two attempts of the same activity (a timed-out attempt may still
     // run) and orders the diff against the run's end (finishRun takes the same lock).
     const run = await tx
