@@ -11,7 +11,12 @@ import type { Config } from '../config.js';
 import type { Db } from '../db/connection.js';
 import { getIntegration, listIntegrations } from '../db/queries/integrations.js';
 import type { Integration } from '../db/types.js';
-import { SYNC_WORKFLOW_TYPE, scheduleIdFor, type SyncStudentsInput } from '../workflows/types.js';
+import {
+  SYNC_WORKFLOW_RUN_TIMEOUT,
+  SYNC_WORKFLOW_TYPE,
+  scheduleIdFor,
+  type SyncStudentsInput,
+} from '../workflows/types.js';
 import { SchoolIdKey, SyncTriggerKey } from './search-attributes.js';
 
 /**
@@ -60,6 +65,7 @@ export function desiredSchedule(config: ScheduleConfig, row: Integration): Sched
       workflowId: scheduleIdFor(row.school_id),
       taskQueue: config.temporal.taskQueue,
       args: [input],
+      workflowRunTimeout: SYNC_WORKFLOW_RUN_TIMEOUT,
       // TestRun is upserted by the workflow once it has read the settings.
       typedSearchAttributes: [
         { key: SchoolIdKey, value: row.school_id },
