@@ -62,6 +62,7 @@ const envSchema = z.object({
   API_RATE_LIMIT_MAX: z.coerce.number().int().min(0).default(1200),
   API_RATE_LIMIT_WINDOW_MS: z.coerce.number().int().min(1000).default(60_000),
   API_AUTH_FAILURES_MAX: z.coerce.number().int().min(1).default(20),
+  SCHEDULE_RECONCILE_INTERVAL: z.coerce.number().int().min(1000).default(300_000),
 });
 
 export interface Config {
@@ -80,6 +81,8 @@ export interface Config {
   email: { from: string; resendApiKey: string | undefined; resendBaseUrl: string | undefined };
   allowInsecurePowerSchool: boolean;
   logLevel: string;
+  /** How often the worker brings every schedule in line with the database (ms). */
+  scheduleReconcileIntervalMs: number;
 }
 
 export class ConfigError extends Error {
@@ -152,6 +155,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, role: Role = 't
     email: { from: e.EMAIL_FROM, resendApiKey: e.RESEND_API_KEY, resendBaseUrl: e.RESEND_BASE_URL },
     allowInsecurePowerSchool: e.ALLOW_INSECURE_POWERSCHOOL,
     logLevel: e.LOG_LEVEL,
+    scheduleReconcileIntervalMs: e.SCHEDULE_RECONCILE_INTERVAL,
   };
 }
 

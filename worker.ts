@@ -4,7 +4,7 @@ import { loadConfigOrExit } from './config.js';
 import { createDb } from './db/connection.js';
 import { createLogger } from './logging/logger.js';
 import { connectClient, ensureSearchAttributes } from './temporal/connection.js';
-import { reconcileSchedules } from './temporal/schedules.js';
+import { startScheduleReconciler } from './temporal/schedule-reconciler.js';
 import { createWorker } from './worker/create-worker.js';
 import { installRuntimeLogger } from './worker/runtime-logger.js';
 
@@ -30,12 +30,16 @@ const db = createDb(config.databaseUrl, { applicationName: 'powerschool-sync-wor
 const client = await connectClient(config);
 await ensureSearchAttributes(client, config.temporal.namespace);
 
-// The database is the source of truth for schedules: repair any drift before taking work.
-// A failure here must not keep the worker from running the syncs that are already scheduled.
-await reconcileSchedules({ db, client, config, logger }).then(
-  (result) => logger.info(result, 'schedules reconciled'),
-  (err: unknown) => logger.error({ err }, 'could not reconcile schedules; continuing'),
-);
+// The database is the source of truth for schedules: repair any drift now and every
+// SCHEDULE_RECONCILE_INTERVAL, one pass at a time across the fleet. A failed pass is logged and
+// never keeps the worker from running the syncs that are already scheduled.
+const reconciler = startScheduleReconciler({
+  db,
+  client,
+  config,
+  logger,
+  intervalMs: config.scheduleReconcileIntervalMs,
+});
 
 const sync = await createWorker(config, {
   db,
@@ -66,6 +70,7 @@ logger.info(
 try {
   await sync.run();
 } finally {
+  await reconciler.stop();
   await client.connection.close().catch(() => {});
   await db.destroy().catch(() => {});
 }

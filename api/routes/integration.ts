@@ -29,8 +29,8 @@ const tags = ['integration'];
 
 /**
  * Brings the school's schedule in line after a write. The database write has already happened and
- * stands even if Temporal is down: the failure is logged and the next reconcile (API or worker
- * start) repairs the schedule.
+ * stands even if Temporal is down: the failure is logged and the worker's next reconcile pass (within
+ * SCHEDULE_RECONCILE_INTERVAL) repairs the schedule.
  */
 export async function alignScheduleAfterWrite(services: Services, schoolId: string): Promise<void> {
   try {

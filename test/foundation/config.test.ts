@@ -115,4 +115,15 @@ describe('config', () => {
       /^SECRETS_KEY_PREVIOUS: /,
     );
   });
+
+  it('reads SCHEDULE_RECONCILE_INTERVAL in milliseconds, five minutes by default', () => {
+    expect(loadConfig({ ...prod }, 'worker').scheduleReconcileIntervalMs).toBe(300_000);
+    expect(loadConfig({ ...prod, SCHEDULE_RECONCILE_INTERVAL: '60000' }, 'worker').scheduleReconcileIntervalMs).toBe(
+      60_000,
+    );
+    for (const bad of ['0', '999', 'often', '1.5'])
+      expect(errorOf(() => loadConfig({ ...prod, SCHEDULE_RECONCILE_INTERVAL: bad }, 'worker'))).toMatch(
+        /^SCHEDULE_RECONCILE_INTERVAL: /,
+      );
+  });
 });
