@@ -1,5 +1,5 @@
 # The API, the workers and the migrate job share one image; the compose file picks the command.
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production
 COPY package.json package-lock.json ./

@@ -5,11 +5,22 @@ import { z } from 'zod';
  * Every variable is documented in the README's configuration table (and in design/contract.md).
  */
 
+/**
+ * Development and test: the only modes where ALLOW_INSECURE_POWERSCHOOL may be set (a local
+ * simulator speaks plain http on loopback) and where `npm run migrate` creates the database.
+ */
 const DEV_MODES = new Set(['development', 'test']);
 
-/** Fixed development credentials: only ever used when NODE_ENV is development or test. */
-export const DEV_API_TOKEN = 'dev-token';
-export const DEV_SECRETS_KEY = Buffer.alloc(32, 7).toString('base64');
+/**
+ * Fixed test credentials: filled in only under NODE_ENV=test, never in development, so a
+ * development-mode process that reaches a network never accepts a token or a key anyone can read
+ * here. The demo and the benchmarks pass random values of their own.
+ */
+export const TEST_API_TOKEN = 'test-only-api-token-never-use-in-production';
+export const TEST_SECRETS_KEY = Buffer.alloc(32, 7).toString('base64');
+
+/** Long enough that guessing is hopeless even at the rate limit (and what the contract promises). */
+export const MIN_API_TOKEN_LENGTH = 32;
 
 export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/powerschool_sync';
 
@@ -50,6 +61,8 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   API_RATE_LIMIT_MAX: z.coerce.number().int().min(0).default(1200),
   API_RATE_LIMIT_WINDOW_MS: z.coerce.number().int().min(1000).default(60_000),
+  API_AUTH_FAILURES_MAX: z.coerce.number().int().min(1).default(20),
+  SCHEDULE_RECONCILE_INTERVAL: z.coerce.number().int().min(1000).default(300_000),
   // Temporal refuses '.' and ':' in a deployment name and a leading '__' in either.
   WORKER_DEPLOYMENT_NAME: z
     .string()
@@ -64,18 +77,23 @@ const envSchema = z.object({
 });
 
 export interface Config {
+  /** NODE_ENV is development or test: local conveniences (creating the database) are on. */
   devMode: boolean;
   databaseUrl: string;
   temporal: { address: string; namespace: string; taskQueue: string; uiUrl: string };
   http: { host: string; port: number };
   /** Requests per window per client address on /v1; null turns the limit off. */
   rateLimit: { max: number; timeWindowMs: number } | null;
+  /** Failed authentications per window per client address before 429; a bucket of its own. */
+  authFailures: { max: number; timeWindowMs: number };
   apiTokens: string[];
   /** Current key first; older keys after it, still accepted for decryption (rotation). */
   secretsKeys: Buffer[];
   email: { from: string; resendApiKey: string | undefined; resendBaseUrl: string | undefined };
   allowInsecurePowerSchool: boolean;
   logLevel: string;
+  /** How often the worker brings every schedule in line with the database (ms). */
+  scheduleReconcileIntervalMs: number;
   /**
    * Worker only: the Worker Deployment Version this worker polls as (Worker Versioning), or null
    * for an unversioned worker. A versioned worker gets no task until its version is made current.
@@ -98,21 +116,32 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, role: Role = 't
   }
   const e = parsed.data;
   const devMode = DEV_MODES.has(e.NODE_ENV ?? '');
+  const testMode = e.NODE_ENV === 'test';
+
+  if (e.ALLOW_INSECURE_POWERSCHOOL && !devMode) {
+    throw new ConfigError(
+      `ALLOW_INSECURE_POWERSCHOOL: only allowed when NODE_ENV is development or test (NODE_ENV is ${e.NODE_ENV ? `"${e.NODE_ENV}"` : 'unset'})`,
+    );
+  }
 
   const tokens = (e.API_TOKENS ?? '')
     .split(',')
     .map((t) => t.trim())
     .filter(Boolean);
   if (tokens.length === 0) {
-    if (role === 'api' && !devMode) throw new ConfigError('API_TOKENS: required (comma-separated bearer tokens)');
-    tokens.push(DEV_API_TOKEN);
+    if (role === 'api' && !testMode) throw new ConfigError('API_TOKENS: required (comma-separated bearer tokens)');
+    if (testMode) tokens.push(TEST_API_TOKEN);
   }
-  if (tokens.some((t) => t.length < 8)) throw new ConfigError('API_TOKENS: each token must be at least 8 characters');
+  if (tokens.some((t) => t.length < MIN_API_TOKEN_LENGTH)) {
+    throw new ConfigError(
+      `API_TOKENS: each token must be at least ${MIN_API_TOKEN_LENGTH} characters (generate one: openssl rand -hex 24)`,
+    );
+  }
 
   let key = e.SECRETS_KEY;
   if (!key) {
-    if (role !== 'tool' && !devMode) throw new ConfigError('SECRETS_KEY: required (base64 of 32 random bytes)');
-    key = DEV_SECRETS_KEY;
+    if (role !== 'tool' && !testMode) throw new ConfigError('SECRETS_KEY: required (base64 of 32 random bytes)');
+    if (testMode) key = TEST_SECRETS_KEY;
   }
   const previous = (e.SECRETS_KEY_PREVIOUS ?? '')
     .split(',')
@@ -142,11 +171,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, role: Role = 't
     http: { host: e.HOST, port: e.PORT },
     rateLimit:
       e.API_RATE_LIMIT_MAX === 0 ? null : { max: e.API_RATE_LIMIT_MAX, timeWindowMs: e.API_RATE_LIMIT_WINDOW_MS },
+    authFailures: { max: e.API_AUTH_FAILURES_MAX, timeWindowMs: e.API_RATE_LIMIT_WINDOW_MS },
     apiTokens: tokens,
-    secretsKeys: [key, ...previous].map((k) => Buffer.from(k, 'base64')),
+    // A tool without SECRETS_KEY gets no key at all: opening a secret then fails loudly.
+    secretsKeys: (key ? [key, ...previous] : []).map((k) => Buffer.from(k, 'base64')),
     email: { from: e.EMAIL_FROM, resendApiKey: e.RESEND_API_KEY, resendBaseUrl: e.RESEND_BASE_URL },
     allowInsecurePowerSchool: e.ALLOW_INSECURE_POWERSCHOOL,
     logLevel: e.LOG_LEVEL,
+    scheduleReconcileIntervalMs: e.SCHEDULE_RECONCILE_INTERVAL,
     workerDeployment:
       e.WORKER_BUILD_ID && e.WORKER_DEPLOYMENT_NAME
         ? { deploymentName: e.WORKER_DEPLOYMENT_NAME, buildId: e.WORKER_BUILD_ID }

@@ -1,10 +1,10 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { pino } from 'pino';
 import { loadConfigOrExit } from './config.js';
 import { createDb } from './db/connection.js';
+import { createLogger } from './logging/logger.js';
 import { connectClient, ensureSearchAttributes } from './temporal/connection.js';
-import { reconcileSchedules } from './temporal/schedules.js';
+import { startScheduleReconciler } from './temporal/schedule-reconciler.js';
 import { createWorker } from './worker/create-worker.js';
 import { installRuntimeLogger } from './worker/runtime-logger.js';
 
@@ -22,19 +22,24 @@ if (workflowBundlePath && !existsSync(workflowBundlePath)) {
   process.stderr.write(`Configuration error: WORKFLOW_BUNDLE_PATH: no such file: ${resolve(workflowBundlePath)}\n`);
   process.exit(78); // EX_CONFIG, as loadConfigOrExit
 }
-const logger = pino({ level: config.logLevel });
+// The same redacting logger as the API: no credential reaches the worker's log either.
+const logger = createLogger({ logLevel: config.logLevel, service: 'worker' });
 installRuntimeLogger(logger);
 
 const db = createDb(config.databaseUrl, { applicationName: 'powerschool-sync-worker' });
 const client = await connectClient(config);
 await ensureSearchAttributes(client, config.temporal.namespace);
 
-// The database is the source of truth for schedules: repair any drift before taking work.
-// A failure here must not keep the worker from running the syncs that are already scheduled.
-await reconcileSchedules({ db, client, config, logger }).then(
-  (result) => logger.info(result, 'schedules reconciled'),
-  (err: unknown) => logger.error({ err }, 'could not reconcile schedules; continuing'),
-);
+// The database is the source of truth for schedules: repair any drift now and every
+// SCHEDULE_RECONCILE_INTERVAL, one pass at a time across the fleet. A failed pass is logged and
+// never keeps the worker from running the syncs that are already scheduled.
+const reconciler = startScheduleReconciler({
+  db,
+  client,
+  config,
+  logger,
+  intervalMs: config.scheduleReconcileIntervalMs,
+});
 
 const sync = await createWorker(config, {
   db,
@@ -65,6 +70,7 @@ logger.info(
 try {
   await sync.run();
 } finally {
+  await reconciler.stop();
   await client.connection.close().catch(() => {});
   await db.destroy().catch(() => {});
 }

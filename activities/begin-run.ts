@@ -1,9 +1,15 @@
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { getIntegration } from '../db/queries/integrations.js';
-import { getRun, recordRunStart, recordSkippedRun, releaseAbandonedRun } from '../db/queries/run-lifecycle.js';
+import {
+  getRun,
+  recordExecution,
+  recordRunStart,
+  recordSkippedRun,
+  releaseAbandonedRun,
+} from '../db/queries/run-lifecycle.js';
 import { snapshotSettings } from '../db/queries/run-settings.js';
 import { claimRunSlot } from '../db/queries/runs.js';
-import type { BeginRunInput, BeginRunResult } from './types.js';
+import type { BeginRunInput, BeginRunResult, RecordExecutionInput } from './types.js';
 import type { ActivityDeps } from './deps.js';
 import { integrationNotFound } from './failures.js';
 import { openSecret } from './run-context.js';
@@ -77,6 +83,13 @@ export function makeBeginRun(deps: ActivityDeps) {
       testRun: run.test_run,
       notificationsEnabled: Boolean(settings?.notifications?.enabled && settings.notifications.recipients?.length),
     };
+  };
+}
+
+/** A continued execution of the run's workflow takes over its links (temporal.runId, uiUrl). */
+export function makeRecordExecution(deps: ActivityDeps) {
+  return async function recordExecutionActivity({ runId, temporalRunId }: RecordExecutionInput): Promise<void> {
+    await recordExecution(deps.db, runId, temporalRunId);
   };
 }
 

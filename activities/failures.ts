@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { RunEndedError } from '../db/queries/staging.js';
-import { isPowerSchoolError } from '../powerschool/errors.js';
+import { isPowerSchoolError, MAX_RETRY_AFTER_MS } from '../powerschool/errors.js';
 
 /**
  * Turns what an adapter throws into the ApplicationFailure Temporal records: the error code as
@@ -9,7 +9,7 @@ import { isPowerSchoolError } from '../powerschool/errors.js';
  */
 export function toActivityFailure(err: unknown): unknown {
   if (err instanceof ApplicationFailure) return err;
-  // Nothing to retry: the run was ended (cancelled) while this page was in flight.
+  // Nothing to retry: the run ended (cancelled) or recorded its diff while this step was in flight.
   if (err instanceof RunEndedError) return ApplicationFailure.nonRetryable(err.message, 'RUN_ENDED');
   if (isPowerSchoolError(err)) {
     const fields = err.fields?.length ? ` (grant: ${err.fields.join(', ')})` : '';
@@ -18,7 +18,8 @@ export function toActivityFailure(err: unknown): unknown {
       message,
       type: err.code,
       nonRetryable: !err.retryable,
-      nextRetryDelay: err.retryAfterMs,
+      // Temporal's retry waits what the server asked (the client does not wait long in-process).
+      nextRetryDelay: err.retryAfterMs === undefined ? undefined : Math.min(err.retryAfterMs, MAX_RETRY_AFTER_MS),
       details: err.fields?.length ? [{ fields: err.fields }] : undefined,
     });
   }

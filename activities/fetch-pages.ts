@@ -5,6 +5,7 @@ import { normaliseStudent } from '../powerschool/records.js';
 import type { RunSettings } from '../db/queries/run-settings.js';
 import { recordPlan, stagePage, type StagedIssue, type StagedStudent } from '../db/queries/staging.js';
 import type { ActivityDeps, StudentSource, StudentSourceFactory } from './deps.js';
+import { activitySignal } from './cancellation.js';
 import { adaptFailures } from './failures.js';
 import { withHeartbeat } from './heartbeat.js';
 import { credentialsFor, loadRunContext, scopeOf, type RunContext } from './run-context.js';
@@ -29,17 +30,9 @@ const defaultFactory: StudentSourceFactory = (credentials, allowInsecure, signal
     ...(signal ? { signal } : {}),
   });
 
-/** The activity's cancellation (or heartbeat timeout) aborts the request in flight. */
-function activitySignal(): AbortSignal | undefined {
-  try {
-    return Context.current().cancellationSignal;
-  } catch {
-    return undefined;
-  }
-}
-
 async function sourceFor(deps: ActivityDeps, ctx: RunContext): Promise<StudentSource> {
   const credentials = await credentialsFor(deps.db, deps.secretBox, ctx);
+  // The activity's cancellation (or heartbeat timeout) aborts the request in flight.
   return (deps.powerschoolClientFactory ?? defaultFactory)(
     credentials,
     deps.config.allowInsecurePowerSchool,

@@ -6,7 +6,8 @@ import type { FinishRunInput, FinishRunResult } from './types.js';
 /**
  * Ends the run: final status, error, end time; the notification becomes `pending` when the school
  * wants emails (so the status is final before the email goes out). Clears staging. Idempotent:
- * a run that already ended keeps its status.
+ * a run that already ended keeps its status. A run whose commit landed ends `succeeded` whatever
+ * status was asked for (db/queries/run-lifecycle.ts).
  */
 export function makeFinishRun(deps: ActivityDeps) {
   return async function finishRun({ runId, status, error }: FinishRunInput): Promise<FinishRunResult> {
@@ -20,6 +21,17 @@ export function makeFinishRun(deps: ActivityDeps) {
       { runId, schoolId: run.school_id, status: run.status, errorCode: run.error_code ?? undefined },
       'run finished',
     );
-    return { status: run.status, notify: run.notification_status === 'pending' };
+    const result: FinishRunResult = { status: run.status, notify: run.notification_status === 'pending' };
+    // Asked to end a run that succeeded after all: the workflow reports it so, with its counts.
+    if (run.status === 'succeeded' && status !== 'succeeded')
+      result.succeededWith = {
+        fetched: run.count_fetched,
+        created: run.count_created,
+        updated: run.count_updated,
+        unchanged: run.count_unchanged,
+        invalid: run.count_invalid,
+        missing: run.count_missing,
+      };
+    return result;
   };
 }

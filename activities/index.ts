@@ -1,6 +1,6 @@
 import type { ActivityDeps } from './deps.js';
 import { makeApplyRun } from './apply-run.js';
-import { makeBeginRun } from './begin-run.js';
+import { makeBeginRun, makeRecordExecution } from './begin-run.js';
 import { makeFetchPage, makePlanRun } from './fetch-pages.js';
 import { makeFinishRun } from './finish-run.js';
 import { makeMarkNotificationFailed, makeNotify } from './notify.js';
@@ -16,6 +16,7 @@ export type * from './types.js';
 export function createActivities(deps: ActivityDeps): SyncActivities {
   return {
     beginRun: makeBeginRun(deps),
+    recordExecution: makeRecordExecution(deps),
     planRun: makePlanRun(deps),
     fetchPage: makeFetchPage(deps),
     applyRun: makeApplyRun(deps, 'commit'),

@@ -24,6 +24,12 @@ export interface RunRef {
   runId: string;
 }
 
+export interface RecordExecutionInput {
+  runId: string;
+  /** The Temporal run id of the execution now carrying the run. */
+  temporalRunId: string;
+}
+
 export interface PlanRunResult {
   pageSize: number;
   pagesTotal: number;
@@ -77,6 +83,11 @@ export interface FinishRunResult {
   status: string;
   /** True when notifications are enabled for this run and no email went out yet. */
   notify: boolean;
+  /**
+   * Set when the run was to end failed or cancelled but is recorded `succeeded` (its commit had
+   * landed, or it had finished before the cancel reached it): the counts it succeeded with.
+   */
+  succeededWith?: RunCounts;
 }
 
 export interface NotifyResult {
@@ -92,6 +103,7 @@ export interface NotificationFailedInput {
 /** The activities the syncStudents workflow calls, as createActivities(deps) builds them. */
 export interface SyncActivities {
   beginRun(input: BeginRunInput): Promise<BeginRunResult>;
+  recordExecution(input: RecordExecutionInput): Promise<void>;
   planRun(input: RunRef): Promise<PlanRunResult>;
   fetchPage(input: FetchPageInput): Promise<FetchPageResult>;
   applyRun(input: RunRef): Promise<RunCounts>;

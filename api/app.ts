@@ -11,8 +11,8 @@ import type { Config } from '../config.js';
 import type { Db } from '../db/connection.js';
 import { SecretBox } from '../secrets/secret-box.js';
 import { ApiError, installErrorHandler, sendError } from './errors.js';
-import { createLogger } from './logger.js';
-import { authenticate, createTokenVerifier } from './plugins/auth.js';
+import { createLogger } from '../logging/logger.js';
+import { createAuthGuard, createTokenVerifier } from './plugins/auth.js';
 import { integrationRoutes } from './routes/integration.js';
 import { runRoutes } from './routes/runs.js';
 import { serviceRoutes } from './routes/service.js';
@@ -29,7 +29,7 @@ export interface AppDeps {
   config: Config;
   db: Db;
   temporalClient: Client;
-  /** Defaults to the API's pino logger (api/logger.ts), which redacts tokens and secrets. */
+  /** Defaults to the shared pino logger (logging/logger.ts), which redacts tokens and secrets. */
   logger?: Logger;
   /** Rate limit on /v1; `false` turns it off (tests that fire thousands of requests). Default 1200/min. */
   rateLimit?: RateLimitOptions | false;
@@ -139,11 +139,25 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     routes.add(route.url, Array.isArray(route.method) ? route.method : [route.method]);
   });
 
-  const verify = createTokenVerifier(config.apiTokens);
-  app.setNotFoundHandler((request, reply) => {
+  // The general limit only counts requests with a valid token; failed authentications have their
+  // own bucket (createAuthGuard), so a client with a bad token cannot lock out its good traffic.
+  const rateLimit = deps.rateLimit === undefined ? DEFAULT_RATE_LIMIT : deps.rateLimit;
+  await app.register(fastifyRateLimit, {
+    global: false,
+    errorResponseBuilder: (_request, context) =>
+      new ApiError(429, 'RATE_LIMITED', `Too many requests; retry after ${context.after}`),
+  });
+  const guard = createAuthGuard({
+    verify: createTokenVerifier(config.apiTokens),
+    failures: config.authFailures,
+    generalLimit: rateLimit ? app.rateLimit({ max: rateLimit.max, timeWindow: rateLimit.timeWindowMs }) : undefined,
+  });
+
+  app.setNotFoundHandler(async (request, reply) => {
     const path = request.url.split('?')[0] ?? '/';
     try {
-      if (path === '/v1' || path.startsWith('/v1/')) authenticate(verify, request);
+      // Unknown /v1 paths are guarded like known ones: 401 (or 429) before 404, and counted.
+      if (path === '/v1' || path.startsWith('/v1/')) await guard(request, reply);
     } catch (err) {
       return sendError(request, reply, err);
     }
@@ -199,19 +213,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   await app.register(serviceRoutes, { services });
 
-  const rateLimit = deps.rateLimit === undefined ? DEFAULT_RATE_LIMIT : deps.rateLimit;
   await app.register(
     async (v1) => {
-      if (rateLimit) {
-        await v1.register(fastifyRateLimit, {
-          max: rateLimit.max,
-          timeWindow: rateLimit.timeWindowMs,
-          errorResponseBuilder: (_request, context) =>
-            new ApiError(429, 'RATE_LIMITED', `Too many requests; retry after ${context.after}`),
-        });
-      }
-      // After the rate limit (so guessing tokens is throttled) and before the body is parsed.
-      v1.addHook('onRequest', async (request) => authenticate(verify, request));
+      // The first hook of every /v1 route: before the body is parsed.
+      v1.addHook('onRequest', guard);
       await v1.register(integrationRoutes, { services });
       await v1.register(runRoutes, { services });
       await v1.register(studentRoutes, { services });

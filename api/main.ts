@@ -2,16 +2,16 @@ import { loadConfigOrExit } from '../config.js';
 import { createDb } from '../db/connection.js';
 import { SecretBox } from '../secrets/secret-box.js';
 import { connectClient, ensureSearchAttributes } from '../temporal/connection.js';
-import { reconcileSchedules } from '../temporal/schedules.js';
+import { reconcileSchedulesExclusively } from '../temporal/schedule-reconciler.js';
 import { buildApp } from './app.js';
-import { createLogger } from './logger.js';
+import { createLogger } from '../logging/logger.js';
 import { resealSecrets } from './secrets-rotation.js';
 
 /**
  * `npm run api`: connect, make sure Temporal knows our search attributes, re-seal secrets after a
  * key rotation, listen, then reconcile every school's schedule in the background (a large install
- * should not wait for it to serve; API writes and reconcile are serialised per school by an advisory
- * lock, so they cannot undo each other). SIGINT/SIGTERM drain and exit.
+ * should not wait for it to serve; skipped if a worker is running a pass; an API write racing it
+ * cannot be undone by it, see alignSchedule). SIGINT/SIGTERM drain and exit.
  */
 
 async function main() {
@@ -28,8 +28,8 @@ async function main() {
 
   const app = await buildApp({ config, db, temporalClient: client, logger, rateLimit: config.rateLimit ?? false });
   await app.listen({ host: config.http.host, port: config.http.port });
-  const reconciled = reconcileSchedules({ db, client, config, logger, concurrency: 8 }).catch((err: unknown) =>
-    logger.error({ err }, 'could not reconcile schedules; continuing'),
+  const reconciled = reconcileSchedulesExclusively({ db, client, config, logger, concurrency: 8 }).catch(
+    (err: unknown) => logger.error({ err }, 'could not reconcile schedules; continuing'),
   );
 
   let stopping = false;

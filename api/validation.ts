@@ -1,4 +1,4 @@
-import { isIP } from 'node:net';
+import { hostProblem } from '../powerschool/ssrf.js';
 
 /**
  * Checks on settings values that zod's built-ins do not cover: cron lines, IANA time zones and
@@ -63,65 +63,14 @@ export function isIanaTimeZone(tz: string): boolean {
   }
 }
 
-export type AddressCheck = (ip: string) => boolean;
-
-/** Loopback, private, link-local (cloud metadata), unspecified, CGNAT, multicast and reserved ranges. */
-export function isForbiddenAddressFallback(ip: string): boolean {
-  const kind = isIP(ip);
-  if (kind === 4) {
-    const [a, b] = ip.split('.').map(Number) as [number, number];
-    return (
-      a === 0 ||
-      a === 10 ||
-      a === 127 ||
-      (a === 100 && b >= 64 && b <= 127) ||
-      (a === 169 && b === 254) ||
-      (a === 172 && b >= 16 && b <= 31) ||
-      (a === 192 && b === 168) ||
-      (a === 192 && b === 0) ||
-      (a === 198 && (b === 18 || b === 19)) ||
-      a >= 224
-    );
-  }
-  if (kind === 6) {
-    const lower = ip.toLowerCase();
-    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(lower);
-    if (mapped) return isForbiddenAddressFallback(mapped[1]!);
-    const hexMapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(lower);
-    if (hexMapped) {
-      const hi = parseInt(hexMapped[1]!, 16);
-      const lo = parseInt(hexMapped[2]!, 16);
-      return isForbiddenAddressFallback(`${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`);
-    }
-    if (lower === '::' || lower === '::1') return true;
-    const first = parseInt(lower.split(':')[0] || '0', 16);
-    return (
-      (first & 0xfe00) === 0xfc00 || // unique local fc00::/7
-      (first & 0xffc0) === 0xfe80 || // link-local fe80::/10
-      (first & 0xffc0) === 0xfec0 || // site-local (deprecated)
-      (first & 0xff00) === 0xff00 || // multicast
-      lower.startsWith('64:ff9b:') || // NAT64 can reach IPv4 private space
-      lower.startsWith('2002:') || // 6to4 embeds an IPv4 address
-      lower.startsWith('::') // IPv4-compatible and other reserved ::/96 forms
-    );
-  }
-  return false;
-}
-
-const FORBIDDEN_HOSTNAMES = [/^localhost$/, /\.localhost$/, /^metadata\.google\.internal$/, /^metadata$/];
-
 export type ServerUrlResult = { ok: true; origin: string } | { ok: false; message: string };
 
 /**
  * `serverUrl` must be an origin: https (http only when insecure URLs are allowed), no credentials,
- * no path other than `/`, no query or fragment, and not a loopback/private/link-local address or
- * `localhost` unless insecure URLs are allowed. Returns the normalised origin to store.
+ * no path other than `/`, no query or fragment, and not an address or name the PowerSchool client
+ * would refuse (powerschool/ssrf.ts owns that list). Returns the normalised origin to store.
  */
-export function checkServerUrl(
-  raw: string,
-  opts: { allowInsecure: boolean; isForbiddenAddress?: AddressCheck },
-): ServerUrlResult {
-  const forbidden = opts.isForbiddenAddress ?? isForbiddenAddressFallback;
+export function checkServerUrl(raw: string, opts: { allowInsecure: boolean }): ServerUrlResult {
   if (!URL.canParse(raw))
     return { ok: false, message: 'must be an absolute URL such as https://district.powerschool.com' };
   const url = new URL(raw);
@@ -133,14 +82,7 @@ export function checkServerUrl(
   // Checked on the raw text too: the URL parser drops an empty `?` or `#`.
   if (url.search || url.hash || /[?#]/.test(raw)) return { ok: false, message: 'must not contain a query or fragment' };
   if (url.pathname !== '/') return { ok: false, message: 'must be an origin only (no path)' };
-  const host = url.hostname.replace(/^\[|\]$/g, '').toLowerCase();
-  if (!opts.allowInsecure) {
-    if (FORBIDDEN_HOSTNAMES.some((re) => re.test(host.replace(/\.$/, '')))) {
-      return { ok: false, message: 'must not point at a local host' };
-    }
-    if (isIP(host) && forbidden(host)) {
-      return { ok: false, message: 'must not be a loopback, private or link-local address' };
-    }
-  }
+  const problem = hostProblem(url.hostname, { insecure: opts.allowInsecure });
+  if (problem) return { ok: false, message: problem };
   return { ok: true, origin: url.origin };
 }

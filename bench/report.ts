@@ -11,11 +11,57 @@ export interface Machine {
   node: string;
   platform: string;
   postgres: string;
-  loadAverageAtStart: number[];
+  /** How busy the machine was while the figures were taken: anything else running shows here. */
+  loadAverage: LoadAverage;
   note: string;
 }
 
-export function describeMachine(postgres: string, loadAtStart: number[]): Machine {
+/**
+ * os.loadavg() ([1, 5, 15]-minute averages) at the start and the end of the run, and the 1-minute
+ * average sampled in between. Compare with `cpus`: above it, processes were waiting for a core.
+ * `null`: not measured.
+ */
+export interface LoadAverage {
+  atStart: number[];
+  atEnd: number[] | null;
+  oneMinute: { everySeconds: number; samples: number; min: number; mean: number; max: number } | null;
+}
+
+const LOAD_SAMPLE_SECONDS = 5;
+
+/** Samples os.loadavg() from construction to stop(); its timer does not keep the process alive. */
+export class LoadSampler {
+  private readonly atStart: number[];
+  private readonly oneMinute: number[];
+  private readonly timer: NodeJS.Timeout;
+  constructor(
+    private readonly read: () => number[] = loadavg,
+    private readonly everyMs = LOAD_SAMPLE_SECONDS * 1000,
+  ) {
+    this.atStart = read();
+    this.oneMinute = [this.atStart[0]!];
+    this.timer = setInterval(() => this.oneMinute.push(this.read()[0]!), everyMs);
+    this.timer.unref();
+  }
+  stop(): LoadAverage {
+    clearInterval(this.timer);
+    const atEnd = this.read();
+    const samples = [...this.oneMinute, atEnd[0]!];
+    return {
+      atStart: this.atStart.map((l) => round(l)),
+      atEnd: atEnd.map((l) => round(l)),
+      oneMinute: {
+        everySeconds: this.everyMs / 1000,
+        samples: samples.length,
+        min: round(Math.min(...samples)),
+        mean: round(samples.reduce((a, b) => a + b, 0) / samples.length),
+        max: round(Math.max(...samples)),
+      },
+    };
+  }
+}
+
+export function describeMachine(postgres: string, loadAverage: LoadAverage): Machine {
   return {
     cpus: cpus().length,
     cpuModel: cpus()[0]?.model ?? 'unknown',
@@ -23,16 +69,12 @@ export function describeMachine(postgres: string, loadAtStart: number[]): Machin
     node: process.version,
     platform: `${process.platform} ${process.arch}`,
     postgres,
-    loadAverageAtStart: loadAtStart.map((l) => round(l)),
+    loadAverage,
     note:
       'Everything on one machine over 127.0.0.1: PostgreSQL, a Temporal dev server (SQLite), the simulator, the worker, ' +
-      'the API and the load generator share its cores. Other engineers ran test suites on the same machine and the ' +
-      'same PostgreSQL server during the run, so figures carry noise.',
+      'the API and the load generator share its cores. loadAverage is what the machine measured during the run; each ' +
+      'scenario\'s cpuSeconds names the CPU that went to processes outside the benchmark ("everything else on the machine").',
   };
-}
-
-export function currentLoad(): number[] {
-  return loadavg();
 }
 
 export interface ResultsFile {
@@ -103,6 +145,17 @@ function cpuLine(cpu: Record<string, number>): string {
   return Object.entries(cpu)
     .map(([k, v]) => `${SHORT[k] ?? k} ${fmt(v, 1)}`)
     .join(', ');
+}
+
+function loadLine(m: Machine): string {
+  const l = m.loadAverage;
+  const triple = (xs: number[]) => xs.map((x) => fmt(x)).join(' / ');
+  const parts = [`at start ${triple(l.atStart)}`, l.atEnd ? `at end ${triple(l.atEnd)}` : 'at end not measured'];
+  if (l.oneMinute)
+    parts.push(
+      `1-minute average every ${l.oneMinute.everySeconds} s: min ${fmt(l.oneMinute.min)}, mean ${fmt(l.oneMinute.mean)}, max ${fmt(l.oneMinute.max)}`,
+    );
+  return `Load average (1 / 5 / 15 min) on ${m.cpus} CPUs: ${parts.join('; ')}`;
 }
 
 export function printTable(file: ResultsFile, print: (line: string) => void = console.log): void {
@@ -198,6 +251,8 @@ export function printTable(file: ResultsFile, print: (line: string) => void = co
   print(line(['scenario', 'measure', 'value']));
   print(`|${w.map((n) => '-'.repeat(n + 2)).join('|')}|`);
   for (const r of rows) print(line(r));
+  print('');
+  print(loadLine(file.machine));
   print('');
   print('Targets:');
   for (const t of file.targets)

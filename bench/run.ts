@@ -9,7 +9,7 @@ import { freePort } from '../scripts/lib/ports.js';
 import { provisionTemporalCli } from '../scripts/lib/temporal-cli.js';
 import { startTemporalDevServer } from '../scripts/lib/temporal-dev-server.js';
 import { freshDatabase, newBenchEnv } from './lib/env.js';
-import { buildResults, currentLoad, describeMachine, printTable } from './report.js';
+import { buildResults, describeMachine, LoadSampler, printTable } from './report.js';
 import { FULL_SIZES, runSuite, type BenchSizes } from './suite.js';
 
 /**
@@ -91,7 +91,7 @@ const sizes: BenchSizes = {
 const outFile = values.out ?? fileURLToPath(new URL('./results.json', import.meta.url));
 
 const startedAt = new Date();
-const loadAtStart = currentLoad();
+const load = new LoadSampler();
 console.log(`Benchmark sizes: ${JSON.stringify(sizes)}`);
 
 const cliPath = await provisionTemporalCli((line) => console.log(line));
@@ -116,7 +116,7 @@ try {
   };
   if (env.cpuProfileDir) mkdirSync(env.cpuProfileDir, { recursive: true });
   const results = await runSuite(env, sizes);
-  const file = buildResults(results, sizes, describeMachine(postgres, loadAtStart), startedAt);
+  const file = buildResults(results, sizes, describeMachine(postgres, load.stop()), startedAt);
   if (env.workerNodeArgs) file.inputs.workerNodeArgs = `worker children ran with: ${env.workerNodeArgs.join(' ')}`;
   writeFileSync(outFile, `${JSON.stringify(file, null, 2)}\n`);
   console.log('');

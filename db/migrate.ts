@@ -1,13 +1,25 @@
-import { Migrator, type MigrationResultSet } from 'kysely';
+import { Migrator, sql, type MigrationResultSet } from 'kysely';
 import pg from 'pg';
 import type { Db } from './connection.js';
 import { migrations } from './migrations/index.js';
 
 export async function migrateToLatest(db: Db): Promise<MigrationResultSet> {
-  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
-  const result = await migrator.migrateToLatest();
-  if (result.error) throw result.error instanceof Error ? result.error : new Error(String(result.error));
-  return result;
+  // A schema change may rewrite or index a large table: it is not bound by the pool's statement
+  // and lock timeouts. Lifted on one connection for the migration, restored before it goes back.
+  return db.connection().execute(async (conn) => {
+    await sql`set statement_timeout = 0`.execute(conn);
+    await sql`set lock_timeout = 0`.execute(conn);
+    try {
+      const migrator = new Migrator({ db: conn, provider: { getMigrations: async () => migrations } });
+      const result = await migrator.migrateToLatest();
+      if (result.error) throw result.error instanceof Error ? result.error : new Error(String(result.error));
+      return result;
+    } finally {
+      // After a failure the connection may be gone; the migration's own error is the one to see.
+      await sql`reset statement_timeout`.execute(conn).catch(() => undefined);
+      await sql`reset lock_timeout`.execute(conn).catch(() => undefined);
+    }
+  });
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+import type { ColumnType, Generated, Insertable, RawBuilder, Selectable, Updateable } from 'kysely';
 
 /** Kysely's view of the schema in ./migrations. bigint columns come back from pg as strings. */
 
@@ -26,6 +26,8 @@ export interface IntegrationsTable {
   mapping_gender: Generated<boolean>;
   schedule_cron: Generated<string>;
   schedule_timezone: Generated<string>;
+  /** Moves on every settings write (db/queries/integrations.ts); see its migration. */
+  settings_version: ColumnType<string, never, RawBuilder<unknown>>;
   created_at: DefaultedTimestamp;
   updated_at: DefaultedTimestamp;
 }

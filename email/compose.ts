@@ -60,7 +60,8 @@ const REMEDIES: Record<string, string> = {
   INTEGRATION_NOT_FOUND: 'The integration no longer exists; set it up again to resume syncing.',
 };
 
-const GENERIC_REMEDY = 'Our team has been alerted by the failure; the next scheduled run will try again.';
+// Nothing alerts anyone when a run fails (no paging, no ticket): say only what will happen.
+const GENERIC_REMEDY = 'The next scheduled run will try again.';
 
 export function remedyFor(code: string | null): string {
   return (code && REMEDIES[code]) || GENERIC_REMEDY;

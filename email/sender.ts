@@ -5,7 +5,7 @@ import type { ComposedEmail } from './compose.js';
 
 /**
  * Where notification emails go: Resend when RESEND_API_KEY is set, otherwise the email_outbox
- * table plus one log line. Both deliver a run's email once however often they are called for it.
+ * table plus one log line (with the recipient count, never the addresses). Both deliver a run's email once however often they are called for it.
  */
 
 export interface OutgoingEmail extends ComposedEmail {
@@ -89,9 +89,9 @@ export class OutboxEmailSender implements EmailSender {
       (await this.db.selectFrom('email_outbox').select('id').where('run_id', '=', ctx.runId).executeTakeFirstOrThrow())
         .id;
     if (inserted) {
-      // Recipients and subject only: the body stays in the table.
+      // How many recipients, not who: addresses are personal data and stay in the table with the body.
       this.logger?.info(
-        { runId: ctx.runId, schoolId: ctx.schoolId, to: email.to, subject: email.subject, outboxId: id },
+        { runId: ctx.runId, schoolId: ctx.schoolId, recipients: email.to.length, subject: email.subject, outboxId: id },
         'notification written to the email outbox (RESEND_API_KEY is not set)',
       );
     }

@@ -1,20 +1,24 @@
 import type { HttpResponse } from './http.js';
-import { PowerSchoolError } from './errors.js';
+import { MAX_RETRY_AFTER_MS, PowerSchoolError } from './errors.js';
 
 /** Turns a PowerSchool HTTP answer into parsed JSON or a classified PowerSchoolError. */
 
-const MAX_RETRY_AFTER_MS = 24 * 3600_000;
-
-/** `Retry-After` as seconds or an HTTP date; failing that, a body that says how many seconds. */
-export function parseRetryAfterMs(res: Pick<HttpResponse, 'headers' | 'body'>, now = Date.now()): number | undefined {
+/** The `Retry-After` header as seconds or an HTTP date, in ms (capped); undefined when absent or unreadable. */
+export function retryAfterHeaderMs(res: Pick<HttpResponse, 'headers'>, now = Date.now()): number | undefined {
   const header = res.headers['retry-after'];
   const value = Array.isArray(header) ? header[0] : header;
-  if (value !== undefined && value.trim() !== '') {
-    const trimmed = value.trim();
-    if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.min(MAX_RETRY_AFTER_MS, Math.round(Number(trimmed) * 1000));
-    const at = Date.parse(trimmed);
-    if (!Number.isNaN(at)) return Math.min(MAX_RETRY_AFTER_MS, Math.max(0, at - now));
-  }
+  if (value === undefined || value.trim() === '') return undefined;
+  const trimmed = value.trim();
+  if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.min(MAX_RETRY_AFTER_MS, Math.round(Number(trimmed) * 1000));
+  const at = Date.parse(trimmed);
+  if (!Number.isNaN(at)) return Math.min(MAX_RETRY_AFTER_MS, Math.max(0, at - now));
+  return undefined;
+}
+
+/** For a 429: `Retry-After` as seconds or an HTTP date; failing that, a body that says how many seconds. */
+export function parseRetryAfterMs(res: Pick<HttpResponse, 'headers' | 'body'>, now = Date.now()): number | undefined {
+  const fromHeader = retryAfterHeaderMs(res, now);
+  if (fromHeader !== undefined) return fromHeader;
   const body = tryParseJson(res.body);
   if (body && typeof body === 'object') {
     for (const key of ['retry_after', 'retryAfter', 'retry_after_seconds', 'seconds']) {
@@ -84,11 +88,16 @@ export function errorForStatus(res: HttpResponse, what: string): PowerSchoolErro
       ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
     });
   }
-  if (status >= 500 || status === 408)
+  if (status >= 500 || status === 408) {
+    // A 503 may say when to come back (maintenance); only its header counts: a 5xx body's
+    // "… 30 seconds …" is more likely a stack trace than advice.
+    const retryAfterMs = status === 503 ? retryAfterHeaderMs(res) : undefined;
     return new PowerSchoolError('POWERSCHOOL_UNAVAILABLE', `${what}: PowerSchool answered ${status}`, {
       retryable: true,
       status,
+      ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
     });
+  }
   return new PowerSchoolError('POWERSCHOOL_BAD_RESPONSE', `${what}: unexpected status ${status}`, {
     retryable: false,
     status,

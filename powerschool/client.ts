@@ -41,7 +41,10 @@ export interface PowerSchoolClientOptions {
   maxAttempts?: number;
   /** First backoff delay; doubles per attempt (with jitter). Default 500 ms. */
   retryBaseDelayMs?: number;
-  /** Upper bound of one wait, Retry-After included. Default 30 s. */
+  /**
+   * Longest wait between two in-process attempts. Default 30 s. A Retry-After above it is not
+   * waited here: the error is thrown at once, carrying `retryAfterMs` for the caller's retry.
+   */
   maxRetryDelayMs?: number;
   logger?: PowerSchoolLogger;
   /** Aborts requests in flight and retry waits (e.g. on Temporal activity cancellation). */
@@ -301,7 +304,7 @@ export class PowerSchoolClient {
     return this.withRetries(`GET ${path}`, () => this.authorisedGet(url, path));
   }
 
-  /** Retries retryable errors with exponential backoff (Retry-After when given), then throws. */
+  /** Retries retryable errors with exponential backoff (Retry-After when given and short), then throws. */
   private async withRetries<T>(what: string, attempt: () => Promise<T>): Promise<T> {
     for (let n = 1; ; n++) {
       try {
@@ -309,8 +312,11 @@ export class PowerSchoolClient {
       } catch (err) {
         const error = err instanceof PowerSchoolError ? err : null;
         if (!error || !error.retryable || n >= this.maxAttempts) throw err;
+        // A server asking for longer than we wait here gets its full wait from the caller (a
+        // Temporal retry after nextRetryDelay): retrying sooner would only be refused again.
+        if (error.retryAfterMs !== undefined && error.retryAfterMs > this.maxRetryDelayMs) throw err;
         const backoff = this.retryBaseDelayMs * 2 ** (n - 1) * (0.8 + Math.random() * 0.4);
-        const delay = Math.min(this.maxRetryDelayMs, error.retryAfterMs ?? backoff);
+        const delay = error.retryAfterMs ?? Math.min(this.maxRetryDelayMs, backoff);
         this.logger?.warn(
           { what, code: error.code, status: error.status, attempt: n, delayMs: Math.round(delay) },
           'PowerSchool request failed; retrying',

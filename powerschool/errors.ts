@@ -3,6 +3,12 @@
  * whether trying again later can help; the client has already retried retryable ones in-process.
  */
 
+/**
+ * The longest we ever wait on a server's say-so (Retry-After): a server asking for an hour gets
+ * retried after 15 minutes, and asks again if it still means it. Bounds a run's retry waits.
+ */
+export const MAX_RETRY_AFTER_MS = 15 * 60_000;
+
 export type PowerSchoolErrorCode =
   | 'POWERSCHOOL_AUTH_FAILED'
   | 'POWERSCHOOL_FORBIDDEN'
@@ -15,7 +21,10 @@ export type PowerSchoolErrorCode =
 
 export interface PowerSchoolErrorDetails {
   retryable: boolean;
-  /** How long the server asked us to wait (429 Retry-After or a body saying seconds). */
+  /**
+   * How long the server asked us to wait (429 or 503 Retry-After, or a 429 body saying seconds),
+   * at most MAX_RETRY_AFTER_MS.
+   */
   retryAfterMs?: number;
   /** For POWERSCHOOL_FORBIDDEN: the columns the plugin must grant, e.g. `students.dob`. */
   fields?: string[];

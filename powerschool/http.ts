@@ -1,8 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
-import { isIP } from 'node:net';
 import { PowerSchoolError } from './errors.js';
-import { ForbiddenAddressError, guardedLookup, isForbiddenAddress } from './ssrf.js';
+import { createGuardedLookup, ForbiddenAddressError, guardedLookup, hostProblem } from './ssrf.js';
 
 /**
  * One HTTP exchange with PowerSchool over node:http(s) with keep-alive agents. Every request has
@@ -34,31 +33,36 @@ const MAX_BODY_BYTES = 32 * 1024 * 1024;
 // sooner than a minute, and reusing a dead socket costs a retry. Active requests have their own deadline.
 const agentOptions = { keepAlive: true, keepAliveMsecs: 1_000, maxSockets: 16, maxFreeSockets: 4, timeout: 4_000 };
 // The guarded agents refuse internal addresses at connect time; the open ones are for
-// development and tests against a local simulator (allowInsecure).
+// development and tests against a local simulator (allowInsecure), and still refuse link-local
+// and cloud metadata addresses.
 const guardedHttps = new https.Agent({ ...agentOptions, lookup: guardedLookup });
-const openHttps = new https.Agent(agentOptions);
-const openHttp = new http.Agent(agentOptions);
+const insecureLookup = createGuardedLookup({ insecure: true });
+const openHttps = new https.Agent({ ...agentOptions, lookup: insecureLookup });
+const openHttp = new http.Agent({ ...agentOptions, lookup: insecureLookup });
 
 function agentFor(url: URL, allowInsecure: boolean): http.Agent {
   if (url.protocol === 'http:') return openHttp;
   return allowInsecure ? openHttps : guardedHttps;
 }
 
-/** Refuses what the guard can decide before any I/O: plain http and literal internal IPs. */
+/** Refuses what the guard can decide before any I/O: plain http, literal internal IPs, metadata names. */
 export function assertAllowedUrl(url: URL, allowInsecure: boolean): void {
   if (url.protocol !== 'https:' && url.protocol !== 'http:')
     throw new PowerSchoolError('POWERSCHOOL_INSECURE_URL', `unsupported protocol ${url.protocol}`, {
       retryable: false,
     });
-  if (allowInsecure) return;
-  if (url.protocol !== 'https:')
+  if (!allowInsecure && url.protocol !== 'https:')
     throw new PowerSchoolError('POWERSCHOOL_INSECURE_URL', 'PowerSchool URL must use https', { retryable: false });
   // net.connect skips the lookup for a literal IP, so literal addresses are checked here.
-  const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
-  if (isIP(host) !== 0 && isForbiddenAddress(host))
-    throw new PowerSchoolError('POWERSCHOOL_INSECURE_URL', 'PowerSchool URL points to an internal address', {
-      retryable: false,
-    });
+  const problem = hostProblem(url.hostname, { insecure: allowInsecure });
+  if (problem)
+    throw new PowerSchoolError(
+      'POWERSCHOOL_INSECURE_URL',
+      `PowerSchool URL points to an internal address (${problem})`,
+      {
+        retryable: false,
+      },
+    );
 }
 
 const UNREACHABLE_NON_RETRYABLE = new Set(['ENOTFOUND']);

@@ -7,11 +7,12 @@ import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerDeploymentOptions } from '@temporalio/worker';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { createActivities, type StudentSourceFactory } from '../activities/index.js';
 import type { Config } from '../config.js';
 import { createDb, type Db } from '../db/connection.js';
 import { createEmailSender, type EmailSender } from '../email/sender.js';
+import { createLogger } from '../logging/logger.js';
 import { SecretBox } from '../secrets/secret-box.js';
 
 /**
@@ -157,7 +158,7 @@ function versionedAs(version: { deploymentName: string; buildId: string }): Work
 
 export async function createWorker(config: Config, deps: WorkerDeps = {}): Promise<SyncWorker> {
   const closers: (() => Promise<void>)[] = [];
-  const logger = deps.logger ?? pino({ level: config.logLevel });
+  const logger = deps.logger ?? createLogger({ logLevel: config.logLevel, service: 'worker' });
   const taskQueue = deps.taskQueue ?? config.temporal.taskQueue;
   try {
     // Bundled while the connections below are opened.

@@ -1,4 +1,5 @@
 import {
+  ActivityCancellationType,
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
@@ -6,6 +7,7 @@ import {
   defineQuery,
   isCancellation,
   log,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -29,6 +31,9 @@ import {
  * syncStudents: one run of one school, as data (design/architecture.md, "One run, as data").
  *
  *   beginRun → planRun → fetchPage × pages → applyRun | previewRun → finishRun → notify
+ *
+ * A long run continues as new between pages; each new execution records itself on the run
+ * (recordExecution) so the run's Temporal links open the execution that is carrying it.
  *
  * Only ids, counts and cursors cross into history; student rows stay in PostgreSQL. A failed run
  * is recorded and emailed, then the workflow fails with the error code as its type, so the
@@ -58,8 +63,9 @@ const bookkeeping = proxyActivities<SyncActivities>({
 });
 
 /**
- * PowerSchool calls: 5xx and dropped connections retry with backoff; a 429 retries after the
- * server's Retry-After (the activity sets nextRetryDelay). The heartbeat timeout notices a dead
+ * PowerSchool calls: 5xx and dropped connections retry with backoff; a 429 (or a 503 saying when
+ * to come back) retries after the server's Retry-After, up to 15 minutes (the activity sets
+ * nextRetryDelay, which takes precedence over this backoff). The heartbeat timeout notices a dead
  * worker quickly; the activity heartbeats on a timer while it works.
  */
 const powerschool = proxyActivities<SyncActivities>({
@@ -74,10 +80,15 @@ const powerschool = proxyActivities<SyncActivities>({
   },
 });
 
-/** The diff of a whole district in one transaction: long, but heartbeating throughout. */
+/**
+ * The diff of a whole district in one transaction: long, but heartbeating throughout. A cancel
+ * waits for the activity's answer: it rolls the transaction back (the run ends cancelled), or the
+ * commit had already landed (the run ends succeeded). Never a run recorded before its commit's fate is known.
+ */
 const diff = proxyActivities<SyncActivities>({
   startToCloseTimeout: '30 minutes',
   heartbeatTimeout: '30 seconds',
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 },
 });
 
@@ -152,6 +163,9 @@ export async function syncStudents(input: SyncStudentsWorkflowInput): Promise<Sy
       };
     } else {
       upsertSearchAttributes([{ key: TestRunKey, value: state.testRun }]);
+      // The run's links follow it into each new execution. Patched: executions continued by an
+      // older worker replay without this step.
+      if (patched('record-execution')) await bookkeeping.recordExecution({ runId, temporalRunId: info.runId });
     }
 
     phase = 'fetching';
@@ -176,7 +190,11 @@ export async function syncStudents(input: SyncStudentsWorkflowInput): Promise<Sy
   } catch (err) {
     // Also when beginRun itself failed: if it had claimed the slot, the row is ended (and the
     // school told); if it had not, finishRun finds no running row and changes nothing.
-    throw await endFailedRun(runId, err, (p) => (phase = p));
+    const ended = await endFailedRun(runId, err, (p) => (phase = p));
+    if (!ended.succeeded) throw ended.error;
+    const testRun = state?.testRun ?? false;
+    setCurrentDetails(describeCounts(testRun, ended.counts));
+    return { runId, status: 'succeeded', testRun, counts: ended.counts, notification: ended.notification };
   }
   // Outside the try: continue-as-new is itself thrown, and must not be taken for a failure.
   return continueAsNew<typeof syncStudents>({ ...input, continuation: { ...state, progress } });
@@ -234,13 +252,21 @@ async function sendNotification(runId: string): Promise<'sent' | 'failed'> {
   }
 }
 
-/** Records the end of a failed or cancelled run, emails it, and returns the error to throw. */
-async function endFailedRun(runId: string, err: unknown, setPhase: (p: SyncPhase) => void): Promise<unknown> {
+/**
+ * How a run that hit a failure or a cancel ended: with the error to throw, or — when its commit
+ * had landed before the cancel or failure took hold — succeeded after all.
+ */
+type FailedRunEnd =
+  | { succeeded: false; error: unknown }
+  | { succeeded: true; counts: RunCounts; notification: SyncStudentsResult['notification'] };
+
+/** Records the end of a failed or cancelled run and emails it. */
+async function endFailedRun(runId: string, err: unknown, setPhase: (p: SyncPhase) => void): Promise<FailedRunEnd> {
   const cancelled = isCancellation(err);
   const failure = cancelled ? { code: 'CANCELLED', message: 'the run was cancelled' } : describeFailure(err);
   log.warn('sync run failed', { runId, code: failure.code });
   // Cleanup must run even though the workflow's own scope is cancelled.
-  await CancellationScope.nonCancellable(async () => {
+  const { finished, notification } = await CancellationScope.nonCancellable(async () => {
     setPhase('finishing');
     const finished = await bookkeeping.finishRun({
       runId,
@@ -248,18 +274,27 @@ async function endFailedRun(runId: string, err: unknown, setPhase: (p: SyncPhase
       error: failure,
     });
     setPhase('notifying');
-    if (finished.notify) await sendNotification(runId);
+    const notification = finished.notify ? await sendNotification(runId) : ('disabled' as const);
     setPhase('done');
+    return { finished, notification };
   });
+  if (finished.succeededWith) {
+    // The students were written: the run stands as succeeded, here as in its row.
+    log.warn('the run had committed before it was stopped; it is recorded as succeeded', { runId, code: failure.code });
+    return { succeeded: true, counts: finished.succeededWith, notification };
+  }
   setCurrentDetails(cancelled ? 'Cancelled' : `Failed: ${failure.code} — ${failure.message}`);
-  if (cancelled) return err;
+  if (cancelled) return { succeeded: false, error: err };
   // Non-retryable, typed by the code: the UI shows the run red with what went wrong.
-  return ApplicationFailure.create({
-    message: failure.message,
-    type: failure.code,
-    nonRetryable: true,
-    cause: err as Error,
-  });
+  return {
+    succeeded: false,
+    error: ApplicationFailure.create({
+      message: failure.message,
+      type: failure.code,
+      nonRetryable: true,
+      cause: err as Error,
+    }),
+  };
 }
 
 function describeFailure(err: unknown): { code: string; message: string } {

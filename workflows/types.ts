@@ -7,6 +7,14 @@ export const SYNC_WORKFLOW_TYPE = 'syncStudents';
 
 export type SyncTrigger = 'schedule' | 'manual';
 
+/**
+ * The run timeout every start of syncStudents sets (the API's "trigger now" and each school's
+ * schedule): the longest a run may wait on a safety hold (30 days) plus a day. A run that is not
+ * held ends long before, within its activities' own timeouts and retry limits; this is the
+ * backstop that ends any execution that is stuck for good. Continue-as-new carries it over.
+ */
+export const SYNC_WORKFLOW_RUN_TIMEOUT = '31 days';
+
 export interface SyncStudentsInput {
   schoolId: string;
   trigger: SyncTrigger;

@@ -9,7 +9,6 @@ import {
 } from '../../db/queries/integrations.js';
 import { getLatestRun } from '../../db/queries/listings.js';
 import type { Integration } from '../../db/types.js';
-import { isForbiddenAddress } from '../../powerschool/ssrf.js';
 import { alignSchedule, describeSchedule } from '../../temporal/schedules.js';
 import type { Services } from '../app.js';
 import { notFound, validationFailed } from '../errors.js';
@@ -30,8 +29,8 @@ const tags = ['integration'];
 
 /**
  * Brings the school's schedule in line after a write. The database write has already happened and
- * stands even if Temporal is down: the failure is logged and the next reconcile (API or worker
- * start) repairs the schedule.
+ * stands even if Temporal is down: the failure is logged and the worker's next reconcile pass (within
+ * SCHEDULE_RECONCILE_INTERVAL) repairs the schedule.
  */
 export async function alignScheduleAfterWrite(services: Services, schoolId: string): Promise<void> {
   try {
@@ -73,7 +72,6 @@ export const integrationRoutes: FastifyPluginAsync<{ services: Services }> = asy
       const body = request.body;
       const url = checkServerUrl(body.powerschool.serverUrl, {
         allowInsecure: services.config.allowInsecurePowerSchool,
-        isForbiddenAddress,
       });
       if (!url.ok) throw validationFailed('powerschool.serverUrl', url.message);
       // Bound to the school id, so a ciphertext copied onto another school's row does not open.
@@ -103,6 +101,12 @@ export const integrationRoutes: FastifyPluginAsync<{ services: Services }> = asy
       );
       if (result.outcome === 'secret_required') {
         throw validationFailed('powerschool.clientSecret', 'is required when creating an integration');
+      }
+      if (result.outcome === 'secret_required_for_move') {
+        throw validationFailed(
+          'powerschool.clientSecret',
+          'is required when serverUrl or clientId changes (the stored secret is never sent to a new host or client)',
+        );
       }
       await alignScheduleAfterWrite(services, schoolId);
       reply.code(result.outcome === 'created' ? 201 : 200);

@@ -5,7 +5,12 @@ import { sql } from 'kysely';
 import { getIntegration, getIntegrationIdMapping } from '../../db/queries/integrations.js';
 import { getLatestRunSettings, getRun, listChanges, listIssues, listRuns } from '../../db/queries/listings.js';
 import { SchoolIdKey, SyncTriggerKey, TestRunKey } from '../../temporal/search-attributes.js';
-import { manualWorkflowIdFor, SYNC_WORKFLOW_TYPE, type SyncStudentsInput } from '../../workflows/types.js';
+import {
+  manualWorkflowIdFor,
+  SYNC_WORKFLOW_RUN_TIMEOUT,
+  SYNC_WORKFLOW_TYPE,
+  type SyncStudentsInput,
+} from '../../workflows/types.js';
 import type { Services } from '../app.js';
 import { ApiError, notFound } from '../errors.js';
 import { decodeCursor, DEFAULT_LIMIT, encodeCursor } from '../pagination.js';
@@ -86,6 +91,7 @@ export const runRoutes: FastifyPluginAsync<{ services: Services }> = async (app,
           taskQueue: config.temporal.taskQueue,
           workflowId,
           args: [input],
+          workflowRunTimeout: SYNC_WORKFLOW_RUN_TIMEOUT,
           typedSearchAttributes: [
             { key: SchoolIdKey, value: schoolId },
             { key: SyncTriggerKey, value: 'manual' },

@@ -52,7 +52,7 @@ export function newBenchEnv(opts: {
     temporalUiUrl: opts.temporalUiUrl ?? 'http://localhost:8233',
     databaseUrl: opts.databaseUrl,
     taskQueue: `bench-${randomBytes(4).toString('hex')}`,
-    apiToken: `bench-${randomBytes(12).toString('hex')}`,
+    apiToken: `bench-${randomBytes(24).toString('hex')}`,
     secretsKey: randomBytes(32).toString('base64'),
     log: opts.log ?? ((line) => console.log(line)),
   };

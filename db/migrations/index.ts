@@ -3,6 +3,7 @@ import * as initial from './2026_11_28_0001_initial.js';
 import * as runAppliedAt from './2026_11_28_0100_run_applied_at.js';
 import * as apiListingIndexes from './2026_11_28_0200_api_listing_indexes.js';
 import * as departedStudents from './2026_11_28_0300_departed_students.js';
+import * as integrationSettingsVersion from './2026_11_28_0400_integration_settings_version.js';
 
 /**
  * Every migration, by name. Names sort in apply order; add new files at the end and never edit
@@ -14,4 +15,5 @@ export const migrations: Record<string, Migration> = {
   '2026_11_28_0100_run_applied_at': runAppliedAt,
   '2026_11_28_0200_api_listing_indexes': apiListingIndexes,
   '2026_11_28_0300_departed_students': departedStudents,
+  '2026_11_28_0400_integration_settings_version': integrationSettingsVersion,
 };

@@ -27,6 +27,22 @@ export async function listIntegrations(db: Db): Promise<Integration[]> {
   return db.selectFrom('integrations').selectAll().orderBy('school_id').execute();
 }
 
+/**
+ * The school's settings version (moved by every settings write below), or undefined without an
+ * integration. Read back after a Temporal call to learn whether the settings applied are still current.
+ */
+export async function getSettingsVersion(db: Db, schoolId: string): Promise<string | undefined> {
+  const row = await db
+    .selectFrom('integrations')
+    .select('settings_version')
+    .where('school_id', '=', schoolId)
+    .executeTakeFirst();
+  return row?.settings_version;
+}
+
+/** The next settings version: one sequence for every school (see the migration that added it). */
+const nextSettingsVersion = () => sql<string>`nextval('integrations_settings_version_seq')`;
+
 /** The settings of one school as the API writes them. The secret arrives already sealed. */
 export interface IntegrationSettings {
   serverUrl: string;
@@ -52,12 +68,15 @@ export interface SealedSecret {
 export type PutIntegrationResult =
   | { outcome: 'created' | 'replaced'; row: Integration }
   /** No integration exists yet and no secret was given: creating one needs a secret. */
-  | { outcome: 'secret_required' };
+  | { outcome: 'secret_required' }
+  /** serverUrl or clientId changes and no secret was given: the stored one stays with its host and client. */
+  | { outcome: 'secret_required_for_move' };
 
 /**
- * Creates or replaces a school's settings. `secret` undefined keeps the stored one (replace only).
- * One transaction: the existing row is locked first, so a concurrent DELETE cannot slip between
- * the check and the write, and a concurrent create resolves through ON CONFLICT.
+ * Creates or replaces a school's settings. `secret` undefined keeps the stored one (replace only,
+ * and only while serverUrl and clientId stay as stored). One transaction: the existing row is
+ * locked first, so a concurrent DELETE or move cannot slip between the check and the write, and a
+ * concurrent create resolves through ON CONFLICT.
  */
 export async function putIntegration(
   db: Db,
@@ -68,10 +87,17 @@ export async function putIntegration(
   return db.transaction().execute(async (trx) => {
     const existing = await trx
       .selectFrom('integrations')
-      .select('school_id')
+      .select(['server_url', 'client_id'])
       .where('school_id', '=', schoolId)
       .forUpdate()
       .executeTakeFirst();
+    if (
+      existing &&
+      !secret &&
+      (existing.server_url !== settings.serverUrl || existing.client_id !== settings.clientId)
+    ) {
+      return { outcome: 'secret_required_for_move' };
+    }
     const values = {
       server_url: settings.serverUrl,
       client_id: settings.clientId,
@@ -94,7 +120,7 @@ export async function putIntegration(
     if (existing) {
       const row = await trx
         .updateTable('integrations')
-        .set({ ...values, ...secretValues, updated_at: sql`now()` })
+        .set({ ...values, ...secretValues, updated_at: sql`now()`, settings_version: nextSettingsVersion() })
         .where('school_id', '=', schoolId)
         .returningAll()
         .executeTakeFirstOrThrow();
@@ -109,7 +135,11 @@ export async function putIntegration(
         client_secret_encrypted: secret.ciphertext,
         client_secret_key_id: secret.keyId,
       })
-      .onConflict((oc) => oc.column('school_id').doUpdateSet({ ...values, ...secretValues, updated_at: sql`now()` }))
+      .onConflict((oc) =>
+        oc
+          .column('school_id')
+          .doUpdateSet({ ...values, ...secretValues, updated_at: sql`now()`, settings_version: nextSettingsVersion() }),
+      )
       .returningAll()
       .returning(sql<boolean>`(xmax = 0)`.as('inserted'))
       .executeTakeFirstOrThrow();
@@ -118,7 +148,7 @@ export async function putIntegration(
   });
 }
 
-/** Pause/resume. Idempotent: an unchanged value leaves updated_at alone. */
+/** Pause/resume. Idempotent: an unchanged value leaves updated_at and the settings version alone. */
 export async function setIntegrationActive(
   db: Db,
   schoolId: string,
@@ -126,7 +156,7 @@ export async function setIntegrationActive(
 ): Promise<Integration | undefined> {
   const changed = await db
     .updateTable('integrations')
-    .set({ active, updated_at: sql`now()` })
+    .set({ active, updated_at: sql`now()`, settings_version: nextSettingsVersion() })
     .where('school_id', '=', schoolId)
     .where('active', '=', !active)
     .returningAll()
@@ -158,7 +188,7 @@ export async function listSecretsNotSealedWith(
 
 /**
  * Replaces one school's sealed secret, only if it is still the one we read (a concurrent PUT with
- * a new secret wins). Does not touch updated_at: the settings did not change.
+ * a new secret wins). Does not touch updated_at or the settings version: the settings did not change.
  */
 export async function replaceSealedSecret(
   db: Db,

@@ -1,6 +1,7 @@
 import { sql, type Transaction } from 'kysely';
-import type { Db } from '../connection.js';
+import { abortableTransaction, setLocalTimeouts, type Db } from '../connection.js';
 import type { Database } from '../types.js';
+import { RunEndedError } from './staging.js';
 
 /**
  * The set-based diff of a run's staged rows against the school's students, matched on DCID.
@@ -23,7 +24,22 @@ export interface DiffOptions {
   mode: 'preview' | 'commit';
   /** Called between statements: a long diff keeps its activity's heartbeat going. */
   onStep?: () => void;
+  /**
+   * Ends the diff (a cancelled or timed-out activity): the statement in flight is cancelled and
+   * the transaction rolled back, unless its COMMIT has already gone through.
+   */
+  signal?: AbortSignal;
 }
+
+/**
+ * The diff's own limits, far above the pool's: one transaction of a handful of set-based
+ * statements over the whole run. A 100,000-student commit takes about 3 s here (bench/), so a
+ * 500,000-student one about 15 s, and minutes on a loaded server; 10 minutes per statement leaves
+ * room for that many times over while staying well inside the activity's 30-minute
+ * start-to-close. Lock waits get the same room: the run row's lock is held for the length of a
+ * previous attempt's diff (an attempt that timed out but still runs), which is waited out.
+ */
+export const DIFF_STATEMENT_TIMEOUT_MS = 10 * 60_000;
 
 export interface DiffCounts {
   fetched: number;
@@ -37,11 +53,21 @@ export interface DiffCounts {
 type Tx = Transaction<Database>;
 
 export async function diffRun(db: Db, options: DiffOptions): Promise<DiffCounts> {
-  return db.transaction().execute(async (tx) => {
-    // The row lock serialises two attempts of the same activity (a timed-out attempt may still run).
+  const step = () => {
+    options.onStep?.();
+    options.signal?.throwIfAborted();
+  };
+  return abortableTransaction(db, options.signal, async (tx) => {
+    await setLocalTimeouts(tx, {
+      statementTimeoutMs: DIFF_STATEMENT_TIMEOUT_MS,
+      lockTimeoutMs: DIFF_STATEMENT_TIMEOUT_MS,
+    });
+    // The row lock serialises two attempts of the same activity (a timed-out attempt may still
+    // run) and orders the diff against the run's end (finishRun takes the same lock).
     const run = await tx
       .selectFrom('runs')
       .select([
+        'status',
         'applied_at',
         'count_fetched',
         'count_created',
@@ -63,16 +89,18 @@ export async function diffRun(db: Db, options: DiffOptions): Promise<DiffCounts>
         missing: run.count_missing,
       };
     }
+    // A run that already ended (cancelled, failed) gets no commit: its status says nothing was written.
+    if (run.status !== 'running') throw new RunEndedError(options.runId, run.status);
 
     await recordChanges(tx, options);
-    options.onStep?.();
+    step();
     if (options.mode === 'commit') {
       await applyCreates(tx, options);
-      options.onStep?.();
+      step();
       await applyUpdates(tx, options);
-      options.onStep?.();
+      step();
       await recordDepartures(tx, options);
-      options.onStep?.();
+      step();
     }
     const counts = await countRun(tx, options);
     await tx

@@ -9,7 +9,10 @@ export async function getRun(db: Db, runId: string): Promise<Run | undefined> {
   return db.selectFrom('runs').selectAll().where('id', '=', runId).executeTakeFirst();
 }
 
-/** Stores the settings snapshot once (the first attempt of beginRun wins) and the Temporal run id. */
+/**
+ * Stores the settings snapshot once (the first attempt of beginRun wins) and the Temporal run id
+ * of the execution that began the run.
+ */
 export async function recordRunStart(
   db: Db,
   runId: string,
@@ -20,11 +23,19 @@ export async function recordRunStart(
     .updateTable('runs')
     .set({
       settings: sql<string>`coalesce(settings, ${JSON.stringify(settings)}::jsonb)`,
-      temporal_run_id: sql<string>`coalesce(temporal_run_id, ${temporalRunId})`,
+      temporal_run_id: temporalRunId,
     })
     .where('id', '=', runId)
     .returningAll()
     .executeTakeFirstOrThrow();
+}
+
+/**
+ * Points the run at the Temporal execution now carrying it (after continue-as-new), so its
+ * `temporal.runId` and `uiUrl` open the execution that holds its progress and outcome.
+ */
+export async function recordExecution(db: Db, runId: string, temporalRunId: string): Promise<void> {
+  await db.updateTable('runs').set({ temporal_run_id: temporalRunId }).where('id', '=', runId).execute();
 }
 
 /**
@@ -53,7 +64,26 @@ export async function recordSkippedRun(
     .execute();
 }
 
-/** Ends a run that is still running: status, error and end time. Returns the row as it now is. */
+/**
+ * A commit that landed wins over whatever ended the run after it (a cancel that reached the
+ * workflow after the transaction committed, a failure in a later step): students were written,
+ * so the run is `succeeded`, never `cancelled` or `failed` with its students in place. The
+ * UPDATE waits on the diff's lock on the run row, so it sees the diff's outcome.
+ */
+const committed = sql<boolean>`(applied_at is not null and not test_run)`;
+
+function endedStatus(status: Exclude<RunStatus, 'running'>) {
+  return sql<RunStatus>`case when ${committed} then 'succeeded' else ${status} end`;
+}
+
+function unlessCommitted(value: string | null) {
+  return sql<string | null>`case when ${committed} then null else ${value} end`;
+}
+
+/**
+ * Ends a run that is still running: status, error and end time (a run whose commit landed ends
+ * `succeeded`, see `committed`). Returns the row as it now is.
+ */
 export async function endRun(
   db: Db,
   runId: string,
@@ -64,10 +94,10 @@ export async function endRun(
   await db
     .updateTable('runs')
     .set({
-      status,
+      status: endedStatus(status),
       finished_at: sql<Date>`now()`,
-      error_code: error?.code ?? null,
-      error_message: error?.message ?? null,
+      error_code: unlessCommitted(error?.code ?? null),
+      error_message: unlessCommitted(error?.message ?? null),
       notification_status: notificationStatus,
     })
     .where('id', '=', runId)
@@ -106,7 +136,12 @@ export async function releaseAbandonedRun(
 ): Promise<boolean> {
   const released = await db
     .updateTable('runs')
-    .set({ status, finished_at: sql<Date>`now()`, error_code: 'RUN_ABANDONED', error_message: message })
+    .set({
+      status: endedStatus(status),
+      finished_at: sql<Date>`now()`,
+      error_code: unlessCommitted('RUN_ABANDONED'),
+      error_message: unlessCommitted(message),
+    })
     .where('id', '=', runId)
     .where('status', '=', 'running')
     .executeTakeFirst();

@@ -99,11 +99,18 @@ export async function stagePage(
   issues: StagedIssue[],
 ): Promise<RunProgressTotals> {
   return db.transaction().execute(async (tx) => {
-    // The run row's lock orders this page against finishRun: a page that arrives after the run
-    // ended (cancelled while the page was in flight) stages nothing, so no staged row outlives it.
-    const run = await tx.selectFrom('runs').select('status').where('id', '=', runId).forUpdate().executeTakeFirst();
+    // The run row's lock orders this page against finishRun and the diff: a page that arrives
+    // after the run ended (cancelled while the page was in flight), or after its diff was
+    // recorded (a stale attempt still reading), stages nothing and counts nothing.
+    const run = await tx
+      .selectFrom('runs')
+      .select(['status', 'applied_at'])
+      .where('id', '=', runId)
+      .forUpdate()
+      .executeTakeFirst();
     if (!run) throw new Error(`run ${runId} not found`);
     if (run.status !== 'running') throw new RunEndedError(runId, run.status);
+    if (run.applied_at) throw new RunEndedError(runId, 'applied');
     const newInvalid = await stageIssues(tx, runId, issues);
     const newStaged = await stageStudents(tx, runId, students);
     const fetched = newStaged + newInvalid;
@@ -126,10 +133,15 @@ export async function stagePage(
   });
 }
 
+/** The run can take no more staging or diff: it ended, or its changes were already recorded. */
 export class RunEndedError extends Error {
   override name = 'RunEndedError';
   constructor(runId: string, status: string) {
-    super(`run ${runId} has already ended (${status}); the page was not staged`);
+    super(
+      status === 'applied'
+        ? `run ${runId} has already recorded its changes; nothing more is staged into it`
+        : `run ${runId} has already ended (${status}); nothing more is staged or written for it`,
+    );
   }
 }
 

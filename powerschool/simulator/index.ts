@@ -31,7 +31,7 @@ export interface SimulatorFaults {
   errorRate?: number;
   /** Share of data requests answered 429. */
   rateLimitRate?: number;
-  /** Retry-After of those 429s, in seconds (default 1). */
+  /** Retry-After of those 429s (and of scripted `unavailable` 503s), in seconds (default 1). */
   retryAfterSeconds?: number;
   /** Added to every data request. */
   latencyMs?: number;
@@ -43,13 +43,25 @@ export interface SimulatorFaults {
   timeoutPages?: number[];
   /**
    * Scripted faults for the next data requests, one per request, in order (deterministic tests):
-   * `rate-limit` (429 + Retry-After), `error` (503), `drop` (socket destroyed), `timeout` (hangs),
-   * `unauthorized` (401 as for an expired token), `ok` (no fault).
+   * `rate-limit` (429 + Retry-After), `error` (503), `unavailable` (503 + Retry-After), `drop`
+   * (socket destroyed), `timeout` (hangs), `unauthorized` (401 as for an expired token), `ok` (no fault).
    */
   next?: ScriptedFault[];
 }
 
-export type ScriptedFault = 'rate-limit' | 'error' | 'drop' | 'timeout' | 'unauthorized' | 'ok';
+export type ScriptedFault = 'rate-limit' | 'error' | 'unavailable' | 'drop' | 'timeout' | 'unauthorized' | 'ok';
+
+/** One PowerSchool API request as the simulator saw it (control endpoints excluded). */
+export interface SimulatorRequest {
+  method: string;
+  /** The path, without the query. */
+  path: string;
+  /** Date.now() when the request arrived. */
+  receivedAt: number;
+  /** The status answered, and Date.now() when the answer went out; absent while in flight or when dropped. */
+  status?: number;
+  answeredAt?: number;
+}
 
 export interface SimulatorOptions {
   host?: string;
@@ -95,6 +107,8 @@ export interface Simulator {
   clientSecret: string;
   requestCount(): number;
   stats(): SimulatorStats;
+  /** Every PowerSchool API request so far, oldest first (tests check the timing of retries). */
+  requestLog(): SimulatorRequest[];
   setFaults(faults: SimulatorFaults): void;
   setGrantedColumns(columns: string[]): void;
   /** Revoke every issued token (the next data call gets 401). */
@@ -113,6 +127,7 @@ export interface Simulator {
 
 const DEFAULT_TOKEN_LIFETIME_S = 30 * 24 * 3600;
 const HANG_LIMIT_MS = 60_000;
+const MAX_REQUEST_LOG = 10_000;
 
 interface IssuedToken {
   clientId: string;
@@ -146,7 +161,7 @@ const faultsSchema = z
     dropRate: z.number().min(0).max(1),
     tokenExpiresEveryRequests: z.number().int().min(1),
     timeoutPages: z.array(z.number().int().min(1)),
-    next: z.array(z.enum(['rate-limit', 'error', 'drop', 'timeout', 'unauthorized', 'ok'])),
+    next: z.array(z.enum(['rate-limit', 'error', 'unavailable', 'drop', 'timeout', 'unauthorized', 'ok'])),
   })
   .partial()
   .strict();
@@ -214,6 +229,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     faults: { errors: 0, rateLimited: 0, dropped: 0, hung: 0, revokedTokens: 0 },
   };
   let inFlight = 0;
+  const requestLog: SimulatorRequest[] = [];
 
   const app = Fastify({ logger: options.logger ?? false, forceCloseConnections: true });
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
@@ -229,6 +245,14 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     else stats.tokenRequests++;
     inFlight++;
     stats.maxConcurrent = Math.max(stats.maxConcurrent, inFlight);
+    const entry: SimulatorRequest = { method: request.method, path: path.split('?')[0]!, receivedAt: Date.now() };
+    requestLog.push(entry);
+    // Bounded, so a long benchmark against one simulator does not grow without end.
+    if (requestLog.length > MAX_REQUEST_LOG) requestLog.splice(0, requestLog.length - MAX_REQUEST_LOG);
+    reply.raw.once('finish', () => {
+      entry.status = reply.raw.statusCode;
+      entry.answeredAt = Date.now();
+    });
     reply.raw.once('close', () => inFlight--);
   });
 
@@ -308,6 +332,15 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
         .code(429)
         .header('retry-after', String(seconds))
         .send({ message: `Too many requests. Retry after ${seconds} seconds.` });
+      return false;
+    }
+    if (scripted === 'unavailable') {
+      stats.faults.errors++;
+      const seconds = f.retryAfterSeconds ?? 1;
+      void reply
+        .code(503)
+        .header('retry-after', String(seconds))
+        .send({ message: 'Service Unavailable: down for maintenance' });
       return false;
     }
     if (scripted === 'error' || (!scripted && f.errorRate && faultRandom() < f.errorRate)) {
@@ -578,6 +611,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     clientSecret,
     requestCount: () => stats.requests,
     stats: () => structuredClone(stats),
+    requestLog: () => requestLog.map((r) => ({ ...r })),
     setFaults,
     setGrantedColumns: (columns) => {
       granted = new Set(columns.map((c) => c.toLowerCase()));

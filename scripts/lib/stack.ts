@@ -3,7 +3,7 @@ import type { Client } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../api/app.js';
-import { createLogger } from '../../api/logger.js';
+import { createLogger } from '../../logging/logger.js';
 import { DEFAULT_DATABASE_URL, loadConfig, type Config } from '../../config.js';
 import { createDb, type Db } from '../../db/connection.js';
 import { dropDatabase, ensureDatabase, migrateToLatest } from '../../db/migrate.js';
@@ -83,7 +83,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     await dropDatabase(databaseUrl);
     await ensureDatabase(databaseUrl);
 
-    const apiToken = `demo-${randomBytes(12).toString('hex')}`;
+    const apiToken = `demo-${randomBytes(24).toString('hex')}`;
     const config = loadConfig(
       {
         NODE_ENV: 'development',
@@ -119,7 +119,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       } catch {
         // already installed in this process
       }
-      const logger = createLogger({ logLevel: config.logLevel });
+      const logger = createLogger({ logLevel: config.logLevel, service: 'worker' });
       const w = await createWorker(config, { logger });
       worker = w;
       const running = w.run();

@@ -2,13 +2,13 @@ import type { Client } from '@temporalio/client';
 import type { TypedSearchAttributes } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../api/app.js';
-import { createLogger } from '../../api/logger.js';
+import { createLogger } from '../../logging/logger.js';
 import { PowerSchoolError } from '../../powerschool/errors.js';
 import { startSimulator, type Simulator } from '../../powerschool/simulator/index.js';
 import { SecretBox } from '../../secrets/secret-box.js';
 import { scheduleIdFor } from '../../workflows/types.js';
 import { uniqueSchoolId } from '../helpers/env.js';
-import { expectErrorShape, LogCapture, settings, startTestApi, type TestApi } from './support.js';
+import { expectErrorShape, LogCapture, SECOND_TOKEN, settings, startTestApi, type TestApi } from './support.js';
 
 const SECRET = 'very-secret-value-42';
 
@@ -53,7 +53,8 @@ describe('PUT /integration', () => {
       method: 'PUT',
       url: url(id),
       payload: {
-        powerschool: { serverUrl: 'https://other.powerschool.com/', clientId: 'client-2' },
+        // Same host and client, spelled differently: the stored secret may stay.
+        powerschool: { serverUrl: 'HTTPS://District.PowerSchool.com:443/', clientId: 'client-1' },
         active: true,
         testRun: false,
         notifications: { enabled: true, recipients: ['counselor@school.org'] },
@@ -65,7 +66,7 @@ describe('PUT /integration', () => {
     expect(replaced.statusCode).toBe(200);
     const r = replaced.json();
     expect(r).toMatchObject({
-      powerschool: { serverUrl: 'https://other.powerschool.com', clientId: 'client-2', clientSecretSet: true },
+      powerschool: { serverUrl: 'https://district.powerschool.com', clientId: 'client-1', clientSecretSet: true },
       active: true,
       testRun: false,
       notifications: { enabled: true, recipients: ['counselor@school.org'] },
@@ -85,6 +86,48 @@ describe('PUT /integration', () => {
       .where('school_id', '=', id)
       .executeTakeFirstOrThrow();
     expect(after).toEqual(before);
+  });
+
+  it('refuses to move a stored secret: a new serverUrl or clientId needs clientSecret in the same request', async () => {
+    const id = uniqueSchoolId();
+    expect((await api.req({ method: 'PUT', url: url(id), payload: settings() })).statusCode).toBe(201);
+    const stored = () =>
+      api.db
+        .selectFrom('integrations')
+        .select(['server_url', 'client_id', 'client_secret_encrypted'])
+        .where('school_id', '=', id)
+        .executeTakeFirstOrThrow();
+    const before = await stored();
+    for (const powerschool of [
+      { serverUrl: 'https://attacker.example.com', clientId: 'client-1' },
+      { serverUrl: 'https://district.powerschool.com', clientId: 'client-2' },
+      { serverUrl: 'https://district.powerschool.com:8443', clientId: 'client-1' },
+    ]) {
+      const res = await api.req({ method: 'PUT', url: url(id), payload: settings({ powerschool }) });
+      expect(res.statusCode, JSON.stringify(powerschool)).toBe(400);
+      const body = res.json();
+      expectErrorShape(body);
+      expect(body.error.code).toBe('VALIDATION_FAILED');
+      expect(body.error.details?.[0]).toEqual({ path: 'powerschool.clientSecret', message: expect.any(String) });
+    }
+    expect(await stored()).toEqual(before);
+    // With a new secret in the same request the move is fine.
+    const moved = await api.req({
+      method: 'PUT',
+      url: url(id),
+      payload: settings({
+        powerschool: { serverUrl: 'https://other.powerschool.com', clientId: 'client-2', clientSecret: 'new-secret' },
+      }),
+    });
+    expect(moved.statusCode).toBe(200);
+    expect(moved.json().powerschool).toEqual({
+      serverUrl: 'https://other.powerschool.com',
+      clientId: 'client-2',
+      clientSecretSet: true,
+    });
+    const after = await stored();
+    expect(after.client_secret_encrypted).not.toBe(before.client_secret_encrypted);
+    expect(api.logs.text()).not.toContain('new-secret');
   });
 
   it('requires the client secret on create', async () => {
@@ -162,6 +205,16 @@ describe('PUT /integration', () => {
     'https://[fe80::1]',
     'https://[fd00::1]',
     'https://0.0.0.0',
+    // IPv4 inside IPv6, as the URL parser prints it (hex), and prefixes that tunnel to IPv4.
+    'https://[::7f00:1]',
+    'https://[::127.0.0.1]',
+    'https://[::ffff:a00:1]',
+    'https://[::ffff:0:a9fe:a9fe]',
+    'https://[64:ff9b::a00:1]',
+    'https://[64:ff9b:1::808:808]',
+    'https://[2002:808:808::1]',
+    'https://[100::1]',
+    'https://metadata.google.internal',
     'district.powerschool.com',
   ];
   it.each(badUrls)('refuses serverUrl %s', async (serverUrl) => {
@@ -172,6 +225,36 @@ describe('PUT /integration', () => {
     });
     expect(res.statusCode).toBe(400);
     expect(res.json().error.details).toEqual([{ path: 'powerschool.serverUrl', message: expect.any(String) }]);
+  });
+
+  it('even with ALLOW_INSECURE_POWERSCHOOL, link-local and cloud metadata addresses are refused', async () => {
+    const insecure = await startTestApi({ env: { ALLOW_INSECURE_POWERSCHOOL: 'true' } });
+    try {
+      const put = (serverUrl: string) =>
+        insecure.req({
+          method: 'PUT',
+          url: url(uniqueSchoolId()),
+          payload: settings({ powerschool: { serverUrl, clientId: 'c', clientSecret: 's' } }),
+        });
+      for (const serverUrl of [
+        'http://169.254.169.254',
+        'http://169.254.1.1:8080',
+        'http://[fe80::1]',
+        'http://[fd00:ec2::254]',
+        'http://[::ffff:169.254.169.254]',
+        'http://100.100.100.200',
+        'http://metadata.google.internal',
+        'http://metadata',
+      ]) {
+        const res = await put(serverUrl);
+        expect(res.statusCode, serverUrl).toBe(400);
+        expect(res.json().error.details).toEqual([{ path: 'powerschool.serverUrl', message: expect.any(String) }]);
+      }
+      for (const serverUrl of ['http://127.0.0.1:7070', 'http://localhost:7070', 'http://10.0.0.5'])
+        expect((await put(serverUrl)).statusCode, serverUrl).toBe(201);
+    } finally {
+      await insecure.close();
+    }
   });
 
   it('accepts an https origin with a port, and stores the normalised origin', async () => {
@@ -314,7 +397,7 @@ describe('GET, DELETE, pause, resume', () => {
       const res = await app.inject({
         method: 'PUT',
         url: url(id),
-        headers: { authorization: 'Bearer second-token-abcdef' },
+        headers: { authorization: `Bearer ${SECOND_TOKEN}` },
         payload: settings({ active: true }),
       });
       expect(res.statusCode).toBe(201);

@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../api/app.js';
-import { createLogger } from '../../api/logger.js';
+import { createLogger } from '../../logging/logger.js';
 import { uniqueSchoolId } from '../helpers/env.js';
-import { LogCapture, settings, startTestApi, type TestApi } from './support.js';
+import { LogCapture, SECOND_TOKEN, settings, startTestApi, type TestApi } from './support.js';
 
 let api: TestApi;
 beforeAll(async () => {
@@ -177,7 +177,14 @@ describe('POST /runs', () => {
     const res = await api.req({ method: 'POST', url: runsUrl(id), payload: { testRun: false } });
     expect(res.statusCode).toBe(202);
     expect(res.json().testRun).toBe(false);
-    await api.client.workflow.getHandle(res.json().id).terminate('test over');
+    // The run itself is a commit, not only the answer: the workflow's input and search attribute.
+    const handle = api.client.workflow.getHandle(res.json().id);
+    const history = await handle.fetchHistory();
+    const input = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0]?.data;
+    expect(JSON.parse(Buffer.from(input!).toString())).toMatchObject({ schoolId: id, testRun: false });
+    const attributes = (await handle.describe()).typedSearchAttributes.getAll().map((p) => [p.key.name, p.value]);
+    expect(attributes).toContainEqual(['TestRun', false]);
+    await handle.terminate('test over');
   });
 
   it('when Temporal refuses the start: 500 INTERNAL, the run is marked failed and the slot freed', async () => {
@@ -203,7 +210,7 @@ describe('POST /runs', () => {
       const res = await app.inject({
         method: 'POST',
         url: runsUrl(id),
-        headers: { authorization: 'Bearer second-token-abcdef' },
+        headers: { authorization: `Bearer ${SECOND_TOKEN}` },
       });
       expect(res.statusCode).toBe(500);
       expect(res.json().error.code).toBe('INTERNAL');

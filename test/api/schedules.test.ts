@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { ScheduleNotFoundError, ScheduleOverlapPolicy } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEV_SECRETS_KEY } from '../../config.js';
+import { TEST_SECRETS_KEY } from '../../config.js';
 import { SecretBox } from '../../secrets/secret-box.js';
 import { reconcileSchedules, type ScheduleLogger } from '../../temporal/schedules.js';
 import { scheduleIdFor } from '../../workflows/types.js';
@@ -12,8 +12,8 @@ import { testEnv, uniqueSchoolId } from '../helpers/env.js';
 import { createNamespace, settings, startTestApi, TOKEN, type TestApi } from './support.js';
 
 /**
- * Schedules follow the database, and drift made behind the API's back is repaired by reconcile at
- * the next start. This file runs in a Temporal namespace of its own, so reconciling "every school"
+ * Schedules follow the database, and drift made behind the API's back is repaired by a reconcile
+ * pass (at the API's start here; the worker's periodic passes are in schedule-reconciler.test.ts). This file runs in a Temporal namespace of its own, so reconciling "every school"
  * can neither see nor touch another test file's schedules.
  */
 
@@ -117,9 +117,97 @@ describe('reconcileSchedules', () => {
     await expectInLine(healthy, false);
     expect(await exists(orphan)).toBe(false);
 
-    // A second pass finds nothing to create or delete.
-    const again = await reconcileSchedules({ db: api.db, client: api.client, config: api.config, logger: quiet });
-    expect(again).toMatchObject({ created: 0, deleted: 0, failed: 0 });
+    // A second pass finds nothing to create, update or delete among these schools.
+    const mine = (s: string) => [missing, drifted, healthy, orphan].includes(s);
+    const again = await reconcileSchedules({
+      db: api.db,
+      client: api.client,
+      config: api.config,
+      logger: quiet,
+      schoolFilter: mine,
+    });
+    expect(again).toEqual({ created: 0, updated: 0, unchanged: 3, deleted: 0, failed: 0 });
+  });
+
+  it('leaves a schedule that is already in line untouched, pass after pass', async () => {
+    const id = uniqueSchoolId();
+    await put(id, { active: true });
+    const before = await handle(id).describe();
+    const pass = () =>
+      reconcileSchedules({
+        db: api.db,
+        client: api.client,
+        config: api.config,
+        logger: quiet,
+        schoolFilter: (s) => s === id,
+      });
+    // An update inside a fire's jitter window can lose that run: a pass that finds nothing to do writes nothing.
+    expect(await pass()).toEqual({ created: 0, updated: 0, unchanged: 1, deleted: 0, failed: 0 });
+    expect(await pass()).toEqual({ created: 0, updated: 0, unchanged: 1, deleted: 0, failed: 0 });
+    const after = await handle(id).describe();
+    expect(after.info.lastUpdatedAt).toEqual(before.info.lastUpdatedAt);
+    expect(Buffer.from(after.raw.conflictToken!)).toEqual(Buffer.from(before.raw.conflictToken!));
+  });
+
+  it('reads every shape of cron line as Temporal compiles it, so none is rewritten on every pass', async () => {
+    const crons = [
+      '0 2 * * 0',
+      '*/5 * * * *',
+      '30 1 * * 7',
+      '0 9-17/2 * * MON-FRI',
+      '15 3 1,15 * *',
+      '0 0 1 JAN,jul *',
+      '5/10 * * * *',
+      '0 12 * * 5-7',
+      '0 0 * * 1-7/2',
+      '0 6 * 3-5 sun',
+    ];
+    const ids = crons.map(() => uniqueSchoolId());
+    for (const [i, cron] of crons.entries()) await put(ids[i]!, { schedule: { cron, timezone: 'Asia/Singapore' } });
+    const result = await reconcileSchedules({
+      db: api.db,
+      client: api.client,
+      config: api.config,
+      logger: quiet,
+      schoolFilter: (s) => ids.includes(s),
+    });
+    expect(result).toEqual({ created: 0, updated: 0, unchanged: crons.length, deleted: 0, failed: 0 });
+  });
+
+  it('repairs a spec edited behind the API even when the edit kept everything else', async () => {
+    const id = uniqueSchoolId();
+    await put(id, { active: true });
+    // Only the cron line changes: the action (and its memo) is the one we wrote.
+    await handle(id).update((prev) => ({
+      ...prev,
+      spec: { ...prev.spec, calendars: [], cronExpressions: ['*/5 * * * *'] },
+    }));
+    const result = await reconcileSchedules({
+      db: api.db,
+      client: api.client,
+      config: api.config,
+      logger: quiet,
+      schoolFilter: (s) => s === id,
+    });
+    expect(result).toMatchObject({ updated: 1, failed: 0 });
+    await expectInLine(id, true);
+  });
+
+  it('a settings change the schedule missed (Temporal failed during the write) is applied by the next pass', async () => {
+    const id = uniqueSchoolId();
+    await put(id, { active: true });
+    // The write that Temporal never saw: the row says 04:30, the schedule still says 02:00.
+    await api.db.updateTable('integrations').set({ schedule_cron: '30 4 * * 0' }).where('school_id', '=', id).execute();
+    const result = await reconcileSchedules({
+      db: api.db,
+      client: api.client,
+      config: api.config,
+      logger: quiet,
+      schoolFilter: (s) => s === id,
+    });
+    expect(result).toMatchObject({ updated: 1, failed: 0 });
+    const d = await handle(id).describe();
+    expect(d.spec.calendars?.[0]).toMatchObject({ minute: [{ start: 30, end: 30 }], hour: [{ start: 4, end: 4 }] });
   });
 
   it('a paused/unpaused state flipped behind the API is flipped back', async () => {
@@ -176,7 +264,7 @@ describe('npm run api (api/main.ts)', () => {
         TEMPORAL_TASK_QUEUE: api.config.temporal.taskQueue,
         API_TOKENS: TOKEN,
         // The current key is the one every other test uses, so re-sealing cannot disturb them.
-        SECRETS_KEY: DEV_SECRETS_KEY,
+        SECRETS_KEY: TEST_SECRETS_KEY,
         SECRETS_KEY_PREVIOUS: oldKey.toString('base64'),
       },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -4,13 +4,14 @@ import { Client, Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time.js';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { buildApp, type AppDeps } from '../../api/app.js';
-import { createLogger } from '../../api/logger.js';
+import { createLogger } from '../../logging/logger.js';
 import { loadConfig, type Config } from '../../config.js';
 import type { Db } from '../../db/connection.js';
 import { ensureSearchAttributes } from '../../temporal/connection.js';
 import { testClient, testDb, testEnv } from '../helpers/env.js';
 
-export const TOKEN = 'api-test-token-0123456789';
+export const TOKEN = 'api-test-token-0123456789abcdefghijklmn';
+export const SECOND_TOKEN = 'second-api-test-token-abcdefghijklmnopq';
 export const AUTH = { authorization: `Bearer ${TOKEN}` };
 
 export function testConfig(overrides: Record<string, string> = {}): Config {
@@ -21,8 +22,10 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
       TEMPORAL_ADDRESS: testEnv.temporalAddress,
       TEMPORAL_UI_URL: testEnv.temporalUiUrl,
       TEMPORAL_TASK_QUEUE: `api-test-${randomUUID()}`,
-      API_TOKENS: `${TOKEN},second-token-abcdef`,
+      API_TOKENS: `${TOKEN},${SECOND_TOKEN}`,
       ALLOW_INSECURE_POWERSCHOOL: 'false',
+      // Tests that send many bad tokens share an address; auth-limits.test.ts sets its own limit.
+      API_AUTH_FAILURES_MAX: '1000000',
       LOG_LEVEL: 'info',
       ...overrides,
     },

@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { dropDatabase } from '../../db/migrate.js';
 import { freshDatabase, newBenchEnv, type BenchEnv } from '../../bench/lib/env.js';
-import { buildResults, describeMachine, printTable } from '../../bench/report.js';
+import { buildResults, describeMachine, LoadSampler, printTable } from '../../bench/report.js';
 import { evaluateTargets, runSuite, type BenchSizes } from '../../bench/suite.js';
 import { testEnv } from '../helpers/env.js';
 
@@ -48,6 +48,7 @@ describe('npm run bench at tiny sizes', () => {
 
   it('runs every scenario with its correctness checks passing', { timeout: 180_000 }, async () => {
     const startedAt = new Date();
+    const load = new LoadSampler();
     const r = await runSuite(env, TINY);
 
     expect(r.baseline.check).toMatchObject({ ok: true, expected: 200, actual: 200, mismatches: 0 });
@@ -75,10 +76,45 @@ describe('npm run bench at tiny sizes', () => {
 
     const targets = evaluateTargets(r);
     expect(targets).toHaveLength(7);
-    const file = buildResults(r, TINY, describeMachine('test', [0, 0, 0]), startedAt);
+    const file = buildResults(r, TINY, describeMachine('test', load.stop()), startedAt);
     const lines: string[] = [];
     printTable(file, (line) => lines.push(line));
     expect(lines.join('\n')).toContain('pipeline / baseline');
-    expect(JSON.parse(JSON.stringify(file)).scenarios.fullSync.students).toBe(200);
+    expect(lines.join('\n')).toMatch(
+      /^Load average \(1 \/ 5 \/ 15 min\) on \d+ CPUs: at start .+; at end .+; 1-minute/m,
+    );
+    const written = JSON.parse(JSON.stringify(file));
+    expect(written.scenarios.fullSync.students).toBe(200);
+    expect(written.machine.loadAverage).toMatchObject({
+      atStart: [expect.any(Number), expect.any(Number), expect.any(Number)],
+      atEnd: [expect.any(Number), expect.any(Number), expect.any(Number)],
+      oneMinute: { everySeconds: 5, samples: expect.any(Number) },
+    });
+    expect(written.machine.note).not.toMatch(/engineers|test suites/);
+  });
+});
+
+describe('the load average in bench/results.json', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('is os.loadavg() measured at the start, at the end and sampled in between', () => {
+    vi.useFakeTimers();
+    let calls = 0;
+    const read = () => {
+      calls++;
+      return [calls, 10 * calls, 100 * calls];
+    };
+    const sampler = new LoadSampler(read, 5_000);
+    vi.advanceTimersByTime(15_000); // three samples
+    expect(calls).toBe(4);
+    expect(sampler.stop()).toEqual({
+      atStart: [1, 10, 100],
+      atEnd: [5, 50, 500],
+      oneMinute: { everySeconds: 5, samples: 5, min: 1, mean: 3, max: 5 },
+    });
+    vi.advanceTimersByTime(60_000);
+    expect(calls).toBe(5); // stopped: no reading after stop()
   });
 });

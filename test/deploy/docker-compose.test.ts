@@ -125,7 +125,7 @@ describe('docker-compose.yml', () => {
       expect(services[svc]!.init).toBe(true);
     }
     const dockerfile = readFileSync(join(PROJECT_ROOT, 'Dockerfile'), 'utf8');
-    expect(dockerfile).toMatch(/^FROM node:20/m);
+    expect(dockerfile).toMatch(/^FROM node:24-/m); // Node 24 LTS, the documented runtime
     expect(dockerfile).toMatch(/npm ci --omit=dev/);
     expect(dockerfile).toMatch(/^CMD \["node", "--import", "tsx", "api\/main.ts"\]$/m);
   });

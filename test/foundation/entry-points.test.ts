@@ -1,12 +1,14 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import proto from '@temporalio/proto';
 import { createDb } from '../../db/connection.js';
 import { migrateToLatest } from '../../db/migrate.js';
 import { PROJECT_ROOT } from '../../scripts/lib/temporal-cli.js';
-import { testEnv } from '../helpers/env.js';
+import { testClient, testEnv } from '../helpers/env.js';
 
 const run = promisify(execFile);
+const { IndexedValueType } = proto.temporal.api.enums.v1;
 
 async function runScript(script: string, env: Record<string, string>) {
   try {
@@ -28,6 +30,37 @@ describe('entry points', () => {
     expect(r.code).not.toBe(0);
     expect(r.stderr.trim().split('\n')).toEqual([
       'Configuration error: DATABASE_URL: must be a postgres:// connection URL',
+    ]);
+  });
+
+  it('the API and the worker refuse ALLOW_INSECURE_POWERSCHOOL in production: one line, exit 78', async () => {
+    const env = {
+      NODE_ENV: 'production',
+      ALLOW_INSECURE_POWERSCHOOL: 'true',
+      API_TOKENS: 'a'.repeat(40),
+      SECRETS_KEY: Buffer.alloc(32, 3).toString('base64'),
+      DATABASE_URL: testEnv.databaseUrl,
+    };
+    for (const script of ['api/main.ts', 'worker.ts']) {
+      const r = await runScript(script, env);
+      expect(r.code, script).toBe(78);
+      expect(r.stderr.trim().split('\n')).toEqual([
+        expect.stringMatching(
+          /^Configuration error: ALLOW_INSECURE_POWERSCHOOL: only allowed when NODE_ENV is development or test/,
+        ),
+      ]);
+    }
+  });
+
+  it('the API refuses an API_TOKENS entry shorter than 32 characters: one line, exit 78', async () => {
+    const r = await runScript('api/main.ts', {
+      NODE_ENV: 'production',
+      API_TOKENS: `${'a'.repeat(40)},short-token-0123456789`,
+      SECRETS_KEY: Buffer.alloc(32, 3).toString('base64'),
+    });
+    expect(r.code).toBe(78);
+    expect(r.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/^Configuration error: API_TOKENS: each token must be at least 32 characters/),
     ]);
   });
 
@@ -54,5 +87,18 @@ describe('entry points', () => {
     const res = await fetch(testEnv.temporalUiUrl);
     expect(res.status).toBe(200);
     expect(await res.text()).toMatch(/<!doctype html>/i);
+    const client = await testClient();
+    try {
+      const { customAttributes } = await client.connection.operatorService.listSearchAttributes({
+        namespace: 'default',
+      });
+      expect(customAttributes).toMatchObject({
+        SchoolId: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+        SyncTrigger: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+        TestRun: IndexedValueType.INDEXED_VALUE_TYPE_BOOL,
+      });
+    } finally {
+      await client.connection.close();
+    }
   });
 });

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { parseRetryAfterMs, deniedFields } from '../../powerschool/classify.js';
+import type { ApplicationFailure } from '@temporalio/common';
+import { toActivityFailure } from '../../activities/failures.js';
+import { parseRetryAfterMs, deniedFields, errorForStatus } from '../../powerschool/classify.js';
+import { PowerSchoolError } from '../../powerschool/errors.js';
 import { dcidOf, clientFor, simulator } from './helpers.js';
 
 const scope = { gradeFrom: 9, gradeTo: 12 };
@@ -63,6 +66,36 @@ describe('response classification helpers', () => {
     expect(at({}, '{"message":"Rate limit exceeded. Try again in 12 seconds."}')).toBe(12_000);
     expect(at({}, '{"retry_after": 3}')).toBe(3000);
     expect(at({}, 'Too many requests')).toBeUndefined();
+    // Never longer than 15 minutes, however long the server asks for.
+    expect(at({ 'retry-after': '3600' })).toBe(15 * 60_000);
+    expect(at({ 'retry-after': 'Thu, 01 Jan 2026 02:00:00 GMT' })).toBe(15 * 60_000);
+    expect(at({}, '{"retry_after": 86400}')).toBe(15 * 60_000);
+  });
+
+  it('a 503 carries the Retry-After header, not a number of seconds found in its body', () => {
+    const res = (headers: Record<string, string>, body: string) => ({ status: 503, headers, body });
+    expect(errorForStatus(res({ 'retry-after': '120' }, ''), 'GET /x')).toMatchObject({
+      code: 'POWERSCHOOL_UNAVAILABLE',
+      retryable: true,
+      retryAfterMs: 120_000,
+    });
+    expect(errorForStatus(res({}, 'upstream timed out after 30 seconds'), 'GET /x').retryAfterMs).toBeUndefined();
+    expect(
+      errorForStatus({ ...res({ 'retry-after': '120' }, ''), status: 500 }, 'GET /x').retryAfterMs,
+    ).toBeUndefined();
+  });
+
+  it('the activity failure asks Temporal to wait what the server asked, at most 15 minutes', () => {
+    const failure = (retryAfterMs: number) =>
+      toActivityFailure(
+        new PowerSchoolError('POWERSCHOOL_RATE_LIMITED', 'rate limited', { retryable: true, retryAfterMs }),
+      ) as ApplicationFailure;
+    expect(failure(7_000)).toMatchObject({
+      type: 'POWERSCHOOL_RATE_LIMITED',
+      nonRetryable: false,
+      nextRetryDelay: 7_000,
+    });
+    expect(failure(2 * 3600_000).nextRetryDelay).toBe(15 * 60_000);
   });
 
   it('finds denied fields in 403 and 400 bodies', () => {

@@ -223,6 +223,29 @@ describe('PowerSchoolClient against the simulator', () => {
       expect(err).toMatchObject({ code: 'POWERSCHOOL_RATE_LIMITED', retryable: true, retryAfterMs: 7000, status: 429 });
     });
 
+    it('a Retry-After longer than the in-process wait is not waited here: thrown at once, carrying it', async () => {
+      const sim = await simulator({ faults: { next: ['rate-limit'], retryAfterSeconds: 3 } });
+      const started = Date.now();
+      const err = await caught(clientFor(sim, { maxAttempts: 3, maxRetryDelayMs: 1_000 }).countStudents(scope));
+      expect(err).toMatchObject({ code: 'POWERSCHOOL_RATE_LIMITED', retryable: true, retryAfterMs: 3000 });
+      // No second request before the server's 3 s (there is none at all: the caller retries later).
+      expect(Date.now() - started).toBeLessThan(1_000);
+      expect(sim.requestLog().filter((r) => r.path.startsWith('/ws/'))).toHaveLength(1);
+
+      // A 503 that says when to come back is treated the same way.
+      sim.setFaults({ next: ['unavailable'], retryAfterSeconds: 3 });
+      const unavailable = await caught(clientFor(sim, { maxAttempts: 3, maxRetryDelayMs: 1_000 }).countStudents(scope));
+      expect(unavailable).toMatchObject({ code: 'POWERSCHOOL_UNAVAILABLE', status: 503, retryAfterMs: 3000 });
+    });
+
+    it('a 503 with a short Retry-After is waited in-process for exactly that long', async () => {
+      const sim = await simulator({ faults: { next: ['unavailable'], retryAfterSeconds: 1 } });
+      expect(await clientFor(sim, { maxRetryDelayMs: 2_000 }).countStudents(scope)).toBeGreaterThan(0);
+      const [refused, retried] = sim.requestLog().filter((r) => r.path.startsWith('/ws/'));
+      expect(refused!.status).toBe(503);
+      expect(retried!.receivedAt - refused!.answeredAt!).toBeGreaterThanOrEqual(1_000);
+    });
+
     it('5xx: retried with backoff, then a retryable UNAVAILABLE once attempts run out', async () => {
       const sim = await simulator({ faults: { next: ['error', 'error'] } });
       expect(await clientFor(sim, { maxAttempts: 3 }).countStudents(scope)).toBeGreaterThan(0);

@@ -60,6 +60,7 @@ describe('reliability: students leaving scope behind the read position', () => {
       const before = inScopeOf(sim);
       const result = await runSync(client, worker.taskQueue, { schoolId, trigger: 'manual' });
       expect(result.status).toBe('succeeded');
+      expect(removed, 'students withdrawn behind the read position during the run').toHaveLength(3);
       const stored = new Set(
         (await db.selectFrom('students').select('dcid').where('school_id', '=', schoolId).execute()).map((r) => r.dcid),
       );

@@ -1,4 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from '@temporalio/client';
@@ -6,13 +7,14 @@ import { startSimulator, type Simulator } from '../../powerschool/simulator/inde
 import { scheduleIdFor } from '../../workflows/types.js';
 import { testClient, uniqueSchoolId, uniqueTaskQueue } from '../helpers/env.js';
 import { putIntegration, startSync, syncTestConfig } from '../sync/harness.js';
-import { freshDatabase, LogSink, sigkill, sleep, startWorkerProcess, waitFor } from './support.js';
+import { freshDatabase, LogSink, sigkill, startWorkerProcess, waitFor } from './support.js';
 
 /**
  * Issue 8, bug 2 (fixed in db/connection.ts): a backend terminated while its client is checked
  * out (pg_terminate_backend, a PostgreSQL restart or failover, a network reset) made the pg Client
  * emit 'error' with no listener — an uncaught exception that killed worker.ts. Here worker.ts
- * (a child process) has the connection of its apply transaction terminated and must stay up.
+ * (a child process) has the connection of its apply transaction terminated and must stay up and
+ * finish the run.
  */
 describe('reliability: worker.ts survives a terminated PostgreSQL backend', () => {
   let database: Awaited<ReturnType<typeof freshDatabase>>;
@@ -37,13 +39,17 @@ describe('reliability: worker.ts survives a terminated PostgreSQL backend', () =
     await database?.drop();
   });
 
-  it('worker.ts survives pg_terminate_backend of a connection in the middle of a query', async () => {
+  it('worker.ts survives pg_terminate_backend of a connection in the middle of a query and finishes the run', async () => {
     const config = syncTestConfig({ DATABASE_URL: database.url });
     schoolId = uniqueSchoolId('pgerr');
     const taskQueue = uniqueTaskQueue('pgerr');
     await putIntegration(database.db, config, schoolId, sim, { grades: { from: -2, to: 12 } });
     const logs = new LogSink();
     child = await startWorkerProcess({ databaseUrl: database.url, taskQueue, logs });
+    const exited = once(child, 'exit').then(([code, signal]) => {
+      throw new Error(`worker.ts exited (${code ?? signal}) before the run ended:\n${logs.text().slice(-800)}`);
+    });
+    exited.catch(() => {}); // also killed on purpose in afterAll
     const handle = await startSync(client, taskQueue, { schoolId, trigger: 'manual' });
     const locker = new pg.Client({ connectionString: database.url });
     const admin = new pg.Client({ connectionString: database.url });
@@ -60,7 +66,8 @@ describe('reliability: worker.ts survives a terminated PostgreSQL backend', () =
       // An uncommitted student row with a DCID the commit will insert: the apply's INSERT waits on
       // it inside its transaction. Terminate that backend: the transaction's ROLLBACK then meets
       // the closed connection while the client is still checked out.
-      const last = sim.students.inScope(-2, 12).at(-1)!.dcid;
+      const inScope = sim.students.inScope(-2, 12);
+      const last = inScope.at(-1)!.dcid;
       await locker.query('begin');
       await locker.query(
         `insert into students (school_id, dcid, first_name, last_name, graduation_year) values ($1, $2, 'x', 'y', 2030)`,
@@ -79,12 +86,18 @@ describe('reliability: worker.ts survives a terminated PostgreSQL backend', () =
       );
       await admin.query('select pg_terminate_backend($1)', [pid]);
       await locker.query('rollback');
-      await sleep(2_000);
-      // Before the fix the worker died here of "Connection terminated unexpectedly".
-      expect({ exitCode: child.exitCode, signal: child.signalCode, tail: logs.text().slice(-800) }).toMatchObject({
-        exitCode: null,
-        signal: null,
+      // The same worker process retries the apply and finishes the run. Before the fix it died
+      // here of "Connection terminated unexpectedly" (and, being the only worker on its queue,
+      // left the run hanging): its exit ends the wait at once, with its last words.
+      const result = await Promise.race([handle.result(), exited]);
+      expect(result).toMatchObject({
+        status: 'succeeded',
+        counts: { fetched: inScope.length, created: inScope.length, invalid: 0 },
       });
+      expect(
+        await database.db.selectFrom('runs').select('status').where('id', '=', handle.workflowId).executeTakeFirst(),
+      ).toEqual({ status: 'succeeded' });
+      expect({ exitCode: child.exitCode, signal: child.signalCode }).toEqual({ exitCode: null, signal: null });
     } finally {
       await locker.end();
       await admin.end();

@@ -10,12 +10,11 @@ import { putIntegration, runRow, startSync, startSyncWorker, syncTestConfig } fr
 import {
   ALL_GRADES,
   expectExactStudents,
-  findPersonalData,
-  historyText,
   inScopeOf,
   LogSink,
   markerStudent,
   report,
+  scanRunsForPersonalData,
   sinkLogger,
   SOAK,
   waitFor,
@@ -168,14 +167,13 @@ describe('reliability: PostgreSQL connections killed mid-run', () => {
 
   it('no personal data in the run history, its search attributes or the worker’s logs', async () => {
     const students = [...sim.students.list(), markerStudent('Pg')];
-    const findings = [];
-    for (const id of workflowIds)
-      findings.push(
-        ...findPersonalData(`history ${id}`, await historyText(client, id), students, [sim.clientSecret], {
-          fieldNames: true,
-        }),
-      );
-    findings.push(...findPersonalData('worker logs', logs.text(), students, [sim.clientSecret]));
+    const findings = await scanRunsForPersonalData(client, {
+      workflowIds,
+      logs,
+      students,
+      secrets: [sim.clientSecret],
+    });
+    expect(workflowIds).toHaveLength(1);
     expect(findings).toEqual([]);
     report('PostgreSQL kill: personal-data scan', {
       histories: workflowIds.length,

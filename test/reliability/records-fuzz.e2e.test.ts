@@ -72,9 +72,23 @@ const anyCell: fc.Arbitrary<unknown> = fc.oneof(
   { weight: 1, arbitrary: fc.constantFrom(null, '', undefined) },
   { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 2 }) },
 );
+const ZERO_DCIDS: unknown[] = ['0', '00', 0];
 const badDcid: fc.Arbitrary<unknown> = fc.oneof(
-  // Not "0": two rows with DCID "0" still share one issue (reported; see the issue 8 report).
-  fc.constantFrom(undefined, null, '', 'abc', '-5', '-0', '12.5', '99999999999999999999999', '\u0000', ' ', true),
+  // "0" and "00" read as integers but are not DCIDs: each such row must still get an issue of its own.
+  fc.constantFrom(
+    undefined,
+    null,
+    '',
+    'abc',
+    ...ZERO_DCIDS,
+    '-5',
+    '-0',
+    '12.5',
+    '99999999999999999999999',
+    '\u0000',
+    ' ',
+    true,
+  ),
   fc.array(fc.integer(), { maxLength: 2 }),
   fc.string({ unit: 'binary', maxLength: 8 }).filter((s) => !/^\s*[+-]?\d+(\.0*)?\s*$/.test(s)),
 );
@@ -137,7 +151,7 @@ describe('reliability: fuzzed PowerSchool records through real runs', () => {
   });
 
   it(`${RUNS} runs with ${Math.round(FUZZED_SHARE * 100)}% fuzzed rows never crash; every bad row is an issue with a reason`, async () => {
-    const totals = { runs: 0, rows: 0, fuzzed: 0, synced: 0, skipped: 0, skippedRows: 0, issues: 0 };
+    const totals = { runs: 0, rows: 0, fuzzed: 0, zeroDcids: 0, synced: 0, skipped: 0, skippedRows: 0, issues: 0 };
     for (let seed = 1; seed <= RUNS; seed++) {
       const sim = await startSimulator({ students: STUDENTS, seed: 9000 + seed, maxPageSize: PAGE_SIZE });
       // The rows the worker received, per read (page number or keyset cursor), in reading order.
@@ -244,6 +258,9 @@ describe('reliability: fuzzed PowerSchool records through real runs', () => {
         // Each bad row is a record of its own (a DCID that is not an integer is named by position).
         expect(skippedRecords.size, 'every skipped row has an issue of its own').toBe(skippedRows);
         expect(result.counts!.fetched, 'fetched counts every record received').toBe(rows);
+        totals.zeroDcids += pages
+          .flat()
+          .filter((r) => ZERO_DCIDS.includes((r as { dcid?: unknown } | null)?.dcid)).length;
         totals.skippedRows += skippedRows;
         totals.runs++;
         totals.rows += rows;
@@ -256,10 +273,13 @@ describe('reliability: fuzzed PowerSchool records through real runs', () => {
         await sim.close();
       }
     }
+    // The zero DCIDs really came through (two on one page share an issue if they are named by value).
+    expect(totals.zeroDcids).toBeGreaterThan(0);
     report('fuzzed PowerSchool records', {
       runs: totals.runs,
       rowsReceived: totals.rows,
       rowsFuzzed: totals.fuzzed,
+      rowsWithDcidZero: totals.zeroDcids,
       studentsSynced: totals.synced,
       rowsSkipped: totals.skippedRows,
       skippedRecordsWithOwnIssue: totals.skipped,

@@ -256,6 +256,8 @@ export function findPersonalData(
   secrets: string[],
   { markers = [], fieldNames = false }: { markers?: string[]; fieldNames?: boolean } = {},
 ): PersonalDataFinding[] {
+  // An empty text would pass every scan: it means the thing to scan never happened.
+  if (text.trim() === '') throw new Error(`${where}: nothing to scan`);
   const found: PersonalDataFinding[] = [];
   const seen = new Set<string>();
   const hit = (what: string) => {
@@ -276,6 +278,43 @@ export function findPersonalData(
   // In a history even a field name means a record crossed into it (logs may name fields in issue counts).
   if (fieldNames && /first_?name|last_?name|date_?of_?birth|"dob"/i.test(text)) hit('a student field name');
   return found;
+}
+
+/**
+ * The scan that ends a fault scenario: every history of its runs (payloads decoded, search
+ * attributes and memo) and everything its workers logged. It cannot pass on nothing: there must
+ * be runs whose histories hold decoded inputs and page reads, log lines, students to look for, and
+ * the scan must see a name planted in a copy of the text.
+ */
+export async function scanRunsForPersonalData(
+  client: Client,
+  {
+    workflowIds,
+    logs,
+    students,
+    secrets,
+  }: {
+    workflowIds: string[];
+    logs: LogSink;
+    students: Pick<SimulatedStudent, 'first_name' | 'last_name' | 'dob'>[];
+    secrets: string[];
+  },
+): Promise<PersonalDataFinding[]> {
+  expect(workflowIds.length, 'runs to scan (the scenario before the scan must have run)').toBeGreaterThan(0);
+  expect(students.length, 'students to look for').toBeGreaterThan(1);
+  expect(logs.lines(), 'worker log lines').toBeGreaterThan(0);
+  const findings: PersonalDataFinding[] = [];
+  for (const id of workflowIds) {
+    const text = await historyText(client, id);
+    expect(text, `history ${id}: the workflow input, decoded`).toContain('"schoolId"');
+    expect(text, `history ${id}: a page read`).toContain('fetchPage');
+    findings.push(...findPersonalData(`history ${id}`, text, students, secrets, { fieldNames: true }));
+  }
+  findings.push(...findPersonalData('worker logs', logs.text(), students, secrets));
+  const someone = students.find((s) => s.first_name.trim() && s.last_name.trim())!;
+  const planted = `${logs.text()}\n${someone.first_name.trim()} ${someone.last_name.trim()}`;
+  expect(findPersonalData('planted', planted, [someone], []), 'the scan sees a planted name').toHaveLength(1);
+  return findings;
 }
 
 /** Unique, unmistakable names for a marker student: if they show up anywhere, something leaked. */

@@ -3,6 +3,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { ApplicationFailure } from '@temporalio/common';
 import { createActivities } from '../../activities/index.js';
 import type { Db } from '../../db/connection.js';
+import { endRun } from '../../db/queries/run-lifecycle.js';
 import { OutboxEmailSender } from '../../email/sender.js';
 import type { Simulator } from '../../powerschool/simulator/index.js';
 import { SecretBox } from '../../secrets/secret-box.js';
@@ -96,10 +97,75 @@ describe('sync activities under retry', () => {
 
     const finished = await run(activities.finishRun, { runId, status: 'succeeded' });
     expect(finished).toEqual({ status: 'succeeded', notify: false });
+    // A later failure cannot take back a commit that landed: the run stays succeeded, with its counts.
     expect(await run(activities.finishRun, { runId, status: 'failed' })).toEqual({
       status: 'succeeded',
       notify: false,
+      succeededWith: counts,
     });
+  });
+
+  async function fetchAll(runId: string) {
+    const plan = await run(activities.planRun, { runId });
+    let page: number | null = 1;
+    let afterDcid: string | null = null;
+    while (page !== null) {
+      const last: Awaited<ReturnType<typeof activities.fetchPage>> = await run(activities.fetchPage, {
+        runId,
+        page,
+        pageSize: plan.pageSize,
+        afterDcid,
+      });
+      page = last.nextPage;
+      afterDcid = last.lastDcid;
+    }
+    return { plan, afterDcid };
+  }
+
+  it('a page that arrives after the run recorded its diff is refused and counts nothing', async () => {
+    const own = await startTestSimulator({ students: 60, seed: 102 });
+    try {
+      const schoolId = uniqueSchoolId();
+      await putIntegration(db, config, schoolId, own);
+      const runId = await begin(schoolId);
+      const lastDcid = own.students.inScope(9, 12).at(-1)!.dcid;
+      const { plan } = await fetchAll(runId);
+      const counts = await run(activities.applyRun, { runId });
+      const before = await db.selectFrom('runs').selectAll().where('id', '=', runId).executeTakeFirstOrThrow();
+
+      // A stale attempt reading on after the commit: a new student past the last page.
+      own.students.add({ grade_level: 10, enroll_status: 0 });
+      const err = await run(activities.fetchPage, {
+        runId,
+        page: plan.pagesTotal + 1,
+        pageSize: plan.pageSize,
+        afterDcid: String(lastDcid),
+      }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ApplicationFailure);
+      expect(err).toMatchObject({ type: 'RUN_ENDED', nonRetryable: true });
+
+      const after = await db.selectFrom('runs').selectAll().where('id', '=', runId).executeTakeFirstOrThrow();
+      expect(after).toEqual(before);
+      const staged = await db.selectFrom('staged_students').select('dcid').where('run_id', '=', runId).execute();
+      expect(staged).toHaveLength(counts.created);
+    } finally {
+      await own.close();
+    }
+  });
+
+  it('a commit of a run that already ended writes nothing and keeps the run as it ended', async () => {
+    const schoolId = uniqueSchoolId();
+    await putIntegration(db, config, schoolId, sim);
+    const runId = await begin(schoolId);
+    await fetchAll(runId);
+    // Ended by hand without clearing staging: the staged rows a late commit would write are still there.
+    await endRun(db, runId, 'cancelled', { code: 'CANCELLED', message: 'the run was cancelled' }, 'disabled');
+    const before = await db.selectFrom('runs').selectAll().where('id', '=', runId).executeTakeFirstOrThrow();
+
+    const err = await run(activities.applyRun, { runId }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ type: 'RUN_ENDED', nonRetryable: true });
+    expect(await studentsOf(db, schoolId)).toEqual([]);
+    expect(await db.selectFrom('runs').selectAll().where('id', '=', runId).executeTakeFirstOrThrow()).toEqual(before);
   });
 
   it('fails fast and typed: wrong credentials are non-retryable POWERSCHOOL_AUTH_FAILED', async () => {

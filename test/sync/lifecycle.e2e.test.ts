@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
 import { sql } from 'kysely';
+import { runJson } from '../../api/serialize.js';
 import type { Db } from '../../db/connection.js';
 import { claimRunSlot } from '../../db/queries/runs.js';
 import type { Simulator } from '../../powerschool/simulator/index.js';
@@ -155,7 +156,7 @@ describe('sync pipeline: run lifecycle', () => {
     expect(await studentsOf(db, schoolId)).toEqual([]);
   });
 
-  it('continues as new to keep history small, and the run still commits exactly', async () => {
+  it('continues as new to keep history small, the run still commits exactly, and its links point at the latest execution', async () => {
     const schoolId = uniqueSchoolId();
     await putIntegration(db, config, schoolId, sim);
     const n = sim.students.inScope(9, 12).length;
@@ -171,10 +172,18 @@ describe('sync pipeline: run lifecycle', () => {
     expect(executions.length).toBeGreaterThanOrEqual(3);
     expect(executions.filter((e) => e.status.name === 'CONTINUED_AS_NEW').length).toBe(executions.length - 1);
     expect(await studentsOf(db, schoolId)).toHaveLength(n);
-    expect(await runRow(db, handle.workflowId)).toMatchObject({
-      status: 'succeeded',
-      count_created: n,
-      records_fetched: n,
+    const row = await runRow(db, handle.workflowId);
+    expect(row).toMatchObject({ status: 'succeeded', count_created: n, records_fetched: n });
+
+    // temporal.runId / uiUrl name the execution that holds the run's outcome, not the first one.
+    const latest = await client.workflow.getHandle(handle.workflowId).describe();
+    expect(latest.status.name).toBe('COMPLETED');
+    expect(latest.runId).not.toBe(handle.firstExecutionRunId);
+    expect(row.temporal_run_id).toBe(latest.runId);
+    expect(runJson(config, row).temporal).toEqual({
+      workflowId: handle.workflowId,
+      runId: latest.runId,
+      uiUrl: `${config.temporal.uiUrl}/namespaces/default/workflows/${handle.workflowId}/${latest.runId}`,
     });
   });
 
