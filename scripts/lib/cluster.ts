@@ -498,7 +498,13 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       },
       async stop({ dropDatabases = false } = {}) {
         await stopAll();
-        if (dropDatabases) for (const url of Object.values(databases)) await dropDatabase(url).catch(() => {});
+        if (!dropDatabases) return;
+        for (const url of Object.values(databases))
+          await dropDatabase(url).catch((err: unknown) =>
+            log(
+              `  could not drop ${new URL(url).pathname.slice(1)}: ${err instanceof Error ? err.message : String(err)}`,
+            ),
+          );
       },
     };
     return cluster;
