@@ -49,7 +49,7 @@ export interface ActivityDeps {
   maxPageSize?: number;
   /**
    * A slot holder with no workflow in Temporal may be one the API has just claimed and not yet
-   * started; it is released only once it is older than this. Default 60 s.
+   * started; it is released only once it is older than this. Default ABANDONED_RUN_GRACE_MS (services/run-slot.ts).
    */
   abandonedRunGraceMs?: number;
 }

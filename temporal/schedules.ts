@@ -19,7 +19,7 @@ import {
   type SyncStudentsInput,
 } from '../workflows/types.js';
 import { scheduleDrift, withScheduleHash } from './schedule-drift.js';
-import { SchoolIdKey, SyncTriggerKey } from './search-attributes.js';
+import { SchoolIdKey, SyncTriggerKey } from '../workflows/search-attributes.js';
 
 /**
  * One Temporal schedule per school, kept in line with the `integrations` table (the source of

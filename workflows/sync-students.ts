@@ -16,7 +16,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { SyncActivities } from '../activities/types.js';
-import { SchoolIdKey, SyncTriggerKey, TestRunKey } from '../temporal/search-attributes.js';
+import { SchoolIdKey, SyncTriggerKey, TestRunKey } from './search-attributes.js';
 import {
   PROGRESS_QUERY,
   type RunCounts,

@@ -151,6 +151,16 @@ export interface RunProgressTotals {
   invalid: number;
 }
 
+/** The run's progress as staged so far (a retried fetchPage that finds the read done reports it). */
+export async function getProgressTotals(db: Db, runId: string): Promise<RunProgressTotals> {
+  const row = await db
+    .selectFrom('runs')
+    .select(['pages_fetched', 'records_fetched', 'count_invalid'])
+    .where('id', '=', runId)
+    .executeTakeFirstOrThrow();
+  return { pagesFetched: row.pages_fetched, recordsFetched: row.records_fetched, invalid: row.count_invalid };
+}
+
 export async function recordPlan(
   db: Db,
   runId: string,
