@@ -1,15 +1,9 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { PowerSchoolClient } from '../powerschool/client.js';
-import { normaliseStudent } from '../powerschool/records.js';
+import { normaliseStudent, type NormalisedStudent } from '../powerschool/records.js';
 import type { RunSettings } from '../db/queries/run-settings.js';
-import {
-  getProgressTotals,
-  recordPlan,
-  stagePage,
-  type StagedIssue,
-  type StagedStudent,
-} from '../db/queries/staging.js';
+import { getProgressTotals, recordPlan, stagePage, type StagedIssue } from '../db/queries/staging.js';
 import type { ActivityDeps, StudentSource, StudentSourceFactory } from './deps.js';
 import { activitySignal } from './cancellation.js';
 import { adaptFailures } from './failures.js';
@@ -192,8 +186,8 @@ export function normalisePage(
   rows: unknown[],
   settings: RunSettings,
   page: number,
-): { students: StagedStudent[]; issues: StagedIssue[]; skipped: number; lastDcid: string | null } {
-  const students: StagedStudent[] = [];
+): { students: NormalisedStudent[]; issues: StagedIssue[]; skipped: number; lastDcid: string | null } {
+  const students: NormalisedStudent[] = [];
   const issues: StagedIssue[] = [];
   let skipped = 0;
   let lastDcid: bigint | null = null;
