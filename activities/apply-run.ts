@@ -1,3 +1,4 @@
+// The applyRun and previewRun activities: the run's diff, committed or only recorded.
 import { diffRun } from '../db/queries/run-diff.js';
 import type { RunCounts } from '../db/queries/run-counts.js';
 import { activitySignal } from './cancellation.js';

@@ -1,3 +1,4 @@
+// What the activities are built from: database, config, secrets, email sender, PowerSchool source, Temporal client.
 import type { Client } from '@temporalio/client';
 import type { Config } from '../config.js';
 import type { Db } from '../db/connection.js';

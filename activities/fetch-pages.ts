@@ -1,3 +1,4 @@
+// The planRun and fetchPage activities: PowerSchool page by page into the run's staging tables.
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { PowerSchoolClient } from '../powerschool/client.js';

@@ -15,7 +15,7 @@ import { provisionTemporalCli } from './lib/temporal-cli.js';
 import { startTemporalDevServer } from './lib/temporal-dev-server.js';
 
 /**
- * Done-when 10 of issue 4, kept out of `npm test` because it takes minutes: a district of
+ * The 100,000-student soak, kept out of `npm test` because it takes minutes: a district of
  * 100,000 in-scope students committed through the real pipeline (Temporal dev server, a fresh
  * PostgreSQL database, the simulator, an in-process worker), then a second, unchanged run.
  * Checks every stored student against the simulator and prints the times.

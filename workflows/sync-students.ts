@@ -1,3 +1,4 @@
+// The syncStudents workflow: one run of one school, from beginRun to the summary email.
 import {
   ActivityCancellationType,
   ActivityFailure,
@@ -28,7 +29,7 @@ import {
 } from './types.js';
 
 /**
- * syncStudents: one run of one school, as data (design/architecture.md, "One run, as data").
+ * syncStudents: one run of one school, as data.
  *
  *   beginRun → planRun → fetchPage × pages → applyRun | previewRun → finishRun → notify
  *

@@ -1,3 +1,4 @@
+// The API's keyset-paginated lists: runs, changes, issues and students.
 import { sql } from 'kysely';
 import type { Db } from '../connection.js';
 import type { Run, Student } from '../types.js';

@@ -1,3 +1,4 @@
+// A run's set-based diff against the school's students: recorded (preview) or committed.
 import { sql, type Transaction } from 'kysely';
 import { abortableTransaction, setLocalTimeouts, type Db } from '../connection.js';
 import type { Database } from '../types.js';
