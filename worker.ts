@@ -4,7 +4,7 @@ import { loadConfigOrExit } from './config.js';
 import { createDb } from './db/connection.js';
 import { createLogger } from './logging/logger.js';
 import { connectClient, ensureSearchAttributes } from './temporal/connection.js';
-import { startScheduleReconciler } from './temporal/schedule-reconciler.js';
+import { startScheduleReconciler } from './services/schedule-reconciler.js';
 import { createWorker } from './worker/create-worker.js';
 import { installRuntimeLogger } from './worker/runtime-logger.js';
 

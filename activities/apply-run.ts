@@ -1,5 +1,6 @@
+// The applyRun and previewRun activities: the run's diff, committed or only recorded.
 import { diffRun } from '../db/queries/run-diff.js';
-import type { RunCounts } from '../workflows/types.js';
+import type { RunCounts } from '../db/queries/run-counts.js';
 import { activitySignal } from './cancellation.js';
 import type { ActivityDeps } from './deps.js';
 import { adaptFailures } from './failures.js';

@@ -1,20 +1,13 @@
-import { WorkflowNotFoundError } from '@temporalio/client';
+// The beginRun and recordExecution activities: the run's row, its run slot and its settings snapshot.
 import { getIntegration } from '../db/queries/integrations.js';
-import {
-  getRun,
-  recordExecution,
-  recordRunStart,
-  recordSkippedRun,
-  releaseAbandonedRun,
-} from '../db/queries/run-lifecycle.js';
-import { snapshotSettings } from '../db/queries/run-settings.js';
-import { claimRunSlot } from '../db/queries/runs.js';
+import { recordExecution, recordRunStart, recordSkippedRun } from '../db/queries/run-lifecycle.js';
+import { parseRunSettings, snapshotSettings, wantsEmail } from '../db/queries/run-settings.js';
+import { getRun } from '../db/queries/runs.js';
+import { claimRunSlotReleasingAbandoned } from '../services/run-slot.js';
 import type { BeginRunInput, BeginRunResult, RecordExecutionInput } from './types.js';
 import type { ActivityDeps } from './deps.js';
 import { integrationNotFound } from './failures.js';
 import { openSecret } from './run-context.js';
-
-const DEFAULT_GRACE_MS = 60_000;
 
 /**
  * Records the run and takes the school's run slot. Idempotent on the workflow id: the API's
@@ -42,10 +35,11 @@ export function makeBeginRun(deps: ActivityDeps) {
       return { outcome: 'skipped', code: 'INTEGRATION_INACTIVE', runningRunId: null };
     }
 
-    let claim = await claimRunSlot(db, newRun);
-    if (!claim.claimed && (await releaseIfAbandoned(deps, claim.runningRunId, input.runId))) {
-      claim = await claimRunSlot(db, newRun);
-    }
+    const claim = await claimRunSlotReleasingAbandoned(db, newRun, {
+      temporal: deps.temporalClient,
+      log: deps.logger,
+      graceMs: deps.abandonedRunGraceMs,
+    });
     if (!claim.claimed) {
       await recordSkippedRun(
         db,
@@ -73,7 +67,6 @@ export function makeBeginRun(deps: ActivityDeps) {
       ciphertext: integration.client_secret_encrypted,
       keyId: integration.client_secret_key_id,
     });
-    const settings = run.settings as { notifications?: { enabled?: boolean; recipients?: string[] } } | null;
     deps.logger?.info(
       { runId: input.runId, schoolId: input.schoolId, trigger: input.trigger, testRun: run.test_run },
       'run begun',
@@ -81,7 +74,7 @@ export function makeBeginRun(deps: ActivityDeps) {
     return {
       outcome: 'claimed',
       testRun: run.test_run,
-      notificationsEnabled: Boolean(settings?.notifications?.enabled && settings.notifications.recipients?.length),
+      notificationsEnabled: wantsEmail(parseRunSettings(run.settings)),
     };
   };
 }
@@ -91,37 +84,4 @@ export function makeRecordExecution(deps: ActivityDeps) {
   return async function recordExecutionActivity({ runId, temporalRunId }: RecordExecutionInput): Promise<void> {
     await recordExecution(deps.db, runId, temporalRunId);
   };
-}
-
-/** Releases the slot holder when its workflow is no longer running; true if it did. */
-async function releaseIfAbandoned(deps: ActivityDeps, holderId: string, claimantId: string): Promise<boolean> {
-  if (!deps.temporalClient || holderId === claimantId) return false;
-  let state: string;
-  try {
-    const description = await deps.temporalClient.workflow.getHandle(holderId).describe();
-    state = description.status.name;
-  } catch (err) {
-    if (!(err instanceof WorkflowNotFoundError)) throw err;
-    state = 'NOT_FOUND';
-  }
-  if (state === 'RUNNING') return false;
-  if (state === 'NOT_FOUND') {
-    const holder = await getRun(deps.db, holderId);
-    // db/types.ts types Generated<Timestamp> loosely; pg returns a Date.
-    const age = holder ? Date.now() - holder.started_at.getTime() : Infinity;
-    if (age < (deps.abandonedRunGraceMs ?? DEFAULT_GRACE_MS)) return false;
-  }
-  const status = state === 'CANCELLED' || state === 'TERMINATED' ? 'cancelled' : 'failed';
-  const released = await releaseAbandonedRun(
-    deps.db,
-    holderId,
-    status,
-    `its workflow is ${state.toLowerCase().replace('_', ' ')}; the run slot was released by ${claimantId}`,
-  );
-  if (released)
-    deps.logger?.warn(
-      { runId: holderId, workflowState: state, releasedBy: claimantId },
-      'released an abandoned run slot',
-    );
-  return released;
 }

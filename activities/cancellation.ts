@@ -1,3 +1,4 @@
+// The current activity's cancellation as an AbortSignal.
 import { Context } from '@temporalio/activity';
 
 /**

@@ -1,3 +1,4 @@
+// What the activities are built from: database, config, secrets, email sender, PowerSchool source, Temporal client.
 import type { Client } from '@temporalio/client';
 import type { Config } from '../config.js';
 import type { Db } from '../db/connection.js';
@@ -49,7 +50,7 @@ export interface ActivityDeps {
   maxPageSize?: number;
   /**
    * A slot holder with no workflow in Temporal may be one the API has just claimed and not yet
-   * started; it is released only once it is older than this. Default 60 s.
+   * started; it is released only once it is older than this. Default ABANDONED_RUN_GRACE_MS (services/run-slot.ts).
    */
   abandonedRunGraceMs?: number;
 }

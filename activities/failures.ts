@@ -1,3 +1,4 @@
+// Errors as Temporal failures: which ones a retry can fix, and their codes.
 import { ApplicationFailure } from '@temporalio/common';
 import { RunEndedError } from '../db/queries/staging.js';
 import { isPowerSchoolError, MAX_RETRY_AFTER_MS } from '../powerschool/errors.js';

@@ -1,9 +1,10 @@
+// The planRun and fetchPage activities: PowerSchool page by page into the run's staging tables.
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { PowerSchoolClient } from '../powerschool/client.js';
-import { normaliseStudent } from '../powerschool/records.js';
+import { normaliseStudent, type NormalisedStudent } from '../powerschool/records.js';
 import type { RunSettings } from '../db/queries/run-settings.js';
-import { recordPlan, stagePage, type StagedIssue, type StagedStudent } from '../db/queries/staging.js';
+import { getProgressTotals, recordPlan, stagePage, type StagedIssue } from '../db/queries/staging.js';
 import type { ActivityDeps, StudentSource, StudentSourceFactory } from './deps.js';
 import { activitySignal } from './cancellation.js';
 import { adaptFailures } from './failures.js';
@@ -165,21 +166,17 @@ function heartbeatResume(at: ResumePoint): void {
 
 /** A retry of an attempt that had staged the last page before it died: report where the run is. */
 async function finishedBefore(deps: ActivityDeps, runId: string, page: number): Promise<FetchPageResult> {
-  const run = await deps.db
-    .selectFrom('runs')
-    .select(['pages_fetched', 'records_fetched'])
-    .where('id', '=', runId)
-    .executeTakeFirstOrThrow();
+  const run = await getProgressTotals(deps.db, runId);
   return {
-    page: Math.max(page, run.pages_fetched),
+    page: Math.max(page, run.pagesFetched),
     received: 0,
     staged: 0,
     skipped: 0,
     nextPage: null,
     lastDcid: null,
     pagesRead: 1,
-    pagesFetched: run.pages_fetched,
-    recordsFetched: run.records_fetched,
+    pagesFetched: run.pagesFetched,
+    recordsFetched: run.recordsFetched,
   };
 }
 
@@ -190,8 +187,8 @@ export function normalisePage(
   rows: unknown[],
   settings: RunSettings,
   page: number,
-): { students: StagedStudent[]; issues: StagedIssue[]; skipped: number; lastDcid: string | null } {
-  const students: StagedStudent[] = [];
+): { students: NormalisedStudent[]; issues: StagedIssue[]; skipped: number; lastDcid: string | null } {
+  const students: NormalisedStudent[] = [];
   const issues: StagedIssue[] = [];
   let skipped = 0;
   let lastDcid: bigint | null = null;

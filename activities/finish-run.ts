@@ -1,5 +1,8 @@
+// The finishRun activity: the run's final status, error and counts, and whether an email is due.
 import { clearStaging, endRun } from '../db/queries/run-lifecycle.js';
-import { parseRunSettings } from '../db/queries/run-settings.js';
+import { runCountsOf } from '../db/queries/run-counts.js';
+import { wantsEmail } from '../db/queries/run-settings.js';
+import { getRunSettings } from '../db/queries/runs.js';
 import type { ActivityDeps } from './deps.js';
 import type { FinishRunInput, FinishRunResult } from './types.js';
 
@@ -11,10 +14,8 @@ import type { FinishRunInput, FinishRunResult } from './types.js';
  */
 export function makeFinishRun(deps: ActivityDeps) {
   return async function finishRun({ runId, status, error }: FinishRunInput): Promise<FinishRunResult> {
-    const current = await deps.db.selectFrom('runs').select('settings').where('id', '=', runId).executeTakeFirst();
-    const notifications = parseRunSettings(current?.settings)?.notifications;
-    const wantsEmail = Boolean(notifications?.enabled && notifications.recipients.length > 0);
-    const run = await endRun(deps.db, runId, status, error ?? null, wantsEmail ? 'pending' : 'disabled');
+    const settings = await getRunSettings(deps.db, runId);
+    const run = await endRun(deps.db, runId, status, error ?? null, wantsEmail(settings) ? 'pending' : 'disabled');
     await clearStaging(deps.db, runId);
     if (!run) return { status: 'unknown', notify: false };
     deps.logger?.info(
@@ -23,15 +24,7 @@ export function makeFinishRun(deps: ActivityDeps) {
     );
     const result: FinishRunResult = { status: run.status, notify: run.notification_status === 'pending' };
     // Asked to end a run that succeeded after all: the workflow reports it so, with its counts.
-    if (run.status === 'succeeded' && status !== 'succeeded')
-      result.succeededWith = {
-        fetched: run.count_fetched,
-        created: run.count_created,
-        updated: run.count_updated,
-        unchanged: run.count_unchanged,
-        invalid: run.count_invalid,
-        missing: run.count_missing,
-      };
+    if (run.status === 'succeeded' && status !== 'succeeded') result.succeededWith = runCountsOf(run);
     return result;
   };
 }

@@ -1,3 +1,4 @@
+// Keeps a long activity's heartbeat going, with the details a retry resumes from.
 import { Context } from '@temporalio/activity';
 
 /**

@@ -1,3 +1,4 @@
+// createActivities(deps): every activity the syncStudents workflow calls.
 import type { ActivityDeps } from './deps.js';
 import { makeApplyRun } from './apply-run.js';
 import { makeBeginRun, makeRecordExecution } from './begin-run.js';

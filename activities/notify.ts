@@ -1,7 +1,9 @@
-import { sql } from 'kysely';
-import { getRun, setNotification } from '../db/queries/run-lifecycle.js';
-import { parseRunSettings } from '../db/queries/run-settings.js';
-import { composeRunEmail, type IssueSummary } from '../email/compose.js';
+// The notify activities: the run's summary email, and recording that it could not be sent.
+import { summariseRunIssues } from '../db/queries/issue-summary.js';
+import { setNotification } from '../db/queries/run-lifecycle.js';
+import { parseRunSettings, wantsEmail } from '../db/queries/run-settings.js';
+import { getRun } from '../db/queries/runs.js';
+import { composeRunEmail } from '../email/compose.js';
 import type { ActivityDeps } from './deps.js';
 import type { NotificationFailedInput, NotifyResult, RunRef } from './types.js';
 
@@ -19,20 +21,21 @@ export function makeNotify(deps: ActivityDeps) {
     const run = await getRun(deps.db, runId);
     if (!run) return { status: 'disabled', messageId: null };
     if (run.notification_status === 'sent') return { status: 'sent', messageId: run.notification_message_id };
-    const recipients = parseRunSettings(run.settings)?.notifications;
-    if (!recipients?.enabled || recipients.recipients.length === 0) {
+    const settings = parseRunSettings(run.settings);
+    if (!settings || !wantsEmail(settings)) {
       await setNotification(deps.db, runId, 'disabled', null);
       return { status: 'disabled', messageId: null };
     }
-    const issues = await summariseIssues(deps, runId);
+    const { recipients } = settings.notifications;
+    const issues = await summariseRunIssues(deps.db, runId);
     const email = composeRunEmail({ run, issues, runUrl: runUrl(deps.config, runId) });
     const messageId = await deps.emailSender.send(
-      { ...email, from: deps.config.email.from, to: recipients.recipients },
+      { ...email, from: deps.config.email.from, to: recipients },
       { runId, schoolId: run.school_id },
     );
     await setNotification(deps.db, runId, 'sent', messageId);
     deps.logger?.info(
-      { runId, schoolId: run.school_id, via: deps.emailSender.kind, recipients: recipients.recipients.length },
+      { runId, schoolId: run.school_id, via: deps.emailSender.kind, recipients: recipients.length },
       'run notification sent',
     );
     return { status: 'sent', messageId };
@@ -44,15 +47,4 @@ export function makeMarkNotificationFailed(deps: ActivityDeps) {
     await setNotification(deps.db, runId, 'failed', null);
     deps.logger?.warn({ runId, reason: message }, 'run notification could not be sent');
   };
-}
-
-async function summariseIssues(deps: ActivityDeps, runId: string): Promise<IssueSummary[]> {
-  const { rows } = await sql<IssueSummary>`
-    select field, code, skipped, count(*)::int as count
-    from run_issues where run_id = ${runId}
-    group by field, code, skipped
-    order by count(*) desc, field, code
-    limit 20
-  `.execute(deps.db);
-  return rows;
 }

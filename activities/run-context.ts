@@ -1,6 +1,7 @@
+// What every activity after beginRun starts from: the run, its settings snapshot and its PowerSchool credentials.
 import type { Db } from '../db/connection.js';
 import { getIntegration } from '../db/queries/integrations.js';
-import { getRun } from '../db/queries/run-lifecycle.js';
+import { getRun } from '../db/queries/runs.js';
 import { parseRunSettings, type RunSettings } from '../db/queries/run-settings.js';
 import type { Run } from '../db/types.js';
 import type { PowerSchoolCredentials, StudentScope } from '../powerschool/client.js';

@@ -1,4 +1,10 @@
-import type { RunCounts, SyncTrigger } from '../workflows/types.js';
+// The activities' inputs, results and signatures: the one types module the workflow imports.
+import type { RunCounts } from '../db/queries/run-counts.js';
+import type { RunTrigger } from '../db/types.js';
+
+export type { RunCounts };
+/** What started a run: its schedule, or the API's "trigger now". */
+export type SyncTrigger = RunTrigger;
 
 /**
  * The activities' inputs and results: everything here is written to Temporal history, so ids,

@@ -2,7 +2,7 @@ import { loadConfigOrExit } from '../config.js';
 import { createDb } from '../db/connection.js';
 import { SecretBox } from '../secrets/secret-box.js';
 import { connectClient, ensureSearchAttributes } from '../temporal/connection.js';
-import { reconcileSchedulesExclusively } from '../temporal/schedule-reconciler.js';
+import { reconcileSchedulesExclusively } from '../services/schedule-reconciler.js';
 import { buildApp } from './app.js';
 import { createLogger } from '../logging/logger.js';
 import { resealSecrets } from './secrets-rotation.js';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_SCHEDULE } from '../db/queries/integrations.js';
 import { cronProblem, isIanaTimeZone } from './validation.js';
 
 /**
@@ -84,7 +85,7 @@ export const integrationBody = z
         cron: z
           .string()
           .max(200)
-          .default('0 2 * * 0')
+          .default(DEFAULT_SCHEDULE.cron)
           .superRefine((c, ctx) => {
             const problem = cronProblem(c);
             if (problem) ctx.addIssue({ code: 'custom', message: problem });
@@ -93,11 +94,11 @@ export const integrationBody = z
         timezone: z
           .string()
           .max(64)
-          .default('UTC')
+          .default(DEFAULT_SCHEDULE.timezone)
           .refine(isIanaTimeZone, 'must be an IANA time zone such as Asia/Singapore')
           .describe('IANA time zone'),
       })
-      .default({ cron: '0 2 * * 0', timezone: 'UTC' }),
+      .default({ ...DEFAULT_SCHEDULE }),
   })
   .describe('Integration settings');
 export type IntegrationBody = z.infer<typeof integrationBody>;

@@ -1,5 +1,6 @@
 import type { Config } from '../config.js';
 import type { ChangeRow, IssueRow } from '../db/queries/listings.js';
+import { runCountsOf } from '../db/queries/run-counts.js';
 import type { Integration, Run, Student } from '../db/types.js';
 import type { ScheduleView } from '../temporal/schedules.js';
 
@@ -22,14 +23,7 @@ export function runSummaryJson(config: Pick<Config, 'temporal'>, run: Run) {
     status: run.status,
     startedAt: iso(run.started_at),
     finishedAt: run.finished_at ? iso(run.finished_at) : null,
-    counts: {
-      fetched: run.count_fetched,
-      created: run.count_created,
-      updated: run.count_updated,
-      unchanged: run.count_unchanged,
-      invalid: run.count_invalid,
-      missing: run.count_missing,
-    },
+    counts: runCountsOf(run),
     error: run.error_code ? { code: run.error_code, message: run.error_message ?? '' } : null,
     notification: { status: run.notification_status, messageId: run.notification_message_id },
     temporal: {

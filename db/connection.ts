@@ -1,3 +1,4 @@
+// The PostgreSQL pool as a Kysely instance, its timeouts, and transactions that a signal can abort.
 import { Kysely, PostgresDialect, sql, type Transaction } from 'kysely';
 import pg from 'pg';
 import type { Database } from './types.js';

@@ -1,3 +1,4 @@
+// Creates the database if needed and runs the migrations in ./migrations.
 import { Migrator, sql, type MigrationResultSet } from 'kysely';
 import pg from 'pg';
 import type { Db } from './connection.js';

@@ -1,3 +1,4 @@
+// A PostgreSQL session advisory lock held on a connection of its own, for as long as a function runs.
 import pg from 'pg';
 
 /** Advisory-lock class of the lock below (the second key is the hash of its name). */

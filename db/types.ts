@@ -1,3 +1,4 @@
+// Kysely's view of the schema: one interface per table.
 import type { ColumnType, Generated, Insertable, RawBuilder, Selectable, Updateable } from 'kysely';
 
 /** Kysely's view of the schema in ./migrations. bigint columns come back from pg as strings. */

@@ -1,3 +1,4 @@
+import type { IssueSummary } from '../db/queries/issue-summary.js';
 import type { Run } from '../db/types.js';
 
 /**
@@ -6,12 +7,7 @@ import type { Run } from '../db/types.js';
  * Built from the run row and the issue summary only: ids and counts, no student names.
  */
 
-export interface IssueSummary {
-  field: string;
-  code: string;
-  skipped: boolean;
-  count: number;
-}
+export type { IssueSummary };
 
 export interface RunEmailInput {
   run: Pick<

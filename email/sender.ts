@@ -1,6 +1,8 @@
+// Delivers a composed run email: through Resend, or into the email_outbox table when no API key is set.
 import { ApplicationFailure } from '@temporalio/common';
 import { Resend } from 'resend';
 import type { Db } from '../db/connection.js';
+import { writeOutboxEmail } from '../db/queries/email-outbox.js';
 import type { ComposedEmail } from './compose.js';
 
 /**
@@ -69,26 +71,9 @@ export class OutboxEmailSender implements EmailSender {
   ) {}
 
   async send(email: OutgoingEmail, ctx: SendContext): Promise<string> {
-    // The unique run_id makes a retried send write one row; the retry reads back its id.
-    const inserted = await this.db
-      .insertInto('email_outbox')
-      .values({
-        run_id: ctx.runId,
-        school_id: ctx.schoolId,
-        from: email.from,
-        to: email.to,
-        subject: email.subject,
-        text: email.text,
-        html: email.html,
-      })
-      .onConflict((oc) => oc.column('run_id').doNothing())
-      .returning('id')
-      .executeTakeFirst();
-    const id =
-      inserted?.id ??
-      (await this.db.selectFrom('email_outbox').select('id').where('run_id', '=', ctx.runId).executeTakeFirstOrThrow())
-        .id;
-    if (inserted) {
+    // One row per run however often this is called: a retry reads back the first one's id.
+    const { id, written } = await writeOutboxEmail(this.db, { ...email, runId: ctx.runId, schoolId: ctx.schoolId });
+    if (written) {
       // How many recipients, not who: addresses are personal data and stay in the table with the body.
       this.logger?.info(
         { runId: ctx.runId, schoolId: ctx.schoolId, recipients: email.to.length, subject: email.subject, outboxId: id },

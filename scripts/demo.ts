@@ -1,3 +1,5 @@
+import { listOutboxEmails } from '../db/queries/email-outbox.js';
+import type { RunCounts } from '../db/queries/run-counts.js';
 import { join } from 'node:path';
 import {
   describeServer,
@@ -20,19 +22,11 @@ const SCHOOL = 'demo-school';
 const STUDENTS = 3000;
 const tty = process.stdout.isTTY;
 
-interface Counts {
-  fetched: number;
-  created: number;
-  updated: number;
-  unchanged: number;
-  invalid: number;
-  missing: number;
-}
 interface Run {
   id: string;
   status: string;
   testRun: boolean;
-  counts: Counts;
+  counts: RunCounts;
   progress?: { pagesFetched: number; pagesTotal: number | null; recordsFetched: number; recordsTotal: number | null };
   error: { code: string; message: string } | null;
   notification: { status: string };
@@ -224,12 +218,7 @@ async function main() {
     await sampleChanges(stack, incremental, 'create', 1);
 
     step('5. What went out, and where to look');
-    const emails = await stack.db
-      .selectFrom('email_outbox')
-      .select(['to', 'subject', 'text'])
-      .where('school_id', '=', SCHOOL)
-      .orderBy('id')
-      .execute();
+    const emails = await listOutboxEmails(stack.db, SCHOOL);
     say(`  ${emails.length} emails in the outbox (no RESEND_API_KEY set, so they were not sent):`);
     for (const e of emails) say(`    to ${e.to.join(', ')}: ${e.subject}`);
     if (emails[emails.length - 1]) {

@@ -1,3 +1,4 @@
+// The Temporal client connection, and the registration of our search attributes.
 import { Client, Connection } from '@temporalio/client';
 import { status as grpcStatus } from '@grpc/grpc-js';
 // @temporalio/proto is CommonJS with only a default export under Node's ESM loader (tsx, node).

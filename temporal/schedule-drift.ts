@@ -1,3 +1,4 @@
+// Whether a school's Temporal schedule already says what its settings call for.
 import { createHash } from 'node:crypto';
 import {
   DAYS_OF_WEEK,

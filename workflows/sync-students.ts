@@ -1,3 +1,4 @@
+// The syncStudents workflow: one run of one school, from beginRun to the summary email.
 import {
   ActivityCancellationType,
   ActivityFailure,
@@ -16,7 +17,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { SyncActivities } from '../activities/types.js';
-import { SchoolIdKey, SyncTriggerKey, TestRunKey } from '../temporal/search-attributes.js';
+import { SchoolIdKey, SyncTriggerKey, TestRunKey } from './search-attributes.js';
 import {
   PROGRESS_QUERY,
   type RunCounts,
@@ -28,7 +29,7 @@ import {
 } from './types.js';
 
 /**
- * syncStudents: one run of one school, as data (design/architecture.md, "One run, as data").
+ * syncStudents: one run of one school, as data.
  *
  *   beginRun → planRun → fetchPage × pages → applyRun | previewRun → finishRun → notify
  *

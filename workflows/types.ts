@@ -1,11 +1,14 @@
+// The shapes and names that cross the Temporal boundary, shared by the workflow, the API and temporal/.
+import type { RunCounts, SyncTrigger } from '../activities/types.js';
+
+export type { RunCounts, SyncTrigger };
+
 /**
  * What crosses the Temporal boundary: ids, flags, counts and cursors only. Never a secret, never
  * student data (it would be stored, unencrypted, in workflow history).
  */
 
 export const SYNC_WORKFLOW_TYPE = 'syncStudents';
-
-export type SyncTrigger = 'schedule' | 'manual';
 
 /**
  * The run timeout every start of syncStudents sets (the API's "trigger now" and each school's
@@ -40,16 +43,6 @@ export function scheduleIdFor(schoolId: string): string {
 /** Manual runs: sortable by time, unique per request. */
 export function manualWorkflowIdFor(schoolId: string, at: Date, nonce: string): string {
   return `powerschool-sync-${schoolId}-manual-${at.toISOString().replace(/[:.]/g, '')}-${nonce}`;
-}
-
-/** A run's counts, as the contract's Run JSON names them (see design/contract.md). */
-export interface RunCounts {
-  fetched: number;
-  created: number;
-  updated: number;
-  unchanged: number;
-  invalid: number;
-  missing: number;
 }
 
 /**

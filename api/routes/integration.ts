@@ -9,7 +9,8 @@ import {
 } from '../../db/queries/integrations.js';
 import { getLatestRun } from '../../db/queries/listings.js';
 import type { Integration } from '../../db/types.js';
-import { alignSchedule, describeSchedule } from '../../temporal/schedules.js';
+import { alignSchedule } from '../../services/schedules.js';
+import { describeSchedule } from '../../temporal/schedules.js';
 import type { Services } from '../app.js';
 import { notFound, validationFailed } from '../errors.js';
 import { probeFailure } from '../powerschool-probe.js';

@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { sql } from 'kysely';
-import { getIntegration, getIntegrationIdMapping } from '../../db/queries/integrations.js';
-import { getLatestRunSettings, getRun, listChanges, listIssues, listRuns } from '../../db/queries/listings.js';
-import { SchoolIdKey, SyncTriggerKey, TestRunKey } from '../../temporal/search-attributes.js';
+import { currentIdMapping } from '../../db/queries/id-mapping.js';
+import { getIntegration } from '../../db/queries/integrations.js';
+import { listChanges, listIssues, listRuns } from '../../db/queries/listings.js';
+import { endRun, recordFirstExecution } from '../../db/queries/run-lifecycle.js';
+import { getRun } from '../../db/queries/runs.js';
+import { SchoolIdKey, SyncTriggerKey, TestRunKey } from '../../workflows/search-attributes.js';
 import {
   manualWorkflowIdFor,
   SYNC_WORKFLOW_RUN_TIMEOUT,
@@ -14,7 +16,6 @@ import {
 import type { Services } from '../app.js';
 import { ApiError, notFound } from '../errors.js';
 import { decodeCursor, DEFAULT_LIMIT, encodeCursor } from '../pagination.js';
-import { claimRunSlotReleasingAbandoned } from '../run-slot.js';
 import {
   changesPage,
   changesQuery,
@@ -27,23 +28,11 @@ import {
   startRunBody,
   v1ErrorResponses,
 } from '../schemas.js';
-import { changeJson, issueJson, runJson, runSummaryJson, type PowerSchoolIdSource } from '../serialize.js';
+import { claimRunSlotReleasingAbandoned } from '../../services/run-slot.js';
+import { changeJson, issueJson, runJson, runSummaryJson } from '../serialize.js';
 
 const security = [{ bearerAuth: [] }];
 const tags = ['runs'];
-
-/**
- * Which PowerSchool value is shown as "PowerSchool ID": the integration's current mapping; once
- * the integration is deleted, the mapping its most recent run recorded; failing both, DCID.
- */
-export async function currentMapping(services: Services, schoolId: string): Promise<PowerSchoolIdSource> {
-  const fromIntegration = await getIntegrationIdMapping(services.db, schoolId);
-  if (fromIntegration) return fromIntegration;
-  const settings = (await getLatestRunSettings(services.db, schoolId)) as Record<string, unknown> | null;
-  const mapping = settings?.mapping as Record<string, unknown> | undefined;
-  const value = mapping?.powerschoolId ?? settings?.mappingPowerschoolId ?? settings?.mapping_powerschool_id;
-  return value === 'STUDENT_NUMBER' ? 'STUDENT_NUMBER' : 'DCID';
-}
 
 export const runRoutes: FastifyPluginAsync<{ services: Services }> = async (app, { services }) => {
   const r = app.withTypeProvider<ZodTypeProvider>();
@@ -74,9 +63,8 @@ export const runRoutes: FastifyPluginAsync<{ services: Services }> = async (app,
       // Take the school's run slot before starting anything: a second click gets a clean 409.
       const claim = await claimRunSlotReleasingAbandoned(
         db,
-        temporal,
         { id: workflowId, schoolId, trigger: 'manual', testRun },
-        request.log,
+        { temporal, log: request.log },
       );
       if (!claim.claimed) {
         throw new ApiError(409, 'RUN_IN_PROGRESS', 'Another run of this school is in progress', [
@@ -102,27 +90,18 @@ export const runRoutes: FastifyPluginAsync<{ services: Services }> = async (app,
         temporalRunId = handle.firstExecutionRunId;
       } catch (err) {
         // Release the slot: the run never started, so it must not block the next one.
-        await db
-          .updateTable('runs')
-          .set({
-            status: 'failed',
-            finished_at: sql`now()`,
-            error_code: 'START_FAILED',
-            error_message: 'The run could not be started in Temporal',
-          })
-          .where('id', '=', workflowId)
-          .where('status', '=', 'running')
-          .execute();
+        await endRun(
+          db,
+          workflowId,
+          'failed',
+          { code: 'START_FAILED', message: 'The run could not be started in Temporal' },
+          'disabled',
+        );
         request.log.error({ schoolId, workflowId, err }, 'could not start the sync workflow');
         throw new ApiError(500, 'INTERNAL', 'The run could not be started');
       }
-      await db
-        .updateTable('runs')
-        .set({ temporal_run_id: temporalRunId })
-        .where('id', '=', workflowId)
-        .where('temporal_run_id', 'is', null)
-        .execute();
-      const run = await getRun(db, schoolId, workflowId);
+      await recordFirstExecution(db, workflowId, temporalRunId);
+      const run = await getRun(db, workflowId, { schoolId });
       reply.code(202);
       return runJson(config, run ?? { ...claim.run, temporal_run_id: temporalRunId });
     },
@@ -168,7 +147,7 @@ export const runRoutes: FastifyPluginAsync<{ services: Services }> = async (app,
       },
     },
     async (request) => {
-      const run = await getRun(db, request.params.schoolId, request.params.runId);
+      const run = await getRun(db, request.params.runId, { schoolId: request.params.schoolId });
       if (!run) throw notFound('Run');
       return runJson(config, run);
     },
@@ -188,13 +167,13 @@ export const runRoutes: FastifyPluginAsync<{ services: Services }> = async (app,
     },
     async (request) => {
       const { schoolId, runId } = request.params;
-      const run = await getRun(db, schoolId, runId);
+      const run = await getRun(db, runId, { schoolId });
       if (!run) throw notFound('Run');
       const limit = request.query.limit ?? DEFAULT_LIMIT;
       const after = request.query.cursor ? decodeCursor('changes', request.query.cursor) : undefined;
       const [page, mapping] = await Promise.all([
         listChanges(db, runId, { limit, type: request.query.type, afterDcid: after?.[0] }),
-        currentMapping(services, schoolId),
+        currentIdMapping(db, schoolId),
       ]);
       const last = page.items.at(-1);
       return {
@@ -218,7 +197,7 @@ export const runRoutes: FastifyPluginAsync<{ services: Services }> = async (app,
     },
     async (request) => {
       const { schoolId, runId } = request.params;
-      const run = await getRun(db, schoolId, runId);
+      const run = await getRun(db, runId, { schoolId });
       if (!run) throw notFound('Run');
       const limit = request.query.limit ?? DEFAULT_LIMIT;
       const after = request.query.cursor ? decodeCursor('issues', request.query.cursor) : undefined;

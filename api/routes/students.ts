@@ -1,11 +1,11 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { currentIdMapping } from '../../db/queries/id-mapping.js';
 import { listStudents } from '../../db/queries/listings.js';
 import type { Services } from '../app.js';
 import { decodeCursor, DEFAULT_LIMIT, encodeCursor } from '../pagination.js';
 import { pageQuery, schoolParams, studentsPage, v1ErrorResponses } from '../schemas.js';
 import { studentJson } from '../serialize.js';
-import { currentMapping } from './runs.js';
 
 export const studentRoutes: FastifyPluginAsync<{ services: Services }> = async (app, { services }) => {
   const r = app.withTypeProvider<ZodTypeProvider>();
@@ -30,7 +30,7 @@ export const studentRoutes: FastifyPluginAsync<{ services: Services }> = async (
       const first = page.items[0];
       // The list query read the integration's mapping; only without an integration (deleted) does
       // it take a look at the runs' settings, and an empty page needs no mapping at all.
-      const mapping = first ? (first.id_mapping ?? (await currentMapping(services, schoolId))) : 'DCID';
+      const mapping = first ? (first.id_mapping ?? (await currentIdMapping(services.db, schoolId))) : 'DCID';
       const last = page.items.at(-1);
       return {
         students: page.items.map((s) => studentJson(s, mapping)),

@@ -1,3 +1,4 @@
+// Migration: the first schema (integrations, runs, staging, issues, changes, students, email outbox).
 import { sql, type Kysely } from 'kysely';
 
 /**

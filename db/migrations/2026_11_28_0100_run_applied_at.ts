@@ -1,3 +1,4 @@
+// Migration: runs.applied_at, when a run's diff was recorded or committed.
 import type { Kysely } from 'kysely';
 
 /**

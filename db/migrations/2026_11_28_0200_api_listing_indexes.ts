@@ -1,3 +1,4 @@
+// Migration: the index the API's issue listing pages by.
 import type { Kysely } from 'kysely';
 
 /**

@@ -1,3 +1,4 @@
+// Migration: the departed_students table.
 import { sql, type Kysely } from 'kysely';
 
 /**

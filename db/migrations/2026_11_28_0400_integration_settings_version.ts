@@ -1,3 +1,4 @@
+// Migration: integrations.settings_version, which moves on every settings write.
 import { sql, type Kysely } from 'kysely';
 
 /**

@@ -1,3 +1,4 @@
+// Every migration, in order, by name.
 import type { Migration } from 'kysely';
 import * as initial from './2026_11_28_0001_initial.js';
 import * as runAppliedAt from './2026_11_28_0100_run_applied_at.js';

@@ -1,3 +1,4 @@
+// The integrations table: one school's settings and sealed secret; read, write, pause, delete, re-seal.
 import { sql } from 'kysely';
 import type { Db } from '../connection.js';
 import type { Integration } from '../types.js';
@@ -42,6 +43,12 @@ export async function getSettingsVersion(db: Db, schoolId: string): Promise<stri
 
 /** The next settings version: one sequence for every school (see the migration that added it). */
 const nextSettingsVersion = () => sql<string>`nextval('integrations_settings_version_seq')`;
+
+/**
+ * The schedule of a school whose settings name none: weekly, Sunday 02:00 UTC. The initial
+ * migration's column defaults say the same; a migration never changes, so it spells them out.
+ */
+export const DEFAULT_SCHEDULE = { cron: '0 2 * * 0', timezone: 'UTC' } as const;
 
 /** The settings of one school as the API writes them. The secret arrives already sealed. */
 export interface IntegrationSettings {

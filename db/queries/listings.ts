@@ -1,3 +1,4 @@
+// The API's keyset-paginated lists: runs, changes, issues and students.
 import { sql } from 'kysely';
 import type { Db } from '../connection.js';
 import type { Run, Student } from '../types.js';
@@ -45,10 +46,6 @@ export async function listRuns(
   return page(rows, opts.limit);
 }
 
-export async function getRun(db: Db, schoolId: string, runId: string): Promise<Run | undefined> {
-  return db.selectFrom('runs').selectAll().where('id', '=', runId).where('school_id', '=', schoolId).executeTakeFirst();
-}
-
 export async function getLatestRun(db: Db, schoolId: string): Promise<Run | undefined> {
   return db
     .selectFrom('runs')
@@ -58,20 +55,6 @@ export async function getLatestRun(db: Db, schoolId: string): Promise<Run | unde
     .orderBy('id', 'desc')
     .limit(1)
     .executeTakeFirst();
-}
-
-/** The `settings` the school's most recent run recorded (for the mapping once the integration is gone). */
-export async function getLatestRunSettings(db: Db, schoolId: string): Promise<unknown> {
-  const row = await db
-    .selectFrom('runs')
-    .select('settings')
-    .where('school_id', '=', schoolId)
-    .where('settings', 'is not', null)
-    .orderBy('started_at', 'desc')
-    .orderBy('id', 'desc')
-    .limit(1)
-    .executeTakeFirst();
-  return row?.settings ?? null;
 }
 
 export interface ChangeRow {

@@ -1,6 +1,8 @@
+// A run's set-based diff against the school's students: recorded (preview) or committed.
 import { sql, type Transaction } from 'kysely';
 import { abortableTransaction, setLocalTimeouts, type Db } from '../connection.js';
 import type { Database } from '../types.js';
+import { RUN_COUNT_COLUMNS, runCountColumns, runCountsOf, type RunCounts } from './run-counts.js';
 import { RunEndedError } from './staging.js';
 
 /**
@@ -41,18 +43,9 @@ export interface DiffOptions {
  */
 export const DIFF_STATEMENT_TIMEOUT_MS = 10 * 60_000;
 
-export interface DiffCounts {
-  fetched: number;
-  created: number;
-  updated: number;
-  unchanged: number;
-  invalid: number;
-  missing: number;
-}
-
 type Tx = Transaction<Database>;
 
-export async function diffRun(db: Db, options: DiffOptions): Promise<DiffCounts> {
+export async function diffRun(db: Db, options: DiffOptions): Promise<RunCounts> {
   const step = () => {
     options.onStep?.();
     options.signal?.throwIfAborted();
@@ -66,29 +59,11 @@ export async function diffRun(db: Db, options: DiffOptions): Promise<DiffCounts>
     // run) and orders the diff against the run's end (finishRun takes the same lock).
     const run = await tx
       .selectFrom('runs')
-      .select([
-        'status',
-        'applied_at',
-        'count_fetched',
-        'count_created',
-        'count_updated',
-        'count_unchanged',
-        'count_invalid',
-        'count_missing',
-      ])
+      .select(['status', 'applied_at', ...RUN_COUNT_COLUMNS])
       .where('id', '=', options.runId)
       .forUpdate()
       .executeTakeFirstOrThrow();
-    if (run.applied_at) {
-      return {
-        fetched: run.count_fetched,
-        created: run.count_created,
-        updated: run.count_updated,
-        unchanged: run.count_unchanged,
-        invalid: run.count_invalid,
-        missing: run.count_missing,
-      };
-    }
+    if (run.applied_at) return runCountsOf(run);
     // A run that already ended (cancelled, failed) gets no commit: its status says nothing was written.
     if (run.status !== 'running') throw new RunEndedError(options.runId, run.status);
 
@@ -105,15 +80,7 @@ export async function diffRun(db: Db, options: DiffOptions): Promise<DiffCounts>
     const counts = await countRun(tx, options);
     await tx
       .updateTable('runs')
-      .set({
-        applied_at: sql<Date>`now()`,
-        count_fetched: counts.fetched,
-        count_created: counts.created,
-        count_updated: counts.updated,
-        count_unchanged: counts.unchanged,
-        count_invalid: counts.invalid,
-        count_missing: counts.missing,
-      })
+      .set({ applied_at: sql<Date>`now()`, ...runCountColumns(counts) })
       .where('id', '=', options.runId)
       .execute();
     return counts;
@@ -237,7 +204,7 @@ async function recordDepartures(tx: Tx, o: DiffOptions): Promise<void> {
  * missing: the school's students not staged this run — except those PowerSchool did return but
  * whose record was skipped as invalid (they are counted as invalid, not as gone).
  */
-async function countRun(tx: Tx, o: DiffOptions): Promise<DiffCounts> {
+async function countRun(tx: Tx, o: DiffOptions): Promise<RunCounts> {
   const { rows } = await sql<{
     staged: number;
     created: number;

@@ -1,13 +1,11 @@
+// A run's row as it moves along: start, execution, end, notification, and the release of a dead run's slot.
 import { sql } from 'kysely';
 import type { Db } from '../connection.js';
 import type { Run, RunStatus } from '../types.js';
 import type { RunSettings } from './run-settings.js';
+import { getRun } from './runs.js';
 
-/** Reads and transitions of one run's row, as the sync activities move it along. */
-
-export async function getRun(db: Db, runId: string): Promise<Run | undefined> {
-  return db.selectFrom('runs').selectAll().where('id', '=', runId).executeTakeFirst();
-}
+/** Transitions of one run's row, as the API and the sync activities move it along. */
 
 /**
  * Stores the settings snapshot once (the first attempt of beginRun wins) and the Temporal run id
@@ -28,6 +26,19 @@ export async function recordRunStart(
     .where('id', '=', runId)
     .returningAll()
     .executeTakeFirstOrThrow();
+}
+
+/**
+ * Records the first execution of a run the API has just started, unless its workflow's beginRun
+ * got there first (it writes the same value, or a later execution's after continue-as-new).
+ */
+export async function recordFirstExecution(db: Db, runId: string, temporalRunId: string): Promise<void> {
+  await db
+    .updateTable('runs')
+    .set({ temporal_run_id: temporalRunId })
+    .where('id', '=', runId)
+    .where('temporal_run_id', 'is', null)
+    .execute();
 }
 
 /**

@@ -1,3 +1,5 @@
+// The settings snapshot a run takes when it begins: its shape (one zod schema), how it is made and read back.
+import { z } from 'zod';
 import type { Integration } from '../types.js';
 
 /**
@@ -5,14 +7,20 @@ import type { Integration } from '../types.js';
  * (and its later activities behave the same) even if the school edits its settings meanwhile.
  * Never holds the client secret: activities read that from the integration when they need it.
  */
-export interface RunSettings {
-  serverUrl: string;
-  clientId: string;
-  grades: { from: number; to: number };
-  mapping: { powerschoolId: 'DCID' | 'STUDENT_NUMBER'; dateOfBirth: boolean; gender: boolean };
-  testRun: boolean;
-  notifications: { enabled: boolean; recipients: string[] };
-}
+const runSettingsSchema = z.object({
+  serverUrl: z.string(),
+  clientId: z.string(),
+  grades: z.object({ from: z.number().int(), to: z.number().int() }),
+  mapping: z.object({
+    powerschoolId: z.enum(['DCID', 'STUDENT_NUMBER']),
+    dateOfBirth: z.boolean(),
+    gender: z.boolean(),
+  }),
+  testRun: z.boolean(),
+  notifications: z.object({ enabled: z.boolean(), recipients: z.array(z.string()) }),
+});
+
+export type RunSettings = z.infer<typeof runSettingsSchema>;
 
 export function snapshotSettings(integration: Integration, testRun: boolean): RunSettings {
   return {
@@ -29,8 +37,22 @@ export function snapshotSettings(integration: Integration, testRun: boolean): Ru
   };
 }
 
-/** The settings column as read back (jsonb); null for a run recorded before it began. */
+/**
+ * The settings column as read back (jsonb): null for a run recorded before it began (a skipped
+ * run has none) and for a value that is not a snapshot, so no caller has to guess at its fields.
+ */
 export function parseRunSettings(value: unknown): RunSettings | null {
-  if (!value || typeof value !== 'object') return null;
-  return value as RunSettings;
+  const parsed = runSettingsSchema.safeParse(value);
+  return parsed.success ? parsed.data : null;
+}
+
+/** Only the snapshot's PowerSchool-ID mapping (null: none readable), for a reader that needs nothing else. */
+export function parseRunIdMapping(value: unknown): RunSettings['mapping']['powerschoolId'] | null {
+  const parsed = runSettingsSchema.pick({ mapping: true }).safeParse(value);
+  return parsed.success ? parsed.data.mapping.powerschoolId : null;
+}
+
+/** Whether the run's summary email goes out: notifications on, and someone to send it to. */
+export function wantsEmail(settings: RunSettings | null): boolean {
+  return Boolean(settings?.notifications.enabled && settings.notifications.recipients.length > 0);
 }

@@ -1,5 +1,20 @@
+// The runs table's reads by id and the school's run slot (one running run per school).
 import type { Db } from '../connection.js';
 import type { Run, RunTrigger } from '../types.js';
+import { parseRunSettings, type RunSettings } from './run-settings.js';
+
+/** A run by id; with `schoolId`, only if it is that school's (the API never shows another school's run). */
+export async function getRun(db: Db, runId: string, scope: { schoolId?: string } = {}): Promise<Run | undefined> {
+  let q = db.selectFrom('runs').selectAll().where('id', '=', runId);
+  if (scope.schoolId !== undefined) q = q.where('school_id', '=', scope.schoolId);
+  return q.executeTakeFirst();
+}
+
+/** The settings snapshot of a run (null: no such run, or it never began). */
+export async function getRunSettings(db: Db, runId: string): Promise<RunSettings | null> {
+  const row = await db.selectFrom('runs').select('settings').where('id', '=', runId).executeTakeFirst();
+  return parseRunSettings(row?.settings);
+}
 
 export interface NewRun {
   id: string;
@@ -24,7 +39,7 @@ export async function claimRunSlot(db: Db, run: NewRun): Promise<ClaimResult> {
     .executeTakeFirst();
   if (inserted) return { claimed: true, run: inserted };
 
-  const existing = await db.selectFrom('runs').selectAll().where('id', '=', run.id).executeTakeFirst();
+  const existing = await getRun(db, run.id);
   if (existing?.status === 'running') return { claimed: true, run: existing };
   const holder = await db
     .selectFrom('runs')

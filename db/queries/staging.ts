@@ -1,22 +1,13 @@
+// Staging one run's students and issues page by page, and the run's progress as pages arrive.
 import { sql, type Transaction } from 'kysely';
 import type { Db } from '../connection.js';
+import type { NormalisedStudent } from '../../powerschool/records.js';
 import type { Database } from '../types.js';
 
 /**
- * Staging of one run's rows and issues, page by page. Every write is keyed by (run, DCID) so a
- * retried page, or a student PowerSchool returns on two pages, is stored once.
+ * A staged row is a student as powerschool/records.ts normalised it. Every write is keyed by
+ * (run, DCID) so a retried page, or a student PowerSchool returns on two pages, is stored once.
  */
-
-export interface StagedStudent {
-  dcid: string;
-  studentNumber: string | null;
-  firstName: string;
-  lastName: string;
-  graduationYear: number;
-  dateOfBirth: string | null;
-  gender: string | null;
-  gradeLevel: number | null;
-}
 
 export interface StagedIssue {
   dcid: string;
@@ -33,7 +24,7 @@ type Executor = Db | Transaction<Database>;
  * Stages a page's valid rows; returns how many DCIDs are new to the run. One statement per page
  * whatever its size: the columns travel as arrays (unnest), not one parameter per cell.
  */
-export async function stageStudents(db: Executor, runId: string, students: StagedStudent[]): Promise<number> {
+export async function stageStudents(db: Executor, runId: string, students: NormalisedStudent[]): Promise<number> {
   // One INSERT may not touch the same key twice, so a page that repeats a DCID keeps its last row.
   const rows = [...new Map(students.map((s) => [s.dcid, s])).values()];
   if (rows.length === 0) return 0;
@@ -95,7 +86,7 @@ export async function stagePage(
   db: Db,
   runId: string,
   page: number,
-  students: StagedStudent[],
+  students: NormalisedStudent[],
   issues: StagedIssue[],
 ): Promise<RunProgressTotals> {
   return db.transaction().execute(async (tx) => {
@@ -149,6 +140,16 @@ export interface RunProgressTotals {
   pagesFetched: number;
   recordsFetched: number;
   invalid: number;
+}
+
+/** The run's progress as staged so far (a retried fetchPage that finds the read done reports it). */
+export async function getProgressTotals(db: Db, runId: string): Promise<RunProgressTotals> {
+  const row = await db
+    .selectFrom('runs')
+    .select(['pages_fetched', 'records_fetched', 'count_invalid'])
+    .where('id', '=', runId)
+    .executeTakeFirstOrThrow();
+  return { pagesFetched: row.pages_fetched, recordsFetched: row.records_fetched, invalid: row.count_invalid };
 }
 
 export async function recordPlan(

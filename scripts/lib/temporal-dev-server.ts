@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Connection } from '@temporalio/client';
-import { SEARCH_ATTRIBUTE_FLAGS } from '../../temporal/search-attributes.js';
+import { SEARCH_ATTRIBUTE_FLAGS } from '../../workflows/search-attributes.js';
 
 export interface DevServerOptions {
   cliPath: string;

@@ -8,8 +8,8 @@ import { dropDatabase, ensureDatabase, migrateToLatest } from '../../db/migrate.
 import { getIntegration, putIntegration, type IntegrationSettings } from '../../db/queries/integrations.js';
 import type { Integration } from '../../db/types.js';
 import { SecretBox } from '../../secrets/secret-box.js';
-import { reconcileSchedulesExclusively, startScheduleReconciler } from '../../temporal/schedule-reconciler.js';
-import { alignSchedule, type ScheduleLogger } from '../../temporal/schedules.js';
+import { reconcileSchedulesExclusively, startScheduleReconciler } from '../../services/schedule-reconciler.js';
+import { alignSchedule, type ScheduleLogger } from '../../services/schedules.js';
 import { scheduleIdFor } from '../../workflows/types.js';
 import { testEnv, uniqueSchoolId } from '../helpers/env.js';
 import { createNamespace, settings, startTestApi, type TestApi } from './support.js';

@@ -6,7 +6,7 @@ import { ScheduleNotFoundError, ScheduleOverlapPolicy } from '@temporalio/client
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_SECRETS_KEY } from '../../config.js';
 import { SecretBox } from '../../secrets/secret-box.js';
-import { reconcileSchedules, type ScheduleLogger } from '../../temporal/schedules.js';
+import { reconcileSchedules, type ScheduleLogger } from '../../services/schedules.js';
 import { scheduleIdFor } from '../../workflows/types.js';
 import { testEnv, uniqueSchoolId } from '../helpers/env.js';
 import { createNamespace, settings, startTestApi, TOKEN, type TestApi } from './support.js';

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { SEARCH_ATTRIBUTE_FLAGS } from '../../temporal/search-attributes.js';
+import { SEARCH_ATTRIBUTE_FLAGS } from '../../workflows/search-attributes.js';
 import { temporalServerEnv } from '../../scripts/lib/cluster.js';
 import { PROJECT_ROOT } from '../../scripts/lib/temporal-cli.js';
 

@@ -1,3 +1,4 @@
+// The custom search attributes of sync runs: their keys (for the workflow and its starters) and dev-server flags.
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 
 /**

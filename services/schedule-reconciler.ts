@@ -1,3 +1,4 @@
+// The periodic, fleet-wide schedule reconcile: one pass at a time under a PostgreSQL advisory lock.
 import type { Config } from '../config.js';
 import { withTryAdvisoryLock } from '../db/session-lock.js';
 import { reconcileSchedules, type ReconcileResult, type ScheduleDeps, type ScheduleLogger } from './schedules.js';
