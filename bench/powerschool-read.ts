@@ -10,7 +10,7 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { PowerSchoolClient } from '../powerschool/client.js';
 import { normaliseStudent } from '../powerschool/records.js';
-import { currentSchoolYearEnd, seedStudents } from '../powerschool/simulator/students.js';
+import { currentSchoolYearEnd, seedStudents } from '../simulator/students.js';
 
 const students = Number(process.env.BENCH_STUDENTS ?? 100_000);
 const seed = 1;
@@ -18,7 +18,7 @@ const [gradeFrom, gradeTo] = (process.env.BENCH_GRADES ?? '-2..12').split('..').
 const mb = (bytes: number) => Number((bytes / 1024 / 1024).toFixed(1));
 
 async function startSimulatorProcess() {
-  const main = fileURLToPath(new URL('../powerschool/simulator/main.ts', import.meta.url));
+  const main = fileURLToPath(new URL('../simulator/main.ts', import.meta.url));
   const child = spawn(process.execPath, ['--import', 'tsx', main], {
     env: { ...process.env, SIMULATOR_PORT: '0', SIMULATOR_STUDENTS: String(students), SIMULATOR_SEED: String(seed) },
     stdio: ['ignore', 'pipe', 'inherit'],

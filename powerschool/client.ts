@@ -8,7 +8,6 @@ import { getToken, invalidateToken, refreshToken, safetyMarginMs, type CachedTok
 
 export { PowerSchoolError, type PowerSchoolErrorCode } from './errors.js';
 export { isForbiddenAddress } from './ssrf.js';
-export { parseV1Students, v1StudentToRow } from './v1.js';
 export { STUDENT_COLUMNS } from './records.js';
 
 export interface PowerSchoolCredentials {

@@ -4,7 +4,7 @@ import { pino } from 'pino';
 import { DEFAULT_DATABASE_URL, loadConfig } from '../config.js';
 import { createDb } from '../db/connection.js';
 import { dropDatabase, ensureDatabase, migrateToLatest } from '../db/migrate.js';
-import { startSimulator } from '../powerschool/simulator/index.js';
+import { startSimulator } from '../simulator/index.js';
 import { SecretBox } from '../secrets/secret-box.js';
 import { PROGRESS_QUERY, SYNC_WORKFLOW_TYPE, type SyncProgress, type SyncStudentsResult } from '../workflows/types.js';
 import { createWorker } from '../worker/create-worker.js';

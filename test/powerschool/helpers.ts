@@ -1,7 +1,7 @@
 import { afterEach } from 'vitest';
 import { PowerSchoolClient, type PowerSchoolClientOptions } from '../../powerschool/client.js';
 import { clearTokenCache } from '../../powerschool/token-cache.js';
-import { startSimulator, type Simulator, type SimulatorOptions } from '../../powerschool/simulator/index.js';
+import { startSimulator, type Simulator, type SimulatorOptions } from '../../simulator/index.js';
 
 /** Simulators started in a test are closed after it. */
 const running: Simulator[] = [];

@@ -3,7 +3,7 @@ import type { Client } from '@temporalio/client';
 import type { StudentSourceFactory } from '../../activities/index.js';
 import type { Db } from '../../db/connection.js';
 import { PowerSchoolClient } from '../../powerschool/client.js';
-import { startSimulator, type SimulatedStudent } from '../../powerschool/simulator/index.js';
+import { startSimulator, type SimulatedStudent } from '../../simulator/index.js';
 import { testClient, testDb, uniqueSchoolId } from '../helpers/env.js';
 import { putIntegration, runRow, startSync, startSyncWorker, syncTestConfig } from '../sync/harness.js';
 import {

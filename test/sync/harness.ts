@@ -10,7 +10,7 @@ import {
   type SimulatedStudent,
   type Simulator,
   type SimulatorOptions,
-} from '../../powerschool/simulator/index.js';
+} from '../../simulator/index.js';
 import { SecretBox } from '../../secrets/secret-box.js';
 import { SYNC_WORKFLOW_TYPE, type SyncStudentsResult, type SyncStudentsWorkflowInput } from '../../workflows/types.js';
 import { createWorker, type SyncWorker, type WorkerDeps } from '../../worker/create-worker.js';

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { QueryError } from './query.js';
 import { compileQuery, parseQuery, type Condition } from './query.js';
 import { seededRandom, type Random } from './random.js';
-import { tableRecord, v1Student, V1_STATUS_LETTER } from './serialise.js';
+import { tableRecord } from './serialise.js';
 import {
   currentSchoolYearEnd,
   seedStudents,
@@ -16,8 +16,8 @@ import {
 
 /**
  * A PowerSchool look-alike for everything the client uses: OAuth client credentials, metadata,
- * the students table endpoint (projection, q, 1-based paging, sort, count, column grants), the v1
- * student resource with its quirks, and fault injection. Control endpoints under `/_simulator/`
+ * the students table endpoint (projection, q, 1-based paging, sort, count, column grants) and fault
+ * injection. Control endpoints under `/_simulator/`
  * (no OAuth) change students, faults and grants while a sync runs.
  *
  * Page size: a `pagesize` above the maximum is answered 400 (not clamped), so a client that
@@ -165,25 +165,6 @@ const faultsSchema = z
   })
   .partial()
   .strict();
-
-const V1_ALIASES = {
-  id: { column: 'dcid' },
-  local_id: { column: 'student_number' },
-  'name.first_name': { column: 'first_name' },
-  'name.last_name': { column: 'last_name' },
-  'demographics.birth_date': { column: 'dob' },
-  'demographics.gender': { column: 'gender' },
-  'demographics.projected_graduation_year': { column: 'sched_yearofgraduation' },
-  'school_enrollment.grade_level': { column: 'grade_level' },
-  'school_enrollment.school_number': { column: 'schoolid' },
-  'school_enrollment.enroll_status': {
-    column: 'enroll_status',
-    value: (v: string) => {
-      const entry = Object.entries(V1_STATUS_LETTER).find(([, letter]) => letter === v.toUpperCase());
-      return entry ? entry[0] : v;
-    },
-  },
-} as const satisfies Record<string, { column: StudentColumn; value?: (v: string) => string }>;
 
 function validationFailed(fields: string[], code: string) {
   return {
@@ -481,42 +462,6 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     const query = request.query as TableQuery;
     try {
       return { count: scopedView(query.q, parseQuery(query.q)).length };
-    } catch (err) {
-      return reply.code(400).send({ message: (err as QueryError).message });
-    }
-  });
-
-  // ---- v1 resource --------------------------------------------------------------------------------
-
-  app.get('/ws/v1/district/student', async (request, reply) => {
-    if (!(await admit(request, reply))) return reply;
-    const query = request.query as TableQuery;
-    const paging = pagingOf(query);
-    if ('error' in paging) return reply.code(400).send({ message: paging.error });
-    let view: readonly SimulatedStudent[];
-    try {
-      view = scopedView(`v1:${query.q ?? ''}`, parseQuery(query.q, V1_ALIASES));
-    } catch (err) {
-      return reply.code(400).send({ message: (err as QueryError).message });
-    }
-    const expansions = new Set((query.expansions ?? '').split(',').map((e) => e.trim()));
-    const start = (paging.page - 1) * paging.pageSize;
-    const students = view.slice(start, start + paging.pageSize).map((s) => v1Student(s, expansions));
-    const body: Record<string, unknown> = {
-      '@expansions':
-        'demographics, addresses, alerts, phones, school_enrollment, ethnicity_race, contact, contact_info, initial_enrollment, schedule_setup, fees, lunch',
-    };
-    // The quirks: one result is an object, not a one-element array; no result drops `student`.
-    if (students.length === 1) body.student = students[0];
-    else if (students.length > 1) body.student = students;
-    return { students: body };
-  });
-
-  app.get('/ws/v1/district/student/count', async (request, reply) => {
-    if (!(await admit(request, reply))) return reply;
-    const query = request.query as TableQuery;
-    try {
-      return { resource: { count: scopedView(`v1:${query.q ?? ''}`, parseQuery(query.q, V1_ALIASES)).length } };
     } catch (err) {
       return reply.code(400).send({ message: (err as QueryError).message });
     }
