@@ -88,13 +88,7 @@ export function makeFetchPage(deps: ActivityDeps) {
           if (at.page === null) return finishedBefore(deps, runId, input.page);
           const source = await sourceFor(deps, ctx);
           const scope = scopeOf(ctx.settings);
-          // Keyset paging when the cursor is known (always, with the real client): page numbers
-          // shift when students leave scope behind the read position, and a student would be missed.
-          const keyset = (resumed !== undefined || input.afterDcid !== undefined) && source.fetchStudentsAfter;
-          const read = (page: number, afterDcid: string | null) =>
-            keyset
-              ? source.fetchStudentsAfter!(scope, afterDcid, pageSize)
-              : source.fetchStudentPage(scope, page, pageSize);
+          const read = (afterDcid: string | null) => source.fetchStudentsAfter(scope, afterDcid, pageSize);
 
           const started = Date.now();
           const result: FetchPageResult = {
@@ -108,7 +102,7 @@ export function makeFetchPage(deps: ActivityDeps) {
             pagesFetched: 0,
             recordsFetched: 0,
           };
-          let pending: Promise<unknown[]> | null = read(at.page, at.afterDcid);
+          let pending: Promise<unknown[]> | null = read(at.afterDcid);
           while (pending) {
             const page: number = at.page!;
             const rows = await pending;
@@ -128,7 +122,7 @@ export function makeFetchPage(deps: ActivityDeps) {
             const more = next.page !== null && result.pagesRead + 1 < maxPages && Date.now() - started < budgetMs;
             // Read the next page while this one is staged (still one request in flight at a time).
             if (more) {
-              pending = read(next.page!, next.afterDcid);
+              pending = read(next.afterDcid);
               pending.catch(() => {}); // its failure surfaces when awaited, not as unhandled
             }
             const totals = await stagePage(deps.db, runId, page, students, issues);

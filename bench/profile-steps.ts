@@ -102,15 +102,16 @@ try {
       activities.beginRun({ runId, temporalRunId: 'x', schoolId, trigger: 'manual', testRun: false }),
     );
     const plan = await steps.time('planRun', () => activities.planRun({ runId }));
-    for (let page = 1; ; page++) {
+    for (let page = 1, after: string | null = null; ; page++) {
       // fetchPage, step by step (activities/fetch-pages.ts makeFetchPage)
       const ctx = await steps.time('page: loadRunContext', () => loadRunContext(db, runId));
       const creds = await steps.time('page: credentialsFor', () => credentialsFor(db, box, ctx));
       const source = new PowerSchoolClient({ credentials: creds, allowInsecure: true, maxAttempts: 2 });
-      const rows = await steps.time('page: fetchStudentPage', () =>
-        source.fetchStudentPage(scopeOf(ctx.settings), page, plan.pageSize),
+      const rows = await steps.time('page: fetchStudentsAfter', () =>
+        source.fetchStudentsAfter(scopeOf(ctx.settings), after, plan.pageSize),
       );
       const n = await steps.time('page: normalisePage', () => normalisePage(rows, ctx.settings, page));
+      after = n.lastDcid;
       await steps.time('page: stagePage', () => stagePage(db, runId, page, n.students, n.issues));
       if (rows.length < plan.pageSize) break;
     }

@@ -178,8 +178,6 @@ describe('reliability: fuzzed PowerSchool records through real runs', () => {
         return {
           getMaxPageSize: () => ps.getMaxPageSize(),
           countStudents: (scope) => ps.countStudents(scope),
-          fetchStudentPage: (scope, page, pageSize) =>
-            serve(`page ${page}`, () => ps.fetchStudentPage(scope, page, pageSize)),
           fetchStudentsAfter: (scope, afterDcid, pageSize) =>
             serve(`after ${afterDcid ?? 'start'}`, () => ps.fetchStudentsAfter(scope, afterDcid, pageSize)),
         };
