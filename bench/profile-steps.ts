@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { createActivities } from '../activities/index.js';
-import { normalisePage } from '../activities/fetch-pages.js';
+import { normalisePage } from '../powerschool/normalise-page.js';
 import { credentialsFor, loadRunContext, scopeOf } from '../activities/run-context.js';
 import { DEFAULT_DATABASE_URL, loadConfig } from '../config.js';
 import { createDb } from '../db/connection.js';

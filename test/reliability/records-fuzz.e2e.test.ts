@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from '@temporalio/client';
-import { normalisePage } from '../../activities/fetch-pages.js';
+import { normalisePage } from '../../powerschool/normalise-page.js';
 import type { StudentSourceFactory } from '../../activities/index.js';
 import type { Db } from '../../db/connection.js';
 import type { RunSettings } from '../../db/queries/run-settings.js';
