@@ -63,12 +63,8 @@ interface ResumePoint {
 }
 
 function resumePoint(): ResumePoint | undefined {
-  try {
-    const details = Context.current().info.heartbeatDetails as ResumePoint | undefined;
-    return details && typeof details === 'object' && 'page' in details ? details : undefined;
-  } catch {
-    return undefined;
-  }
+  const details = Context.current().info.heartbeatDetails as ResumePoint | undefined;
+  return details && typeof details === 'object' && 'page' in details ? details : undefined;
 }
 
 const DEFAULT_BUDGET_MS = 10_000;
@@ -149,11 +145,7 @@ export function makeFetchPage(deps: ActivityDeps) {
 }
 
 function heartbeatResume(at: ResumePoint): void {
-  try {
-    Context.current().heartbeat(at);
-  } catch {
-    // outside an activity (unit tests): nothing to record
-  }
+  Context.current().heartbeat(at);
 }
 
 /** A retry of an attempt that had staged the last page before it died: report where the run is. */

@@ -8,6 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
+import { MockActivityEnvironment } from '@temporalio/testing';
 import { pino } from 'pino';
 import { createActivities } from '../activities/index.js';
 import { normalisePage } from '../powerschool/normalise-page.js';
@@ -92,7 +93,17 @@ try {
   );
   const logger = pino({ level: 'silent' });
   const deps = { db, config, secretBox: box, emailSender: new OutboxEmailSender(db, logger), logger };
-  const activities = createActivities(deps);
+  // The activities run outside a worker here: Temporal's mock environment gives them their context.
+  const env = new MockActivityEnvironment();
+  const created = createActivities(deps);
+  const activities = {
+    beginRun: (input: Parameters<typeof created.beginRun>[0]) =>
+      env.run(created.beginRun, input) as ReturnType<typeof created.beginRun>,
+    planRun: (input: Parameters<typeof created.planRun>[0]) =>
+      env.run(created.planRun, input) as ReturnType<typeof created.planRun>,
+    finishRun: (input: Parameters<typeof created.finishRun>[0]) =>
+      env.run(created.finishRun, input) as ReturnType<typeof created.finishRun>,
+  };
 
   for (const label of ['full sync', 'no-change re-sync']) {
     const steps = new Steps();
