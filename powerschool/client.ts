@@ -5,12 +5,12 @@ import { STUDENT_COLUMNS } from './records.js';
 import { afterDcidQuery, scopeQuery, type StudentScope } from './scope.js';
 import { PowerSchoolSession } from './session.js';
 
-export { PowerSchoolError, type PowerSchoolErrorCode } from './errors.js';
+export { PowerSchoolError } from './errors.js';
 export type { PowerSchoolCredentials } from './oauth.js';
 export type { StudentScope } from './scope.js';
 
 /** What the client needs of a logger (pino fits). Never given secrets, tokens or student data. */
-export interface PowerSchoolLogger {
+interface PowerSchoolLogger {
   warn(obj: object, msg: string): void;
   debug(obj: object, msg: string): void;
 }

@@ -1,3 +1,4 @@
+// PowerSchool's `q` filter, parsed and compiled into a predicate over simulated students.
 import type { SimulatedStudent, StudentColumn } from './students.js';
 import { STUDENT_TABLE_COLUMNS } from './students.js';
 
@@ -7,7 +8,7 @@ import { STUDENT_TABLE_COLUMNS } from './students.js';
  * as `YYYY-MM-DD` text. Numeric columns compare as numbers.
  */
 
-export type Operator = '==' | '!=' | 'gt' | 'ge' | 'lt' | 'le';
+type Operator = '==' | '!=' | 'gt' | 'ge' | 'lt' | 'le';
 
 export interface Condition {
   column: StudentColumn;

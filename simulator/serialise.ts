@@ -1,3 +1,4 @@
+// How the simulator writes a student row, with the value variations real servers show.
 import type { SimulatedStudent, StudentColumn } from './students.js';
 
 /**
@@ -17,7 +18,7 @@ const NUMERIC: ReadonlySet<StudentColumn> = new Set([
   'schoolid',
 ]);
 
-export function tableRow(s: SimulatedStudent, projection: readonly StudentColumn[]): Record<string, unknown> {
+function tableRow(s: SimulatedStudent, projection: readonly StudentColumn[]): Record<string, unknown> {
   const numbersAsNumbers = s.dcid % 11 === 5;
   const emptyStyle = s.dcid % 3; // 0: absent, 1: null, 2: ""
   const row: Record<string, unknown> = {};

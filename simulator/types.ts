@@ -3,7 +3,7 @@ import type { SimulatedStudent } from './students.js';
 
 export type { SimulatedStudent } from './students.js';
 
-export type ScriptedFault = 'rate-limit' | 'error' | 'unavailable' | 'drop' | 'timeout' | 'unauthorized' | 'ok';
+type ScriptedFault = 'rate-limit' | 'error' | 'unavailable' | 'drop' | 'timeout' | 'unauthorized' | 'ok';
 
 export interface SimulatorFaults {
   /** Share (0..1) of data requests answered 500/502/503. */

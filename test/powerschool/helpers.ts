@@ -29,7 +29,7 @@ export function clientFor(sim: Simulator, options: Partial<PowerSchoolClientOpti
   });
 }
 
-export interface LoggedWarning {
+interface LoggedWarning {
   obj: Record<string, unknown>;
   msg: string;
 }
