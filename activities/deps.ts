@@ -10,12 +10,8 @@ import type { SecretBox } from '../secrets/secret-box.js';
 export interface StudentSource {
   getMaxPageSize(): Promise<number>;
   countStudents(scope: StudentScope): Promise<number>;
-  fetchStudentPage(scope: StudentScope, page: number, pageSize: number): Promise<unknown[]>;
-  /**
-   * Keyset paging (the real client has it). Without it, pages are read by number, which misses
-   * students when others leave scope behind the read position during a run.
-   */
-  fetchStudentsAfter?(scope: StudentScope, afterDcid: string | null, pageSize: number): Promise<unknown[]>;
+  /** Keyset paging: page numbers would miss students when others leave scope behind the read position. */
+  fetchStudentsAfter(scope: StudentScope, afterDcid: string | null, pageSize: number): Promise<unknown[]>;
 }
 
 /** `signal` aborts requests in flight when the activity is cancelled or times out. */

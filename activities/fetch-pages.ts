@@ -2,9 +2,8 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { PowerSchoolClient } from '../powerschool/client.js';
-import { normaliseStudent, type NormalisedStudent } from '../powerschool/records.js';
-import type { RunSettings } from '../db/queries/run-settings.js';
-import { getProgressTotals, recordPlan, stagePage, type StagedIssue } from '../db/queries/staging.js';
+import { normalisePage } from '../powerschool/normalise-page.js';
+import { getProgressTotals, recordPlan, stagePage } from '../db/queries/staging.js';
 import type { ActivityDeps, StudentSource, StudentSourceFactory } from './deps.js';
 import { activitySignal } from './cancellation.js';
 import { adaptFailures } from './failures.js';
@@ -65,12 +64,8 @@ interface ResumePoint {
 }
 
 function resumePoint(): ResumePoint | undefined {
-  try {
-    const details = Context.current().info.heartbeatDetails as ResumePoint | undefined;
-    return details && typeof details === 'object' && 'page' in details ? details : undefined;
-  } catch {
-    return undefined;
-  }
+  const details = Context.current().info.heartbeatDetails as ResumePoint | undefined;
+  return details && typeof details === 'object' && 'page' in details ? details : undefined;
 }
 
 const DEFAULT_BUDGET_MS = 10_000;
@@ -89,13 +84,7 @@ export function makeFetchPage(deps: ActivityDeps) {
           if (at.page === null) return finishedBefore(deps, runId, input.page);
           const source = await sourceFor(deps, ctx);
           const scope = scopeOf(ctx.settings);
-          // Keyset paging when the cursor is known (always, with the real client): page numbers
-          // shift when students leave scope behind the read position, and a student would be missed.
-          const keyset = (resumed !== undefined || input.afterDcid !== undefined) && source.fetchStudentsAfter;
-          const read = (page: number, afterDcid: string | null) =>
-            keyset
-              ? source.fetchStudentsAfter!(scope, afterDcid, pageSize)
-              : source.fetchStudentPage(scope, page, pageSize);
+          const read = (afterDcid: string | null) => source.fetchStudentsAfter(scope, afterDcid, pageSize);
 
           const started = Date.now();
           const result: FetchPageResult = {
@@ -109,7 +98,7 @@ export function makeFetchPage(deps: ActivityDeps) {
             pagesFetched: 0,
             recordsFetched: 0,
           };
-          let pending: Promise<unknown[]> | null = read(at.page, at.afterDcid);
+          let pending: Promise<unknown[]> | null = read(at.afterDcid);
           while (pending) {
             const page: number = at.page!;
             const rows = await pending;
@@ -129,7 +118,7 @@ export function makeFetchPage(deps: ActivityDeps) {
             const more = next.page !== null && result.pagesRead + 1 < maxPages && Date.now() - started < budgetMs;
             // Read the next page while this one is staged (still one request in flight at a time).
             if (more) {
-              pending = read(next.page!, next.afterDcid);
+              pending = read(next.afterDcid);
               pending.catch(() => {}); // its failure surfaces when awaited, not as unhandled
             }
             const totals = await stagePage(deps.db, runId, page, students, issues);
@@ -157,11 +146,7 @@ export function makeFetchPage(deps: ActivityDeps) {
 }
 
 function heartbeatResume(at: ResumePoint): void {
-  try {
-    Context.current().heartbeat(at);
-  } catch {
-    // outside an activity (unit tests): nothing to record
-  }
+  Context.current().heartbeat(at);
 }
 
 /** A retry of an attempt that had staged the last page before it died: report where the run is. */
@@ -178,57 +163,4 @@ async function finishedBefore(deps: ActivityDeps, runId: string, page: number): 
     pagesFetched: run.pagesFetched,
     recordsFetched: run.recordsFetched,
   };
-}
-
-/** Fields a school may choose not to sync: their values are dropped and their issues not reported. */
-const OPTIONAL_FIELDS = { dob: 'dateOfBirth', gender: 'gender' } as const;
-
-export function normalisePage(
-  rows: unknown[],
-  settings: RunSettings,
-  page: number,
-): { students: NormalisedStudent[]; issues: StagedIssue[]; skipped: number; lastDcid: string | null } {
-  const students: NormalisedStudent[] = [];
-  const issues: StagedIssue[] = [];
-  let skipped = 0;
-  let lastDcid: bigint | null = null;
-  rows.forEach((raw, index) => {
-    const result = normaliseStudent(raw);
-    const dcid = result.ok ? result.student.dcid : /^\d{1,18}$/.test(result.dcid) ? result.dcid : null;
-    if (dcid !== null && (lastDcid === null || BigInt(dcid) > lastDcid)) lastDcid = BigInt(dcid);
-    // A record without a readable DCID still gets its own issue rows: name it by its position.
-    // A DCID that is not an integer is named by position too: it may hold anything (even U+0000,
-    // which PostgreSQL cannot store), and two such rows must not share one issue.
-    const dcidOf = (dcid: string) =>
-      /^[1-9]\d{0,17}$/.test(dcid) ? dcid : `(${dcid ? 'invalid' : 'no'} DCID: page ${page}, row ${index + 1})`;
-    const student = result.ok ? result.student : null;
-    if (student) {
-      students.push({
-        ...student,
-        dateOfBirth: settings.mapping.dateOfBirth ? student.dateOfBirth : null,
-        gender: settings.mapping.gender ? student.gender : null,
-      });
-    } else {
-      skipped++;
-    }
-    const powerschoolId =
-      settings.mapping.powerschoolId === 'DCID'
-        ? (student?.dcid ?? (result.ok ? null : /^\d+$/.test(result.dcid) ? result.dcid : null))
-        : (student?.studentNumber ?? null);
-    for (const issue of result.issues) {
-      if (!issue.skipped && issue.field in OPTIONAL_FIELDS) {
-        const key = OPTIONAL_FIELDS[issue.field as keyof typeof OPTIONAL_FIELDS];
-        if (!settings.mapping[key]) continue;
-      }
-      issues.push({
-        dcid: dcidOf(issue.dcid),
-        powerschoolId,
-        field: issue.field,
-        code: issue.code,
-        message: issue.message,
-        skipped: issue.skipped,
-      });
-    }
-  });
-  return { students, issues, skipped, lastDcid: lastDcid === null ? null : String(lastDcid) };
 }

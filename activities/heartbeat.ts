@@ -4,7 +4,7 @@ import { Context } from '@temporalio/activity';
 /**
  * Heartbeats on a timer while `work` runs, so a worker that dies mid-activity is noticed within
  * the heartbeat timeout (not the much longer start-to-close timeout), while a healthy one working
- * through a slow statement or a Retry-After wait is left alone. Outside an activity it just runs.
+ * through a slow statement or a Retry-After wait is left alone.
  */
 export async function withHeartbeat<T>(
   work: () => Promise<T>,
@@ -12,12 +12,7 @@ export async function withHeartbeat<T>(
   /** What each heartbeat carries (a retry reads the last one back): e.g. where to resume. */
   details: () => unknown = () => undefined,
 ): Promise<T> {
-  let context: Context;
-  try {
-    context = Context.current();
-  } catch {
-    return work();
-  }
+  const context = Context.current();
   context.heartbeat(details());
   const timer = setInterval(() => context.heartbeat(details()), everyMs);
   try {

@@ -8,9 +8,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
+import { MockActivityEnvironment } from '@temporalio/testing';
 import { pino } from 'pino';
 import { createActivities } from '../activities/index.js';
-import { normalisePage } from '../activities/fetch-pages.js';
+import { normalisePage } from '../powerschool/normalise-page.js';
 import { credentialsFor, loadRunContext, scopeOf } from '../activities/run-context.js';
 import { DEFAULT_DATABASE_URL, loadConfig } from '../config.js';
 import { createDb } from '../db/connection.js';
@@ -92,7 +93,17 @@ try {
   );
   const logger = pino({ level: 'silent' });
   const deps = { db, config, secretBox: box, emailSender: new OutboxEmailSender(db, logger), logger };
-  const activities = createActivities(deps);
+  // The activities run outside a worker here: Temporal's mock environment gives them their context.
+  const env = new MockActivityEnvironment();
+  const created = createActivities(deps);
+  const activities = {
+    beginRun: (input: Parameters<typeof created.beginRun>[0]) =>
+      env.run(created.beginRun, input) as ReturnType<typeof created.beginRun>,
+    planRun: (input: Parameters<typeof created.planRun>[0]) =>
+      env.run(created.planRun, input) as ReturnType<typeof created.planRun>,
+    finishRun: (input: Parameters<typeof created.finishRun>[0]) =>
+      env.run(created.finishRun, input) as ReturnType<typeof created.finishRun>,
+  };
 
   for (const label of ['full sync', 'no-change re-sync']) {
     const steps = new Steps();
@@ -102,15 +113,16 @@ try {
       activities.beginRun({ runId, temporalRunId: 'x', schoolId, trigger: 'manual', testRun: false }),
     );
     const plan = await steps.time('planRun', () => activities.planRun({ runId }));
-    for (let page = 1; ; page++) {
+    for (let page = 1, after: string | null = null; ; page++) {
       // fetchPage, step by step (activities/fetch-pages.ts makeFetchPage)
       const ctx = await steps.time('page: loadRunContext', () => loadRunContext(db, runId));
       const creds = await steps.time('page: credentialsFor', () => credentialsFor(db, box, ctx));
       const source = new PowerSchoolClient({ credentials: creds, allowInsecure: true, maxAttempts: 2 });
-      const rows = await steps.time('page: fetchStudentPage', () =>
-        source.fetchStudentPage(scopeOf(ctx.settings), page, plan.pageSize),
+      const rows = await steps.time('page: fetchStudentsAfter', () =>
+        source.fetchStudentsAfter(scopeOf(ctx.settings), after, plan.pageSize),
       );
       const n = await steps.time('page: normalisePage', () => normalisePage(rows, ctx.settings, page));
+      after = n.lastDcid;
       await steps.time('page: stagePage', () => stagePage(db, runId, page, n.students, n.issues));
       if (rows.length < plan.pageSize) break;
     }

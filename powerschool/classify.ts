@@ -1,10 +1,11 @@
+// Classifies a PowerSchool HTTP answer: parsed JSON, or a PowerSchoolError (status, Retry-After, denied fields).
 import type { HttpResponse } from './http.js';
 import { MAX_RETRY_AFTER_MS, PowerSchoolError } from './errors.js';
 
 /** Turns a PowerSchool HTTP answer into parsed JSON or a classified PowerSchoolError. */
 
 /** The `Retry-After` header as seconds or an HTTP date, in ms (capped); undefined when absent or unreadable. */
-export function retryAfterHeaderMs(res: Pick<HttpResponse, 'headers'>, now = Date.now()): number | undefined {
+function retryAfterHeaderMs(res: Pick<HttpResponse, 'headers'>, now = Date.now()): number | undefined {
   const header = res.headers['retry-after'];
   const value = Array.isArray(header) ? header[0] : header;
   if (value === undefined || value.trim() === '') return undefined;
@@ -33,7 +34,7 @@ export function parseRetryAfterMs(res: Pick<HttpResponse, 'headers' | 'body'>, n
   return undefined;
 }
 
-export function tryParseJson(text: string): unknown {
+function tryParseJson(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch {

@@ -1,3 +1,4 @@
+// PowerSchoolError and its codes: what every client failure is.
 /**
  * The errors the PowerSchool client throws. `retryable` tells the caller (a Temporal activity)
  * whether trying again later can help; the client has already retried retryable ones in-process.

@@ -1,3 +1,4 @@
+// One HTTP exchange with PowerSchool over node:http(s): keep-alive agents, a deadline, network errors classified.
 import http from 'node:http';
 import https from 'node:https';
 import { PowerSchoolError } from './errors.js';
@@ -69,7 +70,7 @@ const UNREACHABLE_NON_RETRYABLE = new Set(['ENOTFOUND']);
 const UNREACHABLE_RETRYABLE = new Set(['EAI_AGAIN', 'ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN']);
 
 /** Maps a socket-level failure to our error classes. */
-export function classifyNetworkError(err: unknown, what: string): PowerSchoolError {
+function classifyNetworkError(err: unknown, what: string): PowerSchoolError {
   if (err instanceof PowerSchoolError) return err;
   if (err instanceof ForbiddenAddressError)
     return new PowerSchoolError('POWERSCHOOL_INSECURE_URL', `${what}: ${err.message}`, { retryable: false });

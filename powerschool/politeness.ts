@@ -1,3 +1,6 @@
+// One request in flight per (serverUrl, clientId) in this process, with an optional minimum interval.
+import { setTimeout as sleep } from 'node:timers/promises';
+
 /**
  * Politeness towards one PowerSchool server: PowerSchool throttles per plugin, so all requests
  * for one (serverUrl, clientId) in this process go through one queue: at most one in flight, and
@@ -12,8 +15,6 @@ interface Lane {
 
 const lanes = new Map<string, Lane>();
 const lastStartedAt = new Map<string, number>();
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export async function inPoliteSlot<T>(key: string, minIntervalMs: number, task: () => Promise<T>): Promise<T> {
   let lane = lanes.get(key);

@@ -1,3 +1,4 @@
+// The one SSRF block list: which addresses and host names PowerSchool requests may reach.
 import { BlockList, isIP } from 'node:net';
 import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'node:dns';
 

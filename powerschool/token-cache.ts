@@ -1,3 +1,4 @@
+// The in-process, bounded cache of PowerSchool access tokens, with shared token requests.
 /**
  * Access tokens cached in-process per (serverUrl, clientId, secret fingerprint) until shortly
  * before they expire. Concurrent callers share one token request. Tokens never leave this module

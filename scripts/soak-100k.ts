@@ -6,7 +6,7 @@ import { createDb } from '../db/connection.js';
 import { dropDatabase, ensureDatabase, migrateToLatest } from '../db/migrate.js';
 import { DEFAULT_SCHEDULE, putIntegration } from '../db/queries/integrations.js';
 import { listStudents } from '../db/queries/listings.js';
-import { startSimulator } from '../powerschool/simulator/index.js';
+import { startSimulator } from '../simulator/index.js';
 import { SecretBox } from '../secrets/secret-box.js';
 import { PROGRESS_QUERY, SYNC_WORKFLOW_TYPE, type SyncProgress, type SyncStudentsResult } from '../workflows/types.js';
 import { createWorker } from '../worker/create-worker.js';

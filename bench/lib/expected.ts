@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../../db/connection.js';
-import type { SimulatedStudent } from '../../powerschool/simulator/index.js';
+import type { SimulatedStudent } from '../../simulator/index.js';
 
 /**
  * The correctness check every pipeline scenario runs before it reports a time: the students

@@ -1,4 +1,4 @@
-import { startSimulator } from '../../powerschool/simulator/index.js';
+import { startSimulator } from '../../simulator/index.js';
 
 /**
  * The benchmark's PowerSchool simulator, as a child process (its CPU and memory are not the

@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import type { SimulatedStudent } from '../../powerschool/simulator/index.js';
+import type { SimulatedStudent } from '../../simulator/index.js';
 import { spawnNode, waitUntil, type NodeChild } from './proc.js';
 
 /** The grades every benchmark school syncs: all of them, so every (active) seeded student is in scope. */

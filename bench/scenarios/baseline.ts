@@ -68,19 +68,19 @@ export async function runBaseline(opts: {
       allowInsecure: true,
     });
     const pageSize = await client.getMaxPageSize();
-    const count = await client.countStudents(BENCH_SCOPE);
-    const pagesTotal = Math.ceil(count / pageSize);
+    await client.countStudents(BENCH_SCOPE);
     let written = 0;
     let pages = 0;
     let pending: Promise<unknown> = Promise.resolve();
-    for (let page = 1; page <= Math.max(1, pagesTotal); page++) {
-      const rows = await client.fetchStudentPage(BENCH_SCOPE, page, pageSize);
+    for (let after: string | null = null; ;) {
+      const rows = await client.fetchStudentsAfter(BENCH_SCOPE, after, pageSize);
       pages++;
       const students: NormalisedStudent[] = [];
       for (const row of rows) {
         const r = normaliseStudent(row);
         if (r.ok) students.push(r.student);
       }
+      if (rows.length > 0) after = String((rows.at(-1) as { dcid: unknown }).dcid);
       await pending; // at most one write in flight: reading page n+1 overlaps writing page n
       pending = conn.query(UPSERT, [opts.schoolId, ...columns(students)]);
       pending.catch(() => {}); // awaited (and thrown) on the next page or after the loop

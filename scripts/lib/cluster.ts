@@ -5,7 +5,7 @@ import { Client, Connection } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import { DEFAULT_DATABASE_URL } from '../../config.js';
 import { dropDatabase, ensureDatabase } from '../../db/migrate.js';
-import { startSimulator, type Simulator, type SimulatorOptions } from '../../powerschool/simulator/index.js';
+import { startSimulator, type Simulator, type SimulatorOptions } from '../../simulator/index.js';
 import { PROJECT_ROOT } from './go-build.js';
 import { ManagedProcess } from './managed-process.js';
 import { freePort, freePortBetween, isPortFree } from './ports.js';

@@ -7,7 +7,7 @@ import { createLogger } from '../../logging/logger.js';
 import { DEFAULT_DATABASE_URL, loadConfig, type Config } from '../../config.js';
 import { createDb, type Db } from '../../db/connection.js';
 import { dropDatabase, ensureDatabase, migrateToLatest } from '../../db/migrate.js';
-import { startSimulator, type Simulator, type SimulatorOptions } from '../../powerschool/simulator/index.js';
+import { startSimulator, type Simulator, type SimulatorOptions } from '../../simulator/index.js';
 import { connectClient, ensureSearchAttributes } from '../../temporal/connection.js';
 import { createWorker, type SyncWorker } from '../../worker/create-worker.js';
 import { freePort, isPortFree } from './ports.js';

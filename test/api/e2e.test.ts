@@ -1,6 +1,6 @@
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSimulator, type SimulatedStudent, type Simulator } from '../../powerschool/simulator/index.js';
+import { startSimulator, type SimulatedStudent, type Simulator } from '../../simulator/index.js';
 import { createWorker, type SyncWorker } from '../../worker/create-worker.js';
 import { uniqueSchoolId, workflowBundle } from '../helpers/env.js';
 import { startTestApi, type TestApi } from './support.js';

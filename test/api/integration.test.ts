@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../api/app.js';
 import { createLogger } from '../../logging/logger.js';
 import { PowerSchoolError } from '../../powerschool/errors.js';
-import { startSimulator, type Simulator } from '../../powerschool/simulator/index.js';
+import { startSimulator, type Simulator } from '../../simulator/index.js';
 import { SecretBox } from '../../secrets/secret-box.js';
 import { scheduleIdFor } from '../../workflows/types.js';
 import { uniqueSchoolId } from '../helpers/env.js';

@@ -4,7 +4,7 @@ import type { WorkflowHandle } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SimulatedStudent } from '../../powerschool/simulator/index.js';
+import type { SimulatedStudent } from '../../simulator/index.js';
 import { PROJECT_ROOT } from '../../scripts/lib/go-build.js';
 import { startCluster, type Cluster, type ClusterWorker } from '../../scripts/lib/cluster.js';
 

@@ -6,7 +6,7 @@ import type { Client } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import { ConfigError, loadConfig } from '../../config.js';
 import type { Db } from '../../db/connection.js';
-import type { Simulator } from '../../powerschool/simulator/index.js';
+import type { Simulator } from '../../simulator/index.js';
 import { testClient, testDb, testEnv, uniqueSchoolId, uniqueTaskQueue } from '../helpers/env.js';
 import { putIntegration, startSync, startSyncWorker, startTestSimulator, syncTestConfig } from '../sync/harness.js';
 

@@ -1,7 +1,7 @@
 import { afterEach } from 'vitest';
-import { PowerSchoolClient, type PowerSchoolClientOptions } from '../../powerschool/client.js';
+import { PowerSchoolClient, type PowerSchoolClientOptions, type StudentScope } from '../../powerschool/client.js';
 import { clearTokenCache } from '../../powerschool/token-cache.js';
-import { startSimulator, type Simulator, type SimulatorOptions } from '../../powerschool/simulator/index.js';
+import { startSimulator, type Simulator, type SimulatorOptions } from '../../simulator/index.js';
 
 /** Simulators started in a test are closed after it. */
 const running: Simulator[] = [];
@@ -29,7 +29,7 @@ export function clientFor(sim: Simulator, options: Partial<PowerSchoolClientOpti
   });
 }
 
-export interface LoggedWarning {
+interface LoggedWarning {
   obj: Record<string, unknown>;
   msg: string;
 }
@@ -52,10 +52,16 @@ export function recordingLogger() {
   };
 }
 
-export async function collect(gen: AsyncGenerator<{ page: number; rows: unknown[] }, unknown>) {
-  const rows: unknown[] = [];
-  for await (const page of gen) rows.push(...page.rows);
-  return rows;
-}
-
 export const dcidOf = (row: unknown) => String((row as { dcid: unknown }).dcid);
+
+/** Reads every in-scope student as the worker does: keyset pages of the server's maximum size. */
+export async function readAll(client: PowerSchoolClient, scope: StudentScope): Promise<unknown[]> {
+  const pageSize = await client.getMaxPageSize();
+  const rows: unknown[] = [];
+  for (let after: string | null = null; ;) {
+    const page = await client.fetchStudentsAfter(scope, after, pageSize);
+    rows.push(...page);
+    if (page.length < pageSize) return rows;
+    after = dcidOf(page.at(-1));
+  }
+}

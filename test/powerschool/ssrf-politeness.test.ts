@@ -167,8 +167,8 @@ describe('politeness', () => {
     const a = clientFor(sim);
     const b = clientFor(sim);
     await Promise.all([
-      ...[1, 2, 3].map((p) => a.fetchStudentPage(scope, p, 10)),
-      ...[4, 5, 6].map((p) => b.fetchStudentPage(scope, p, 10)),
+      ...[1, 2, 3].map(() => a.fetchStudentsAfter(scope, null, 10)),
+      ...[4, 5, 6].map(() => b.fetchStudentsAfter(scope, null, 10)),
       a.countStudents(scope),
     ]);
     expect(sim.stats().maxConcurrent).toBe(1);

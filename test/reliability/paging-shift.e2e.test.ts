@@ -3,7 +3,7 @@ import type { Client } from '@temporalio/client';
 import type { StudentSourceFactory } from '../../activities/index.js';
 import type { Db } from '../../db/connection.js';
 import { PowerSchoolClient } from '../../powerschool/client.js';
-import { startSimulator } from '../../powerschool/simulator/index.js';
+import { startSimulator } from '../../simulator/index.js';
 import { testClient, testDb, uniqueSchoolId } from '../helpers/env.js';
 import { putIntegration, runSync, startSyncWorker, syncTestConfig } from '../sync/harness.js';
 import { ALL_GRADES, inScopeOf } from './support.js';
@@ -31,7 +31,6 @@ describe('reliability: students leaving scope behind the read position', () => {
     const removed: number[] = [];
     const factory: StudentSourceFactory = (credentials, allowInsecure) => {
       const ps = new PowerSchoolClient({ credentials, allowInsecure, maxAttempts: 2 });
-      // Both read paths: page numbers, and the keyset cursor the worker uses when it can.
       let reads = 0;
       const after = async (read: () => Promise<unknown[]>) => {
         const rows = await read();
@@ -47,7 +46,6 @@ describe('reliability: students leaving scope behind the read position', () => {
       return {
         getMaxPageSize: () => ps.getMaxPageSize(),
         countStudents: (scope) => ps.countStudents(scope),
-        fetchStudentPage: (scope, page, pageSize) => after(() => ps.fetchStudentPage(scope, page, pageSize)),
         fetchStudentsAfter: (scope, afterDcid, pageSize) =>
           after(() => ps.fetchStudentsAfter(scope, afterDcid, pageSize)),
       };

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from '@temporalio/client';
-import { startSimulator, type Simulator } from '../../powerschool/simulator/index.js';
+import { startSimulator, type Simulator } from '../../simulator/index.js';
 import { scheduleIdFor } from '../../workflows/types.js';
 import { testClient, uniqueSchoolId, uniqueTaskQueue } from '../helpers/env.js';
 import { putIntegration, startSync, syncTestConfig } from '../sync/harness.js';

@@ -3,7 +3,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from '@temporalio/client';
 import { createDb, type Db } from '../../db/connection.js';
-import { startSimulator, type Simulator } from '../../powerschool/simulator/index.js';
+import { startSimulator, type Simulator } from '../../simulator/index.js';
 import { PROGRESS_QUERY } from '../../workflows/types.js';
 import { testClient, testDb, testEnv, uniqueSchoolId } from '../helpers/env.js';
 import { putIntegration, runRow, startSync, startSyncWorker, syncTestConfig } from '../sync/harness.js';

@@ -42,7 +42,7 @@ describe('reliability: record text PostgreSQL cannot store; bad rows sharing a D
     const factory: StudentSourceFactory = () => ({
       getMaxPageSize: async () => 100,
       countStudents: async () => rows.length,
-      fetchStudentPage: async (_scope, page) => (page === 1 ? structuredClone(rows) : []),
+      fetchStudentsAfter: async (_scope, afterDcid) => (afterDcid === null ? structuredClone(rows) : []),
     });
     const config = syncTestConfig();
     const worker = await startSyncWorker(client, config, db, { powerschoolClientFactory: factory });

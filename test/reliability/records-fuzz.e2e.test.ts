@@ -1,13 +1,13 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from '@temporalio/client';
-import { normalisePage } from '../../activities/fetch-pages.js';
+import { normalisePage } from '../../powerschool/normalise-page.js';
 import type { StudentSourceFactory } from '../../activities/index.js';
 import type { Db } from '../../db/connection.js';
 import type { RunSettings } from '../../db/queries/run-settings.js';
 import { PowerSchoolClient } from '../../powerschool/client.js';
 import { STUDENT_COLUMNS } from '../../powerschool/records.js';
-import { startSimulator } from '../../powerschool/simulator/index.js';
+import { startSimulator } from '../../simulator/index.js';
 import { testClient, testDb, uniqueSchoolId } from '../helpers/env.js';
 import { putIntegration, runSync, startSyncWorker, syncTestConfig } from '../sync/harness.js';
 import { ALL_GRADES, LogSink, report, sinkLogger, SOAK } from './support.js';
@@ -178,8 +178,6 @@ describe('reliability: fuzzed PowerSchool records through real runs', () => {
         return {
           getMaxPageSize: () => ps.getMaxPageSize(),
           countStudents: (scope) => ps.countStudents(scope),
-          fetchStudentPage: (scope, page, pageSize) =>
-            serve(`page ${page}`, () => ps.fetchStudentPage(scope, page, pageSize)),
           fetchStudentsAfter: (scope, afterDcid, pageSize) =>
             serve(`after ${afterDcid ?? 'start'}`, () => ps.fetchStudentsAfter(scope, afterDcid, pageSize)),
         };

@@ -6,7 +6,7 @@ import type { ApplicationFailure } from '@temporalio/common';
 import { createTokenVerifier } from '../../api/plugins/auth.js';
 import { resealSecrets } from '../../api/secrets-rotation.js';
 import { PowerSchoolClient, PowerSchoolError } from '../../powerschool/client.js';
-import { startSimulator, type Simulator } from '../../powerschool/simulator/index.js';
+import { startSimulator, type Simulator } from '../../simulator/index.js';
 import { SecretBox } from '../../secrets/secret-box.js';
 import { testClient, uniqueSchoolId } from '../helpers/env.js';
 import { putIntegration, runRow, runSync, startSync, startSyncWorker, syncTestConfig } from '../sync/harness.js';

@@ -8,7 +8,7 @@ import { pino, type Logger } from 'pino';
 import { expect } from 'vitest';
 import { createDb, type Db } from '../../db/connection.js';
 import { dropDatabase, ensureDatabase, migrateToLatest } from '../../db/migrate.js';
-import type { SimulatedStudent, Simulator } from '../../powerschool/simulator/index.js';
+import type { SimulatedStudent, Simulator } from '../../simulator/index.js';
 import { testEnv } from '../helpers/env.js';
 import { comparable, expectedStudent, studentsOf, type ExpectedStudent } from '../sync/harness.js';
 

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import type { Db } from '../../db/connection.js';
-import { startSimulator, type Simulator } from '../../powerschool/simulator/index.js';
+import { startSimulator, type Simulator } from '../../simulator/index.js';
 import { freePort } from '../../scripts/lib/ports.js';
 import { startTemporalDevServer, type DevServer } from '../../scripts/lib/temporal-dev-server.js';
 import { createWorker, type SyncWorker } from '../../worker/create-worker.js';

@@ -2,7 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from '@temporalio/client';
-import { startSimulator, type Simulator } from '../../powerschool/simulator/index.js';
+import { startSimulator, type Simulator } from '../../simulator/index.js';
 import { PROGRESS_QUERY, scheduleIdFor } from '../../workflows/types.js';
 import { testClient, uniqueSchoolId, uniqueTaskQueue } from '../helpers/env.js';
 import { putIntegration, runRow, startSync, syncTestConfig } from '../sync/harness.js';

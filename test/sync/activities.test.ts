@@ -5,7 +5,7 @@ import { createActivities } from '../../activities/index.js';
 import type { Db } from '../../db/connection.js';
 import { endRun } from '../../db/queries/run-lifecycle.js';
 import { OutboxEmailSender } from '../../email/sender.js';
-import type { Simulator } from '../../powerschool/simulator/index.js';
+import type { Simulator } from '../../simulator/index.js';
 import { SecretBox } from '../../secrets/secret-box.js';
 import { testDb, uniqueSchoolId } from '../helpers/env.js';
 import { newRunId, putIntegration, startTestSimulator, studentsOf, syncTestConfig } from './harness.js';

@@ -9,7 +9,7 @@ import { createActivities } from '../../activities/index.js';
 import { createDb, LOCK_TIMEOUT_MS, STATEMENT_TIMEOUT_MS } from '../../db/connection.js';
 import { dropDatabase, ensureDatabase, migrateToLatest } from '../../db/migrate.js';
 import { OutboxEmailSender } from '../../email/sender.js';
-import type { Simulator } from '../../powerschool/simulator/index.js';
+import type { Simulator } from '../../simulator/index.js';
 import { SecretBox } from '../../secrets/secret-box.js';
 import { scheduleIdFor, SYNC_WORKFLOW_RUN_TIMEOUT } from '../../workflows/types.js';
 import { createNamespace, settings, startTestApi, type TestApi } from '../api/support.js';

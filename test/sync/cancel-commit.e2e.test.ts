@@ -5,7 +5,7 @@ import { CancelledFailure } from '@temporalio/common';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { createDb, type Db } from '../../db/connection.js';
-import type { Simulator } from '../../powerschool/simulator/index.js';
+import type { Simulator } from '../../simulator/index.js';
 import { testClient, testEnv, uniqueSchoolId } from '../helpers/env.js';
 import {
   putIntegration,

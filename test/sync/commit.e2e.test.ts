@@ -3,7 +3,7 @@ import type { Client } from '@temporalio/client';
 import { sql } from 'kysely';
 import type { Db } from '../../db/connection.js';
 import { listStudents } from '../../db/queries/listings.js';
-import type { Simulator } from '../../powerschool/simulator/index.js';
+import type { Simulator } from '../../simulator/index.js';
 import { testClient, testDb, uniqueSchoolId } from '../helpers/env.js';
 import {
   comparable,

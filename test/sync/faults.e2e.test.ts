@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Db } from '../../db/connection.js';
-import type { SimulatedStudent } from '../../powerschool/simulator/index.js';
+import type { SimulatedStudent } from '../../simulator/index.js';
 import { SecretBox } from '../../secrets/secret-box.js';
 import { startResendFake, type ResendFake } from '../fakes/resend-server.js';
 import { testClient, testDb, uniqueSchoolId } from '../helpers/env.js';

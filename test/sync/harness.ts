@@ -5,12 +5,7 @@ import { loadConfig, type Config } from '../../config.js';
 import type { Db } from '../../db/connection.js';
 import type { NewIntegration } from '../../db/types.js';
 import type { EmailSender } from '../../email/sender.js';
-import {
-  startSimulator,
-  type SimulatedStudent,
-  type Simulator,
-  type SimulatorOptions,
-} from '../../powerschool/simulator/index.js';
+import { startSimulator, type SimulatedStudent, type Simulator, type SimulatorOptions } from '../../simulator/index.js';
 import { SecretBox } from '../../secrets/secret-box.js';
 import { SYNC_WORKFLOW_TYPE, type SyncStudentsResult, type SyncStudentsWorkflowInput } from '../../workflows/types.js';
 import { createWorker, type SyncWorker, type WorkerDeps } from '../../worker/create-worker.js';

@@ -5,7 +5,7 @@ import { sql } from 'kysely';
 import { runJson } from '../../api/serialize.js';
 import type { Db } from '../../db/connection.js';
 import { claimRunSlot } from '../../db/queries/runs.js';
-import type { Simulator } from '../../powerschool/simulator/index.js';
+import type { Simulator } from '../../simulator/index.js';
 import { PROGRESS_QUERY, type SyncProgress } from '../../workflows/types.js';
 import { testClient, testDb, uniqueSchoolId } from '../helpers/env.js';
 import {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from '@temporalio/client';
 import type { Db } from '../../db/connection.js';
-import type { Simulator } from '../../powerschool/simulator/index.js';
+import type { Simulator } from '../../simulator/index.js';
 import { testClient, testDb, uniqueSchoolId } from '../helpers/env.js';
 import { putIntegration, runSync, startSyncWorker, startTestSimulator, syncTestConfig } from './harness.js';
 

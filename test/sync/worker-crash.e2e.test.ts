@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from '@temporalio/client';
 import { createDb, type Db } from '../../db/connection.js';
 import { dropDatabase, ensureDatabase, migrateToLatest } from '../../db/migrate.js';
-import type { Simulator } from '../../powerschool/simulator/index.js';
+import type { Simulator } from '../../simulator/index.js';
 import { scheduleIdFor } from '../../workflows/types.js';
 import { testClient, testEnv, uniqueSchoolId, uniqueTaskQueue } from '../helpers/env.js';
 import {

@@ -1,3 +1,4 @@
+// A seeded PRNG for reproducible data and faults.
 /** A small seeded PRNG (mulberry32): the simulator's data and faults must be reproducible. */
 export type Random = () => number;
 

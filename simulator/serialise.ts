@@ -1,3 +1,4 @@
+// How the simulator writes a student row, with the value variations real servers show.
 import type { SimulatedStudent, StudentColumn } from './students.js';
 
 /**
@@ -17,7 +18,7 @@ const NUMERIC: ReadonlySet<StudentColumn> = new Set([
   'schoolid',
 ]);
 
-export function tableRow(s: SimulatedStudent, projection: readonly StudentColumn[]): Record<string, unknown> {
+function tableRow(s: SimulatedStudent, projection: readonly StudentColumn[]): Record<string, unknown> {
   const numbersAsNumbers = s.dcid % 11 === 5;
   const emptyStyle = s.dcid % 3; // 0: absent, 1: null, 2: ""
   const row: Record<string, unknown> = {};
@@ -37,37 +38,4 @@ export function tableRow(s: SimulatedStudent, projection: readonly StudentColumn
 
 export function tableRecord(s: SimulatedStudent, projection: readonly StudentColumn[]) {
   return { id: s.dcid, name: 'Students', tables: { students: tableRow(s, projection) } };
-}
-
-export const V1_STATUS_LETTER: Readonly<Record<number, string>> = {
-  [-1]: 'P',
-  0: 'A',
-  1: 'I',
-  [-2]: 'I',
-  2: 'T',
-  3: 'G',
-  4: 'H',
-};
-
-export function v1Student(s: SimulatedStudent, expansions: ReadonlySet<string>): Record<string, unknown> {
-  const out: Record<string, unknown> = {
-    id: s.dcid,
-    local_id: Number(s.student_number) || s.student_number,
-    name: { first_name: s.first_name, last_name: s.last_name },
-  };
-  if (expansions.has('demographics')) {
-    const demographics: Record<string, unknown> = { projected_graduation_year: s.sched_yearofgraduation };
-    if (s.dob) demographics.birth_date = s.dob;
-    if (s.gender) demographics.gender = s.gender;
-    out.demographics = demographics;
-  }
-  if (expansions.has('school_enrollment')) {
-    out.school_enrollment = {
-      enroll_status: V1_STATUS_LETTER[s.enroll_status] ?? String(s.enroll_status),
-      enroll_status_code: s.enroll_status,
-      grade_level: String(s.grade_level),
-      school_number: String(s.schoolid),
-    };
-  }
-  return out;
 }

@@ -1,3 +1,4 @@
+// The simulator's student table: seeded students, kept sorted by DCID, with cached query views.
 import { FIRST_NAMES, LAST_NAMES } from './names.js';
 import { intBetween, pick, seededRandom, type Random } from './random.js';
 
@@ -67,7 +68,7 @@ function randomDob(random: Random, graduationYear: number): string {
   return `${year}-${pad(month)}-${pad(day)}`;
 }
 
-export function generateStudent(random: Random, dcid: number, schoolYearEnd: number): SimulatedStudent {
+function generateStudent(random: Random, dcid: number, schoolYearEnd: number): SimulatedStudent {
   const gradeLevel = intBetween(random, -2, 12);
   const graduationYear = schoolYearEnd + (12 - gradeLevel);
   const genderRoll = random();

@@ -1,3 +1,4 @@
+// `npm run simulator`: starts a simulator from SIMULATOR_* variables and stops it on SIGINT/SIGTERM.
 import { startSimulator } from './index.js';
 
 /**

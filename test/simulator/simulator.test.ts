@@ -1,10 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { PowerSchoolError } from '../../powerschool/errors.js';
 import { normaliseStudent } from '../../powerschool/records.js';
-import { startSimulator, type Simulator } from '../../powerschool/simulator/index.js';
-import { seedStudents } from '../../powerschool/simulator/students.js';
-import { parseV1Count, parseV1Students, v1StudentToRow } from '../../powerschool/v1.js';
-import { simulator } from './helpers.js';
+import { startSimulator, type Simulator } from '../../simulator/index.js';
+import { seedStudents } from '../../simulator/students.js';
+import { simulator } from '../powerschool/helpers.js';
 
 const ALL =
   'dcid,id,student_number,first_name,last_name,dob,gender,grade_level,sched_yearofgraduation,enroll_status,schoolid';
@@ -145,54 +143,6 @@ describe('simulator: table endpoint', () => {
     expect(metadata.body).toMatchObject({
       metadata: { student_max_page_size: 100, schema_table_query_max_page_size: 100 },
     });
-  });
-});
-
-describe('simulator: v1 student resource and its quirks', () => {
-  it('a single result is an object, none leaves out `student`, many are an array; parseV1Students handles all', async () => {
-    const sim = await simulator({ students: 200 });
-    const [first, second] = sim.students.list();
-    const expansions = 'demographics,school_enrollment';
-    const one = await get(sim, '/ws/v1/district/student', { q: `id==${first!.dcid}`, expansions });
-    const students = one.body.students as Record<string, unknown>;
-    expect(Array.isArray(students.student)).toBe(false);
-    expect(students.student).toMatchObject({ id: first!.dcid, name: { last_name: first!.last_name } });
-    const parsedOne = parseV1Students(one.body);
-    expect(parsedOne).toHaveLength(1);
-    const row = normaliseStudent(v1StudentToRow(parsedOne[0]));
-    expect(row).toMatchObject({
-      ok: true,
-      student: {
-        dcid: String(first!.dcid),
-        lastName: first!.last_name,
-        graduationYear: first!.sched_yearofgraduation,
-        gradeLevel: first!.grade_level,
-      },
-    });
-    expect(v1StudentToRow(parsedOne[0]).enroll_status).toBe(first!.enroll_status === -2 ? 1 : first!.enroll_status);
-
-    const none = await get(sim, '/ws/v1/district/student', { q: 'id==1' });
-    expect(none.body.students).not.toHaveProperty('student');
-    expect(parseV1Students(none.body)).toEqual([]);
-
-    const two = await get(sim, '/ws/v1/district/student', { q: `id=ge=${first!.dcid};id=le=${second!.dcid}` });
-    expect(parseV1Students(two.body)).toHaveLength(2);
-
-    const count = await get(sim, '/ws/v1/district/student/count', { q: 'school_enrollment.enroll_status==A' });
-    expect(parseV1Count(count.body)).toBe(sim.students.list().filter((s) => s.enroll_status === 0).length);
-  });
-
-  it('parseV1Students: every shape', () => {
-    expect(parseV1Students({ students: { student: [{ id: 1 }, { id: 2 }] } })).toEqual([{ id: 1 }, { id: 2 }]);
-    expect(parseV1Students({ students: { student: { id: 1 } } })).toEqual([{ id: 1 }]);
-    expect(parseV1Students({ students: { '@expansions': 'demographics' } })).toEqual([]);
-    expect(parseV1Students({ students: null })).toEqual([]);
-    expect(parseV1Students({})).toEqual([]);
-    expect(parseV1Students(null)).toEqual([]);
-    expect(() => parseV1Students('<html>')).toThrow(PowerSchoolError);
-    expect(() => parseV1Students({ students: { student: 'x' } })).toThrow(PowerSchoolError);
-    expect(() => parseV1Count({ count: 3 })).toThrow(PowerSchoolError);
-    expect(parseV1Count({ resource: { count: '3' } })).toBe(3);
   });
 });
 

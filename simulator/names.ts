@@ -1,3 +1,4 @@
+// Name lists for seeded students.
 /**
  * Realistic international names for seeded students: accents, apostrophes, hyphens and spaces,
  * the things a naive validator gets wrong.

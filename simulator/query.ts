@@ -1,3 +1,4 @@
+// PowerSchool's `q` filter, parsed and compiled into a predicate over simulated students.
 import type { SimulatedStudent, StudentColumn } from './students.js';
 import { STUDENT_TABLE_COLUMNS } from './students.js';
 
@@ -7,7 +8,7 @@ import { STUDENT_TABLE_COLUMNS } from './students.js';
  * as `YYYY-MM-DD` text. Numeric columns compare as numbers.
  */
 
-export type Operator = '==' | '!=' | 'gt' | 'ge' | 'lt' | 'le';
+type Operator = '==' | '!=' | 'gt' | 'ge' | 'lt' | 'le';
 
 export interface Condition {
   column: StudentColumn;
@@ -30,23 +31,17 @@ const NUMERIC_COLUMNS = new Set<StudentColumn>([
 ]);
 const CLAUSE = /^([A-Za-z_][A-Za-z0-9_.]*)(==|!=|=gt=|=ge=|=lt=|=le=)(.*)$/;
 
-/** `aliases` maps other names (the v1 resource's dotted names) to table columns. */
-export function parseQuery(
-  q: string | undefined,
-  aliases: Readonly<Record<string, { column: StudentColumn; value?: (v: string) => string }>> = {},
-): Condition[] {
+export function parseQuery(q: string | undefined): Condition[] {
   if (q === undefined || q.trim() === '') return [];
   return q.split(';').map((clause) => {
     const m = CLAUSE.exec(clause.trim());
     if (!m) throw new QueryError(`cannot parse the filter clause "${clause}"`);
     const name = m[1]!.toLowerCase();
-    const alias = aliases[name];
     const bare = name.replace(/^students\./, '');
-    const column: StudentColumn | undefined = alias?.column ?? STUDENT_TABLE_COLUMNS.find((c) => c === bare);
+    const column: StudentColumn | undefined = STUDENT_TABLE_COLUMNS.find((c) => c === bare);
     if (!column) throw new QueryError(`unknown field ${name}`);
     const op = m[2]!.replace(/=/g, '') as string;
-    const value = alias?.value ? alias.value(m[3]!) : m[3]!;
-    return { column, op: (op === '' ? '==' : op === '!' ? '!=' : op) as Operator, value };
+    return { column, op: (op === '' ? '==' : op === '!' ? '!=' : op) as Operator, value: m[3]! };
   });
 }
 
