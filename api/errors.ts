@@ -1,4 +1,5 @@
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+// The contract's error shape for every failure (ours, zod's and Fastify's own) and the one place that answers with it.
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 
 /**
@@ -123,8 +124,4 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, err: unk
   else if (status >= 400) request.log.info({ code: body.error.code, status }, 'request refused');
   if (err instanceof ApiError && err.headers) reply.headers(err.headers);
   return reply.code(status).type('application/json; charset=utf-8').send(body);
-}
-
-export function installErrorHandler(app: FastifyInstance): void {
-  app.setErrorHandler((err, request, reply) => sendError(request, reply, err));
 }

@@ -1,3 +1,4 @@
+// The API process (npm run api): connect, re-seal secrets, listen, reconcile schedules, shut down gracefully.
 import { loadConfigOrExit } from '../config.js';
 import { createDb } from '../db/connection.js';
 import { SecretBox } from '../secrets/secret-box.js';

@@ -1,3 +1,4 @@
+// The zod schemas of every route: request validation, response serialisation and /openapi.json from one source.
 import { z } from 'zod';
 import { cronProblem, isIanaTimeZone } from './validation.js';
 

@@ -1,9 +1,8 @@
+// Database rows → the contract's JSON; secrets never pass through here.
 import type { Config } from '../config.js';
 import type { ChangeRow, IssueRow } from '../db/queries/listings.js';
 import type { Integration, Run, Student } from '../db/types.js';
 import type { ScheduleView } from '../temporal/schedules.js';
-
-/** Database rows → the contract's JSON. Secrets never pass through here. */
 
 /** db/types.ts wraps timestamps in ColumnType; at run time pg gives Date objects. */
 const iso = (d: unknown) => (d instanceof Date ? d : new Date(String(d))).toISOString();

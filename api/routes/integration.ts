@@ -1,3 +1,4 @@
+// The /v1 integration routes: settings CRUD, pause/resume, test-connection.
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -10,7 +11,6 @@ import {
 import { getLatestRun } from '../../db/queries/listings.js';
 import type { Integration } from '../../db/types.js';
 import { alignSchedule, describeSchedule } from '../../temporal/schedules.js';
-import type { Services } from '../app.js';
 import { notFound, validationFailed } from '../errors.js';
 import { probeFailure } from '../powerschool-probe.js';
 import {
@@ -22,6 +22,7 @@ import {
   v1ErrorResponses,
 } from '../schemas.js';
 import { integrationJson } from '../serialize.js';
+import type { Services } from '../services.js';
 import { checkServerUrl } from '../validation.js';
 
 const security = [{ bearerAuth: [] }];

@@ -1,9 +1,10 @@
+// The /v1 run routes: start a run, list runs, one run, its changes and its issues.
 import { randomBytes } from 'node:crypto';
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { sql } from 'kysely';
-import { getIntegration, getIntegrationIdMapping } from '../../db/queries/integrations.js';
-import { getLatestRunSettings, getRun, listChanges, listIssues, listRuns } from '../../db/queries/listings.js';
+import { getIntegration } from '../../db/queries/integrations.js';
+import { getRun, listChanges, listIssues, listRuns } from '../../db/queries/listings.js';
 import { SchoolIdKey, SyncTriggerKey, TestRunKey } from '../../temporal/search-attributes.js';
 import {
   manualWorkflowIdFor,
@@ -11,8 +12,8 @@ import {
   SYNC_WORKFLOW_TYPE,
   type SyncStudentsInput,
 } from '../../workflows/types.js';
-import type { Services } from '../app.js';
 import { ApiError, notFound } from '../errors.js';
+import { currentMapping } from '../id-mapping.js';
 import { decodeCursor, DEFAULT_LIMIT, encodeCursor } from '../pagination.js';
 import { claimRunSlotReleasingAbandoned } from '../run-slot.js';
 import {
@@ -27,23 +28,11 @@ import {
   startRunBody,
   v1ErrorResponses,
 } from '../schemas.js';
-import { changeJson, issueJson, runJson, runSummaryJson, type PowerSchoolIdSource } from '../serialize.js';
+import { changeJson, issueJson, runJson, runSummaryJson } from '../serialize.js';
+import type { Services } from '../services.js';
 
 const security = [{ bearerAuth: [] }];
 const tags = ['runs'];
-
-/**
- * Which PowerSchool value is shown as "PowerSchool ID": the integration's current mapping; once
- * the integration is deleted, the mapping its most recent run recorded; failing both, DCID.
- */
-export async function currentMapping(services: Services, schoolId: string): Promise<PowerSchoolIdSource> {
-  const fromIntegration = await getIntegrationIdMapping(services.db, schoolId);
-  if (fromIntegration) return fromIntegration;
-  const settings = (await getLatestRunSettings(services.db, schoolId)) as Record<string, unknown> | null;
-  const mapping = settings?.mapping as Record<string, unknown> | undefined;
-  const value = mapping?.powerschoolId ?? settings?.mappingPowerschoolId ?? settings?.mapping_powerschool_id;
-  return value === 'STUDENT_NUMBER' ? 'STUDENT_NUMBER' : 'DCID';
-}
 
 export const runRoutes: FastifyPluginAsync<{ services: Services }> = async (app, { services }) => {
   const r = app.withTypeProvider<ZodTypeProvider>();

@@ -1,8 +1,9 @@
+// The unauthenticated service routes: liveness, readiness, the OpenAPI document.
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { pingDatabase } from '../../db/queries/listings.js';
-import type { Services } from '../app.js';
+import type { Services } from '../services.js';
 
 const CHECK_TIMEOUT_MS = 2_000;
 
