@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { PROJECT_ROOT } from '../../scripts/lib/temporal-cli.js';
+import { SEARCH_ATTRIBUTE_CLI_TYPES } from '../../temporal/search-attributes.js';
 
 /**
  * Docker cannot run on our machines, so docker-compose.yml is kept correct by review and by this
@@ -120,7 +121,9 @@ describe('docker-compose.yml', () => {
       expect(readFileSync(join(PROJECT_ROOT, 'deploy', script), 'utf8')).toMatch(/^#!\/bin\/sh/);
     }
     const ns = readFileSync(join(PROJECT_ROOT, 'deploy', 'temporal-create-namespace.sh'), 'utf8');
-    for (const sa of ['SchoolId:Keyword', 'SyncTrigger:Keyword', 'TestRun:Bool']) expect(ns).toContain(sa);
+    // The script's literal list is exactly the TypeScript one (temporal/search-attributes.ts).
+    const listed = /^for sa in (.+); do$/m.exec(ns)?.[1]?.split(' ');
+    expect(listed).toEqual(SEARCH_ATTRIBUTE_CLI_TYPES.map(([name, type]) => `${name}:${type}`));
     // The server's dynamic config file is mounted where DYNAMIC_CONFIG_FILE_PATH points.
     const temporal = services.temporal!;
     const mount = temporal.volumes!.find((v) => v.startsWith('./deploy/dynamicconfig.yaml:'))!;
