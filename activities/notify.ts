@@ -2,13 +2,10 @@ import { sql } from 'kysely';
 import { getRun, setNotification } from '../db/queries/run-lifecycle.js';
 import { parseRunSettings } from '../db/queries/run-settings.js';
 import { composeRunEmail, type IssueSummary } from '../email/compose.js';
+import { temporalUiUrl } from '../shared/temporal-ui-url.js';
 import type { ActivityDeps } from './deps.js';
+import { adaptFailures } from './failures.js';
 import type { NotificationFailedInput, NotifyResult, RunRef } from './types.js';
-
-/** The run's page in the Temporal UI: what the email links to. */
-export function runUrl(config: ActivityDeps['config'], runId: string): string {
-  return `${config.temporal.uiUrl}/namespaces/${encodeURIComponent(config.temporal.namespace)}/workflows/${encodeURIComponent(runId)}`;
-}
 
 /**
  * One email per ended run, when the school enabled notifications. Sent through the EmailSender
@@ -25,10 +22,13 @@ export function makeNotify(deps: ActivityDeps) {
       return { status: 'disabled', messageId: null };
     }
     const issues = await summariseIssues(deps, runId);
-    const email = composeRunEmail({ run, issues, runUrl: runUrl(deps.config, runId) });
-    const messageId = await deps.emailSender.send(
-      { ...email, from: deps.config.email.from, to: recipients.recipients },
-      { runId, schoolId: run.school_id },
+    // The email links to the run's workflow, not one execution: a run can continue as new.
+    const email = composeRunEmail({ run, issues, runUrl: temporalUiUrl(deps.config.temporal, runId) });
+    const messageId = await adaptFailures(() =>
+      deps.emailSender.send(
+        { ...email, from: deps.config.email.from, to: recipients.recipients },
+        { runId, schoolId: run.school_id },
+      ),
     );
     await setNotification(deps.db, runId, 'sent', messageId);
     deps.logger?.info(
