@@ -1,3 +1,6 @@
+// The service's configuration: every environment variable a production process reads, parsed and checked once.
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { z } from 'zod';
 
 /**
@@ -63,6 +66,7 @@ const envSchema = z.object({
   API_RATE_LIMIT_WINDOW_MS: z.coerce.number().int().min(1000).default(60_000),
   API_AUTH_FAILURES_MAX: z.coerce.number().int().min(1).default(20),
   SCHEDULE_RECONCILE_INTERVAL: z.coerce.number().int().min(1000).default(300_000),
+  WORKFLOW_BUNDLE_PATH: z.string().trim().optional(),
 });
 
 export interface Config {
@@ -83,6 +87,12 @@ export interface Config {
   logLevel: string;
   /** How often the worker brings every schedule in line with the database (ms). */
   scheduleReconcileIntervalMs: number;
+  /**
+   * Worker only: a workflow bundle built ahead (worker/build-workflow-bundle.ts, e.g. in the image
+   * build) from the same workflows/ as the worker runs, as an absolute path; undefined: the worker
+   * bundles workflows/ at start, in a child process.
+   */
+  workflowBundlePath: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -136,6 +146,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, role: Role = 't
       throw new ConfigError('SECRETS_KEY_PREVIOUS: each key must be base64 of exactly 32 bytes');
   }
 
+  const workflowBundlePath = e.WORKFLOW_BUNDLE_PATH ? resolve(e.WORKFLOW_BUNDLE_PATH) : undefined;
+  if (role === 'worker' && workflowBundlePath && !existsSync(workflowBundlePath)) {
+    throw new ConfigError(`WORKFLOW_BUNDLE_PATH: no such file: ${workflowBundlePath}`);
+  }
+
   return {
     devMode,
     databaseUrl: e.DATABASE_URL,
@@ -156,6 +171,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, role: Role = 't
     allowInsecurePowerSchool: e.ALLOW_INSECURE_POWERSCHOOL,
     logLevel: e.LOG_LEVEL,
     scheduleReconcileIntervalMs: e.SCHEDULE_RECONCILE_INTERVAL,
+    workflowBundlePath,
   };
 }
 

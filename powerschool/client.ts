@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { setTimeout as wait } from 'node:timers/promises';
 import { errorForStatus, parseJsonBody } from './classify.js';
 import { PowerSchoolError } from './errors.js';
 import { sendHttp, assertAllowedUrl, type HttpResponse } from './http.js';
@@ -89,18 +90,10 @@ export interface ReadOptions {
 const DEFAULT_TIMEOUT_MS = 30_000;
 const DEFAULT_MAX_PAGE_SIZE = 100;
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal!.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
+/** Waits `ms`; an abort rejects with the signal's own reason (a Temporal cancellation stays one), not an AbortError. */
+async function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  await wait(ms, undefined, { signal }).catch((err: unknown) => {
+    throw signal?.aborted ? signal.reason : err;
   });
 }
 

@@ -5,6 +5,8 @@
  * purpose, so two clients built for the same school (e.g. two activities) still share it.
  */
 
+import { setTimeout as sleep } from 'node:timers/promises';
+
 interface Lane {
   tail: Promise<void>;
   waiting: number;
@@ -12,8 +14,6 @@ interface Lane {
 
 const lanes = new Map<string, Lane>();
 const lastStartedAt = new Map<string, number>();
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export async function inPoliteSlot<T>(key: string, minIntervalMs: number, task: () => Promise<T>): Promise<T> {
   let lane = lanes.get(key);
