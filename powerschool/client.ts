@@ -90,13 +90,6 @@ export interface ReadOptions {
 const DEFAULT_TIMEOUT_MS = 30_000;
 const DEFAULT_MAX_PAGE_SIZE = 100;
 
-/** Waits `ms`; an abort rejects with the signal's own reason (a Temporal cancellation stays one), not an AbortError. */
-async function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  await wait(ms, undefined, { signal }).catch((err: unknown) => {
-    throw signal?.aborted ? signal.reason : err;
-  });
-}
-
 /** The `q` filter for a scope: active students within the grades. */
 export function scopeQuery(scope: StudentScope): string {
   for (const [name, value] of Object.entries(scope))
@@ -314,7 +307,10 @@ export class PowerSchoolClient {
           { what, code: error.code, status: error.status, attempt: n, delayMs: Math.round(delay) },
           'PowerSchool request failed; retrying',
         );
-        await sleep(delay, this.signal);
+        // An abort rejects with the signal's own reason (a Temporal cancellation stays one), not an AbortError.
+        await wait(delay, undefined, { signal: this.signal }).catch((err: unknown) => {
+          throw this.signal?.aborted ? this.signal.reason : err;
+        });
       }
     }
   }
