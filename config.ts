@@ -1,3 +1,6 @@
+// The service's configuration: every environment variable a production process reads, parsed and checked once.
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { z } from 'zod';
 
 /**
@@ -74,6 +77,7 @@ const envSchema = z.object({
     .max(255)
     .regex(/^(?!__)\S+$/, "must not contain spaces, nor start with '__'")
     .optional(),
+  WORKFLOW_BUNDLE_PATH: z.string().trim().optional(),
 });
 
 export interface Config {
@@ -99,6 +103,12 @@ export interface Config {
    * for an unversioned worker. A versioned worker gets no task until its version is made current.
    */
   workerDeployment: { deploymentName: string; buildId: string } | null;
+  /**
+   * Worker only: a workflow bundle built ahead (worker/build-workflow-bundle.ts, e.g. in the image
+   * build) from the same workflows/ as the worker runs, as an absolute path; undefined: the worker
+   * bundles workflows/ at start, in a child process.
+   */
+  workflowBundlePath: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -158,6 +168,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, role: Role = 't
       : ['WORKER_DEPLOYMENT_NAME', 'WORKER_BUILD_ID'];
     throw new ConfigError(`${missing}: required when ${set} is set (Worker Versioning needs both)`);
   }
+  const workflowBundlePath = e.WORKFLOW_BUNDLE_PATH ? resolve(e.WORKFLOW_BUNDLE_PATH) : undefined;
+  if (role === 'worker' && workflowBundlePath && !existsSync(workflowBundlePath)) {
+    throw new ConfigError(`WORKFLOW_BUNDLE_PATH: no such file: ${workflowBundlePath}`);
+  }
 
   return {
     devMode,
@@ -183,6 +197,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, role: Role = 't
       e.WORKER_BUILD_ID && e.WORKER_DEPLOYMENT_NAME
         ? { deploymentName: e.WORKER_DEPLOYMENT_NAME, buildId: e.WORKER_BUILD_ID }
         : null,
+    workflowBundlePath,
   };
 }
 

@@ -1,5 +1,3 @@
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { loadConfigOrExit } from './config.js';
 import { createDb } from './db/connection.js';
 import { createLogger } from './logging/logger.js';
@@ -14,14 +12,6 @@ import { installRuntimeLogger } from './worker/runtime-logger.js';
  * handed back to Temporal, which resumes them on the next worker.
  */
 const config = loadConfigOrExit('worker');
-// A workflow bundle built ahead (`node --import tsx worker/build-workflow-bundle.ts <file>`, e.g. in
-// the image build); without one the worker bundles workflows/ at start, in a child process.
-// It must be built from the same workflows/ as this worker runs.
-const workflowBundlePath = process.env.WORKFLOW_BUNDLE_PATH?.trim() || undefined;
-if (workflowBundlePath && !existsSync(workflowBundlePath)) {
-  process.stderr.write(`Configuration error: WORKFLOW_BUNDLE_PATH: no such file: ${resolve(workflowBundlePath)}\n`);
-  process.exit(78); // EX_CONFIG, as loadConfigOrExit
-}
 // The same redacting logger as the API: no credential reaches the worker's log either.
 const logger = createLogger({ logLevel: config.logLevel, service: 'worker' });
 installRuntimeLogger(logger);
@@ -45,7 +35,7 @@ const sync = await createWorker(config, {
   db,
   temporalClient: client,
   logger,
-  ...(workflowBundlePath ? { workflowBundle: { codePath: resolve(workflowBundlePath) } } : {}),
+  ...(config.workflowBundlePath ? { workflowBundle: { codePath: config.workflowBundlePath } } : {}),
 });
 
 let stopping = false;

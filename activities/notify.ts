@@ -4,13 +4,10 @@ import { setNotification } from '../db/queries/run-lifecycle.js';
 import { parseRunSettings, wantsEmail } from '../db/queries/run-settings.js';
 import { getRun } from '../db/queries/runs.js';
 import { composeRunEmail } from '../email/compose.js';
+import { temporalUiUrl } from '../shared/temporal-ui-url.js';
 import type { ActivityDeps } from './deps.js';
+import { adaptFailures } from './failures.js';
 import type { NotificationFailedInput, NotifyResult, RunRef } from './types.js';
-
-/** The run's page in the Temporal UI: what the email links to. */
-export function runUrl(config: ActivityDeps['config'], runId: string): string {
-  return `${config.temporal.uiUrl}/namespaces/${encodeURIComponent(config.temporal.namespace)}/workflows/${encodeURIComponent(runId)}`;
-}
 
 /**
  * One email per ended run, when the school enabled notifications. Sent through the EmailSender
@@ -28,10 +25,13 @@ export function makeNotify(deps: ActivityDeps) {
     }
     const { recipients } = settings.notifications;
     const issues = await summariseRunIssues(deps.db, runId);
-    const email = composeRunEmail({ run, issues, runUrl: runUrl(deps.config, runId) });
-    const messageId = await deps.emailSender.send(
-      { ...email, from: deps.config.email.from, to: recipients },
-      { runId, schoolId: run.school_id },
+    // The email links to the run's workflow, not one execution: a run can continue as new.
+    const email = composeRunEmail({ run, issues, runUrl: temporalUiUrl(deps.config.temporal, runId) });
+    const messageId = await adaptFailures(() =>
+      deps.emailSender.send(
+        { ...email, from: deps.config.email.from, to: recipients },
+        { runId, schoolId: run.school_id },
+      ),
     );
     await setNotification(deps.db, runId, 'sent', messageId);
     deps.logger?.info(

@@ -1,24 +1,15 @@
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+// The contract's error shape for every failure (ours, zod's and Fastify's own) and the one place that answers with it.
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { httpStatusOf, type ApiErrorCode, type HttpStatusOf } from '../shared/codes.js';
 
 /**
  * The contract's error shape, for every failure: ours, zod's and Fastify's own.
  * `{"error": {"code": "...", "message": "...", "details": [...]}}`
  */
 
-export type ErrorCode =
-  | 'VALIDATION_FAILED'
-  | 'UNAUTHORIZED'
-  | 'NOT_FOUND'
-  | 'METHOD_NOT_ALLOWED'
-  | 'INTEGRATION_INACTIVE'
-  | 'RUN_IN_PROGRESS'
-  | 'PAYLOAD_TOO_LARGE'
-  | 'RATE_LIMITED'
-  | 'POWERSCHOOL_UNREACHABLE'
-  | 'POWERSCHOOL_AUTH_FAILED'
-  | 'POWERSCHOOL_FORBIDDEN'
-  | 'INTERNAL';
+/** The codes and their HTTP statuses live in shared/codes.ts. */
+export type ErrorCode = ApiErrorCode;
 
 export type ErrorDetail = Record<string, unknown>;
 
@@ -26,11 +17,12 @@ export interface ErrorBody {
   error: { code: ErrorCode; message: string; details?: ErrorDetail[] };
 }
 
-export class ApiError extends Error {
+export class ApiError<C extends ErrorCode = ErrorCode> extends Error {
   override name = 'ApiError';
+  /** The status must be the code's own in the registry: `new ApiError(404, 'RUN_IN_PROGRESS', …)` does not compile. */
   constructor(
-    readonly statusCode: number,
-    readonly code: ErrorCode,
+    readonly statusCode: HttpStatusOf<C>,
+    readonly code: C,
     message: string,
     readonly details?: ErrorDetail[],
     /** Extra response headers, e.g. `Allow` on a 405. */
@@ -100,21 +92,21 @@ export function toErrorResponse(err: unknown): { status: number; body: ErrorBody
     };
   }
   const status = typeof e.statusCode === 'number' ? e.statusCode : 500;
-  const simple = (s: number, code: ErrorCode, message: string) => ({
-    status: s,
-    body: new ApiError(s, code, message).toBody(),
+  const simple = (code: ErrorCode, message: string) => ({
+    status: httpStatusOf(code),
+    body: { error: { code, message } },
     internal: false,
   });
-  if (status === 413) return simple(413, 'PAYLOAD_TOO_LARGE', 'The body is larger than the limit');
-  if (status === 404) return simple(404, 'NOT_FOUND', 'Not found');
-  if (status === 405) return simple(405, 'METHOD_NOT_ALLOWED', 'Method not allowed');
-  if (status === 429) return simple(429, 'RATE_LIMITED', 'Too many requests; slow down');
-  if (status === 401) return simple(401, 'UNAUTHORIZED', 'A valid bearer token is required');
+  if (status === 413) return simple('PAYLOAD_TOO_LARGE', 'The body is larger than the limit');
+  if (status === 404) return simple('NOT_FOUND', 'Not found');
+  if (status === 405) return simple('METHOD_NOT_ALLOWED', 'Method not allowed');
+  if (status === 429) return simple('RATE_LIMITED', 'Too many requests; slow down');
+  if (status === 401) return simple('UNAUTHORIZED', 'A valid bearer token is required');
   if (status >= 400 && status < 500) {
     // Anything else the client got wrong (bad JSON, wrong media type, proto poisoning…) is a 400.
-    return simple(400, 'VALIDATION_FAILED', FASTIFY_MESSAGES[e.code ?? ''] ?? 'The request is invalid');
+    return simple('VALIDATION_FAILED', FASTIFY_MESSAGES[e.code ?? ''] ?? 'The request is invalid');
   }
-  return { ...simple(500, 'INTERNAL', 'Internal error'), internal: true };
+  return { ...simple('INTERNAL', 'Internal error'), internal: true };
 }
 
 export function sendError(request: FastifyRequest, reply: FastifyReply, err: unknown): FastifyReply {
@@ -123,8 +115,4 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, err: unk
   else if (status >= 400) request.log.info({ code: body.error.code, status }, 'request refused');
   if (err instanceof ApiError && err.headers) reply.headers(err.headers);
   return reply.code(status).type('application/json; charset=utf-8').send(body);
-}
-
-export function installErrorHandler(app: FastifyInstance): void {
-  app.setErrorHandler((err, request, reply) => sendError(request, reply, err));
 }

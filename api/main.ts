@@ -1,3 +1,5 @@
+// The API process (npm run api): connect, re-seal secrets, listen, reconcile schedules, shut down gracefully.
+import closeWithGrace from 'close-with-grace';
 import { loadConfigOrExit } from '../config.js';
 import { createDb } from '../db/connection.js';
 import { SecretBox } from '../secrets/secret-box.js';
@@ -11,7 +13,7 @@ import { resealSecrets } from './secrets-rotation.js';
  * `npm run api`: connect, make sure Temporal knows our search attributes, re-seal secrets after a
  * key rotation, listen, then reconcile every school's schedule in the background (a large install
  * should not wait for it to serve; skipped if a worker is running a pass; an API write racing it
- * cannot be undone by it, see alignSchedule). SIGINT/SIGTERM drain and exit.
+ * cannot be undone by it, see alignSchedule).
  */
 
 async function main() {
@@ -32,24 +34,16 @@ async function main() {
     (err: unknown) => logger.error({ err }, 'could not reconcile schedules; continuing'),
   );
 
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'shutting down');
-    const force = setTimeout(() => process.exit(1), 15_000);
-    force.unref();
-    try {
-      await app.close();
-      await reconciled;
-      await db.destroy();
-      await client.connection.close();
-    } finally {
-      process.exit(0);
-    }
-  };
-  process.once('SIGINT', () => void stop('SIGINT'));
-  process.once('SIGTERM', () => void stop('SIGTERM'));
+  // SIGINT/SIGTERM (and an uncaught error): stop accepting requests, finish the ones in flight and
+  // the reconcile pass, close the pools; exit 0, or 1 if that takes longer than 15 s.
+  closeWithGrace({ delay: 15_000, logger }, async ({ signal, err }) => {
+    if (err) logger.error({ err }, 'shutting down after an uncaught error');
+    else logger.info({ signal }, 'shutting down');
+    await app.close();
+    await reconciled;
+    await db.destroy();
+    await client.connection.close();
+  });
 }
 
 main().catch((err) => {

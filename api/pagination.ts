@@ -1,3 +1,4 @@
+// Opaque keyset cursors for the list routes.
 import { z } from 'zod';
 import { validationFailed } from './errors.js';
 

@@ -1,3 +1,4 @@
+// test-connection's PowerSchool call and the mapping of its failures to the contract's POWERSCHOOL_* codes.
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { PowerSchoolClient, PowerSchoolError } from '../powerschool/client.js';

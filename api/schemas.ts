@@ -1,3 +1,4 @@
+// The zod schemas of every route: request validation, response serialisation and /openapi.json from one source.
 import { z } from 'zod';
 import { DEFAULT_SCHEDULE } from '../db/queries/integrations.js';
 import { cronProblem, isIanaTimeZone } from './validation.js';

@@ -1,3 +1,4 @@
+// Re-seals client secrets sealed with a previous SECRETS_KEY under the current one.
 import type { Db } from '../db/connection.js';
 import { listSecretsNotSealedWith, replaceSealedSecret } from '../db/queries/integrations.js';
 import type { SecretBox } from '../secrets/secret-box.js';

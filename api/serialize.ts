@@ -1,18 +1,13 @@
+// Database rows → the contract's JSON; secrets never pass through here.
 import type { Config } from '../config.js';
 import type { ChangeRow, IssueRow } from '../db/queries/listings.js';
 import { runCountsOf } from '../db/queries/run-counts.js';
 import type { Integration, Run, Student } from '../db/types.js';
+import { temporalUiUrl } from '../shared/temporal-ui-url.js';
 import type { ScheduleView } from '../temporal/schedules.js';
-
-/** Database rows → the contract's JSON. Secrets never pass through here. */
 
 /** db/types.ts wraps timestamps in ColumnType; at run time pg gives Date objects. */
 const iso = (d: unknown) => (d instanceof Date ? d : new Date(String(d))).toISOString();
-
-export function temporalUiUrl(config: Pick<Config, 'temporal'>, workflowId: string, runId: string | null): string {
-  const base = `${config.temporal.uiUrl}/namespaces/${encodeURIComponent(config.temporal.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
-  return runId ? `${base}/${encodeURIComponent(runId)}` : base;
-}
 
 export function runSummaryJson(config: Pick<Config, 'temporal'>, run: Run) {
   return {
@@ -29,7 +24,7 @@ export function runSummaryJson(config: Pick<Config, 'temporal'>, run: Run) {
     temporal: {
       workflowId: run.id,
       runId: run.temporal_run_id,
-      uiUrl: temporalUiUrl(config, run.id, run.temporal_run_id),
+      uiUrl: temporalUiUrl(config.temporal, run.id, run.temporal_run_id),
     },
   };
 }

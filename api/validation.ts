@@ -1,3 +1,4 @@
+// Checks on settings values zod's built-ins do not cover: cron lines, IANA time zones, the PowerSchool server URL.
 import { hostProblem } from '../powerschool/ssrf.js';
 
 /**

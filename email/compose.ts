@@ -1,5 +1,7 @@
+// The run summary email: subject, text and HTML from a run row and its issue summary.
 import type { IssueSummary } from '../db/queries/issue-summary.js';
 import type { Run } from '../db/types.js';
+import type { RunFailureCode } from '../shared/codes.js';
 
 /**
  * The run summary email: what happened (mode, status, counts), what PowerSchool reported wrong,
@@ -39,8 +41,14 @@ export interface ComposedEmail {
   html: string;
 }
 
-/** What a school (not an engineer) can do about each failure. */
-const REMEDIES: Record<string, string> = {
+// Nothing alerts anyone when a run fails (no paging, no ticket): say only what will happen.
+const GENERIC_REMEDY = 'The next scheduled run will try again.';
+
+/**
+ * What a school (not an engineer) can do about each code a run can fail with; a new failure code
+ * (shared/codes.ts) does not compile until it has its line here.
+ */
+const REMEDIES = {
   POWERSCHOOL_AUTH_FAILED:
     'PowerSchool refused the Client ID / Client Secret. Copy them again from the plugin’s Data Provider Configuration in PowerSchool and save them in the integration settings.',
   POWERSCHOOL_FORBIDDEN:
@@ -54,13 +62,16 @@ const REMEDIES: Record<string, string> = {
   POWERSCHOOL_BAD_RESPONSE: 'PowerSchool sent answers we could not read. The next run will try again.',
   INVALID_SETTINGS: 'The integration settings are incomplete or invalid. Open them, correct them and save.',
   INTEGRATION_NOT_FOUND: 'The integration no longer exists; set it up again to resume syncing.',
-};
+  START_FAILED: GENERIC_REMEDY,
+  TIMEOUT: GENERIC_REMEDY,
+  RUN_ABANDONED: GENERIC_REMEDY,
+  RUN_ENDED: GENERIC_REMEDY,
+  INTERNAL: GENERIC_REMEDY,
+} as const satisfies Record<RunFailureCode, string>;
 
-// Nothing alerts anyone when a run fails (no paging, no ticket): say only what will happen.
-const GENERIC_REMEDY = 'The next scheduled run will try again.';
-
+/** The remedy of a run's error code (the column is free text: an unknown or no code gets the generic one). */
 export function remedyFor(code: string | null): string {
-  return (code && REMEDIES[code]) || GENERIC_REMEDY;
+  return code !== null && Object.hasOwn(REMEDIES, code) ? REMEDIES[code as RunFailureCode] : GENERIC_REMEDY;
 }
 
 function escapeHtml(s: string): string {

@@ -1,8 +1,8 @@
 // Delivers a composed run email: through Resend, or into the email_outbox table when no API key is set.
-import { ApplicationFailure } from '@temporalio/common';
 import { Resend } from 'resend';
 import type { Db } from '../db/connection.js';
 import { writeOutboxEmail } from '../db/queries/email-outbox.js';
+import type { Code } from '../shared/codes.js';
 import type { ComposedEmail } from './compose.js';
 
 /**
@@ -20,9 +20,27 @@ export interface SendContext {
   schoolId: string;
 }
 
+/**
+ * A send that failed. EMAIL_SEND_FAILED may pass on a retry; EMAIL_REJECTED will not. The notify
+ * activity turns it into its Temporal failure (activities/failures.ts).
+ */
+export class EmailSendError extends Error {
+  override name = 'EmailSendError';
+  constructor(
+    readonly code: Extract<Code, `EMAIL_${string}`>,
+    message: string,
+  ) {
+    super(message);
+  }
+
+  get retryable(): boolean {
+    return this.code === 'EMAIL_SEND_FAILED';
+  }
+}
+
 export interface EmailSender {
   readonly kind: 'resend' | 'outbox';
-  /** Returns the provider's message id. Throws an ApplicationFailure the activity can pass on. */
+  /** Returns the provider's message id. Throws an EmailSendError when the provider refuses or fails. */
   send(email: OutgoingEmail, ctx: SendContext): Promise<string>;
 }
 
@@ -46,21 +64,19 @@ export class ResendEmailSender implements EmailSender {
       { idempotencyKey: ctx.runId },
     );
     if (error) throw resendFailure(error);
-    if (!data?.id) throw ApplicationFailure.retryable('Resend answered without a message id', 'EMAIL_SEND_FAILED');
+    if (!data?.id) throw new EmailSendError('EMAIL_SEND_FAILED', 'Resend answered without a message id');
     return data.id;
   }
 }
 
-function resendFailure(error: { message: string; statusCode: number | null; name: string }): ApplicationFailure {
+function resendFailure(error: { message: string; statusCode: number | null; name: string }): EmailSendError {
   const status = error.statusCode;
   const message = `Resend refused the email (${status ?? 'network error'} ${error.name}): ${error.message}`;
   // Network errors, rate limits, server errors and a concurrent request on the same key pass;
   // a rejected payload, a bad key or a forbidden sender will not pass on a retry.
   const retryable =
     status === null || status === 429 || status >= 500 || error.name === 'concurrent_idempotent_requests';
-  return retryable
-    ? ApplicationFailure.retryable(message, 'EMAIL_SEND_FAILED')
-    : ApplicationFailure.nonRetryable(message, 'EMAIL_REJECTED');
+  return new EmailSendError(retryable ? 'EMAIL_SEND_FAILED' : 'EMAIL_REJECTED', message);
 }
 
 export class OutboxEmailSender implements EmailSender {

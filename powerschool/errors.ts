@@ -1,4 +1,6 @@
 // PowerSchoolError and its codes: what every client failure is.
+import type { PowerSchoolErrorCode } from '../shared/codes.js';
+
 /**
  * The errors the PowerSchool client throws. `retryable` tells the caller (a Temporal activity)
  * whether trying again later can help; the client has already retried retryable ones in-process.
@@ -10,15 +12,8 @@
  */
 export const MAX_RETRY_AFTER_MS = 15 * 60_000;
 
-export type PowerSchoolErrorCode =
-  | 'POWERSCHOOL_AUTH_FAILED'
-  | 'POWERSCHOOL_FORBIDDEN'
-  | 'POWERSCHOOL_UNREACHABLE'
-  | 'POWERSCHOOL_RATE_LIMITED'
-  | 'POWERSCHOOL_UNAVAILABLE'
-  | 'POWERSCHOOL_BAD_RESPONSE'
-  | 'POWERSCHOOL_NOT_FOUND'
-  | 'POWERSCHOOL_INSECURE_URL';
+/** The POWERSCHOOL_* codes of the registry (shared/codes.ts). */
+export type { PowerSchoolErrorCode };
 
 export interface PowerSchoolErrorDetails {
   retryable: boolean;

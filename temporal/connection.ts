@@ -7,17 +7,16 @@ import proto from '@temporalio/proto';
 const { IndexedValueType } = proto.temporal.api.enums.v1;
 type IndexedValueType = proto.temporal.api.enums.v1.IndexedValueType;
 import type { Config } from '../config.js';
+import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes.js';
 
 export async function connectClient(config: Pick<Config, 'temporal'>): Promise<Client> {
   const connection = await Connection.connect({ address: config.temporal.address });
   return new Client({ connection, namespace: config.temporal.namespace });
 }
 
-const ATTRIBUTES: Record<string, IndexedValueType> = {
-  SchoolId: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
-  SyncTrigger: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
-  TestRun: IndexedValueType.INDEXED_VALUE_TYPE_BOOL,
-};
+const ATTRIBUTES: Record<string, IndexedValueType> = Object.fromEntries(
+  SEARCH_ATTRIBUTES.map((key) => [key.name, IndexedValueType[`INDEXED_VALUE_TYPE_${key.type}`]]),
+);
 
 /**
  * Registers our custom search attributes on any cluster (the dev server gets them as flags, a

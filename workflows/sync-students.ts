@@ -17,6 +17,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { SyncActivities } from '../activities/types.js';
+import { SCHOOL_ACTION_CODES } from '../shared/codes.js';
 import { SchoolIdKey, SyncTriggerKey, TestRunKey } from './search-attributes.js';
 import {
   PROGRESS_QUERY,
@@ -42,14 +43,7 @@ import {
  */
 
 /** Errors no retry can fix: the school has to change something first. */
-const SETTINGS_ERRORS = [
-  'POWERSCHOOL_AUTH_FAILED',
-  'POWERSCHOOL_FORBIDDEN',
-  'POWERSCHOOL_INSECURE_URL',
-  'POWERSCHOOL_NOT_FOUND',
-  'INVALID_SETTINGS',
-  'INTEGRATION_NOT_FOUND',
-];
+const SETTINGS_ERRORS: string[] = SCHOOL_ACTION_CODES;
 
 /** Our own PostgreSQL bookkeeping: short, retried patiently through a database blip. */
 const bookkeeping = proxyActivities<SyncActivities>({

@@ -1,3 +1,4 @@
+// The /v1 integration routes: settings CRUD, pause/resume, test-connection.
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -11,7 +12,7 @@ import { getLatestRun } from '../../db/queries/listings.js';
 import type { Integration } from '../../db/types.js';
 import { alignSchedule } from '../../services/schedules.js';
 import { describeSchedule } from '../../temporal/schedules.js';
-import type { Services } from '../app.js';
+import type { Services } from '../services.js';
 import { notFound, validationFailed } from '../errors.js';
 import { probeFailure } from '../powerschool-probe.js';
 import {

@@ -1,3 +1,4 @@
+// The /v1 run routes: start a run, list runs, one run, its changes and its issues.
 import { randomBytes } from 'node:crypto';
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -13,7 +14,6 @@ import {
   SYNC_WORKFLOW_TYPE,
   type SyncStudentsInput,
 } from '../../workflows/types.js';
-import type { Services } from '../app.js';
 import { ApiError, notFound } from '../errors.js';
 import { decodeCursor, DEFAULT_LIMIT, encodeCursor } from '../pagination.js';
 import {
@@ -30,6 +30,7 @@ import {
 } from '../schemas.js';
 import { claimRunSlotReleasingAbandoned } from '../../services/run-slot.js';
 import { changeJson, issueJson, runJson, runSummaryJson } from '../serialize.js';
+import type { Services } from '../services.js';
 
 const security = [{ bearerAuth: [] }];
 const tags = ['runs'];

@@ -1,8 +1,10 @@
+// The unauthenticated service routes: liveness, readiness, the OpenAPI document.
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { pingDatabase } from '../../db/queries/listings.js';
-import type { Services } from '../app.js';
+import type { ApiErrorCode } from '../../shared/codes.js';
+import type { Services } from '../services.js';
 
 const CHECK_TIMEOUT_MS = 2_000;
 
@@ -61,7 +63,10 @@ export const serviceRoutes: FastifyPluginAsync<{ services: Services }> = async (
       return reply.code(503).send({
         ok: false,
         checks: { database, temporal },
-        error: { code: 'NOT_READY', message: `Not ready: ${failing.join(' and ')} not answering` },
+        error: {
+          code: 'NOT_READY' satisfies ApiErrorCode,
+          message: `Not ready: ${failing.join(' and ')} not answering`,
+        },
       });
     },
   );

@@ -1,11 +1,12 @@
+// The /v1 students list.
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { currentIdMapping } from '../../db/queries/id-mapping.js';
 import { listStudents } from '../../db/queries/listings.js';
-import type { Services } from '../app.js';
 import { decodeCursor, DEFAULT_LIMIT, encodeCursor } from '../pagination.js';
 import { pageQuery, schoolParams, studentsPage, v1ErrorResponses } from '../schemas.js';
 import { studentJson } from '../serialize.js';
+import type { Services } from '../services.js';
 
 export const studentRoutes: FastifyPluginAsync<{ services: Services }> = async (app, { services }) => {
   const r = app.withTypeProvider<ZodTypeProvider>();

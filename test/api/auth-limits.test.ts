@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { AuthFailureCounter } from '../../api/plugins/auth.js';
+import { AuthFailureCounter } from '../../api/plugins/app/auth.js';
 import { uniqueSchoolId } from '../helpers/env.js';
 import { AUTH, expectErrorShape, startTestApi, type TestApi } from './support.js';
 

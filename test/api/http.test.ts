@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, DEFAULT_BODY_LIMIT } from '../../api/app.js';
 import { createLogger } from '../../logging/logger.js';
-import { createTokenVerifier } from '../../api/plugins/auth.js';
+import { createTokenVerifier } from '../../api/plugins/app/auth.js';
 import { createDb } from '../../db/connection.js';
 import { uniqueSchoolId } from '../helpers/env.js';
 import { AUTH, expectErrorShape, SECOND_TOKEN, settings, startTestApi, type TestApi } from './support.js';

@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, TEST_API_TOKEN } from '../../config.js';
 
@@ -125,5 +126,19 @@ describe('config', () => {
       expect(errorOf(() => loadConfig({ ...prod, SCHEDULE_RECONCILE_INTERVAL: bad }, 'worker'))).toMatch(
         /^SCHEDULE_RECONCILE_INTERVAL: /,
       );
+  });
+
+  it('reads WORKFLOW_BUNDLE_PATH as an absolute path; a worker refuses one that does not exist, naming it', () => {
+    expect(loadConfig({ ...prod }, 'worker').workflowBundlePath).toBeUndefined();
+    expect(loadConfig({ ...prod, WORKFLOW_BUNDLE_PATH: 'package.json' }, 'worker').workflowBundlePath).toBe(
+      resolve('package.json'),
+    );
+    expect(errorOf(() => loadConfig({ ...prod, WORKFLOW_BUNDLE_PATH: 'no/such/bundle.js' }, 'worker'))).toBe(
+      `WORKFLOW_BUNDLE_PATH: no such file: ${resolve('no/such/bundle.js')}`,
+    );
+    // Only the worker loads a bundle.
+    expect(loadConfig({ ...prod, WORKFLOW_BUNDLE_PATH: 'no/such/bundle.js' }, 'api').workflowBundlePath).toBe(
+      resolve('no/such/bundle.js'),
+    );
   });
 });

@@ -3,7 +3,7 @@ import * as crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { WorkflowFailedError, type Client } from '@temporalio/client';
 import type { ApplicationFailure } from '@temporalio/common';
-import { createTokenVerifier } from '../../api/plugins/auth.js';
+import { createTokenVerifier } from '../../api/plugins/app/auth.js';
 import { resealSecrets } from '../../api/secrets-rotation.js';
 import { PowerSchoolClient, PowerSchoolError } from '../../powerschool/client.js';
 import { startSimulator, type Simulator } from '../../simulator/index.js';

@@ -1,7 +1,9 @@
+// Bearer-token authentication of /v1: constant-time token checks, the failed-authentication bucket and the guard hook.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { normalizeIP } from '@fastify/rate-limit';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { ApiError } from '../errors.js';
+import fp from 'fastify-plugin';
+import { ApiError } from '../../errors.js';
 
 export type TokenVerifier = (header: string | undefined) => 'ok' | 'missing' | 'malformed' | 'invalid';
 
@@ -115,3 +117,38 @@ export function createAuthGuard(
     );
   };
 }
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The /v1 gate (createAuthGuard); also run by the not-found handler for unknown /v1 paths. */
+    authGuard: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+  }
+}
+
+export interface AuthPluginOptions {
+  tokens: string[];
+  failures: { max: number; timeWindowMs: number };
+  /** The general limit on requests with a valid token; `false` turns it off. */
+  rateLimit: { max: number; timeWindowMs: number } | false;
+}
+
+/**
+ * Decorates the app with `authGuard`. The general limit counts only requests with a valid token;
+ * failed authentications have their own bucket, so a client with a bad token cannot lock out its
+ * good traffic. Needs the rate-limit plugin registered first.
+ */
+export const authPlugin = fp<AuthPluginOptions>(
+  async (app, opts) => {
+    app.decorate(
+      'authGuard',
+      createAuthGuard({
+        verify: createTokenVerifier(opts.tokens),
+        failures: opts.failures,
+        generalLimit: opts.rateLimit
+          ? app.rateLimit({ max: opts.rateLimit.max, timeWindow: opts.rateLimit.timeWindowMs })
+          : undefined,
+      }),
+    );
+  },
+  { name: 'auth', dependencies: ['rate-limit'] },
+);
