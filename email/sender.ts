@@ -2,6 +2,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { Resend } from 'resend';
 import type { Db } from '../db/connection.js';
 import type { ComposedEmail } from './compose.js';
+import type { Log } from '../logging/log.js';
 
 /**
  * Where notification emails go: Resend when RESEND_API_KEY is set, otherwise the email_outbox
@@ -22,10 +23,6 @@ export interface EmailSender {
   readonly kind: 'resend' | 'outbox';
   /** Returns the provider's message id. Throws an ApplicationFailure the activity can pass on. */
   send(email: OutgoingEmail, ctx: SendContext): Promise<string>;
-}
-
-export interface EmailLogger {
-  info(obj: object, msg: string): void;
 }
 
 export class ResendEmailSender implements EmailSender {
@@ -65,7 +62,7 @@ export class OutboxEmailSender implements EmailSender {
   readonly kind = 'outbox';
   constructor(
     private readonly db: Db,
-    private readonly logger?: EmailLogger,
+    private readonly logger?: Log,
   ) {}
 
   async send(email: OutgoingEmail, ctx: SendContext): Promise<string> {
@@ -102,7 +99,7 @@ export class OutboxEmailSender implements EmailSender {
 export function createEmailSender(
   email: { resendApiKey: string | undefined; resendBaseUrl: string | undefined },
   db: Db,
-  logger?: EmailLogger,
+  logger?: Log,
 ): EmailSender {
   return email.resendApiKey
     ? new ResendEmailSender(email.resendApiKey, email.resendBaseUrl)

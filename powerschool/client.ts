@@ -5,6 +5,7 @@ import { sendHttp, assertAllowedUrl, type HttpResponse } from './http.js';
 import { inPoliteSlot } from './politeness.js';
 import { STUDENT_COLUMNS } from './records.js';
 import { getToken, invalidateToken, refreshToken, safetyMarginMs, type CachedToken } from './token-cache.js';
+import type { Log } from '../logging/log.js';
 
 export { PowerSchoolError, type PowerSchoolErrorCode } from './errors.js';
 export { isForbiddenAddress } from './ssrf.js';
@@ -21,12 +22,6 @@ export interface PowerSchoolCredentials {
 export interface StudentScope {
   gradeFrom: number;
   gradeTo: number;
-}
-
-/** What the client needs of a logger (pino fits). Never given secrets, tokens or student data. */
-export interface PowerSchoolLogger {
-  warn(obj: object, msg: string): void;
-  debug(obj: object, msg: string): void;
 }
 
 export interface PowerSchoolClientOptions {
@@ -46,7 +41,8 @@ export interface PowerSchoolClientOptions {
    * waited here: the error is thrown at once, carrying `retryAfterMs` for the caller's retry.
    */
   maxRetryDelayMs?: number;
-  logger?: PowerSchoolLogger;
+  /** Never given secrets, tokens or student data. */
+  logger?: Log;
   /** Aborts requests in flight and retry waits (e.g. on Temporal activity cancellation). */
   signal?: AbortSignal;
 }
@@ -130,7 +126,7 @@ export class PowerSchoolClient {
   private readonly maxAttempts: number;
   private readonly retryBaseDelayMs: number;
   private readonly maxRetryDelayMs: number;
-  private readonly logger: PowerSchoolLogger | undefined;
+  private readonly logger: Log | undefined;
   private readonly signal: AbortSignal | undefined;
   /** One in-flight request per school: the politeness key. */
   private readonly schoolKey: string;

@@ -20,6 +20,7 @@ import {
 } from '../workflows/types.js';
 import { scheduleDrift, withScheduleHash } from './schedule-drift.js';
 import { SchoolIdKey, SyncTriggerKey } from './search-attributes.js';
+import type { Log } from '../logging/log.js';
 
 /**
  * One Temporal schedule per school, kept in line with the `integrations` table (the source of
@@ -36,14 +37,6 @@ export const SCHEDULE_JITTER = '10 minutes';
 export const SCHEDULE_CATCHUP_WINDOW = '1 day';
 /** Bounds every schedule RPC, so a hung Temporal cannot hold a request (or a reconcile pass) for long. */
 const RPC_TIMEOUT_MS = 10_000;
-
-/** Structural logger: pino's Logger fits, so does a test double. */
-export interface ScheduleLogger {
-  debug?(obj: object, msg?: string): void;
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
 
 type ScheduleConfig = Pick<Config, 'temporal'>;
 
@@ -255,7 +248,7 @@ async function listScheduledSchoolIds(client: Client): Promise<string[]> {
  */
 export async function reconcileSchedules(
   deps: ScheduleDeps & {
-    logger: ScheduleLogger;
+    logger: Log;
     concurrency?: number;
     /** Only these schools (e.g. one shard of a large deployment, or one test's schools). Default: all. */
     schoolFilter?: (schoolId: string) => boolean;

@@ -1,18 +1,20 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { loadConfigOrExit } from './config.js';
-import { createDb } from './db/connection.js';
-import { createLogger } from './logging/logger.js';
-import { connectClient, ensureSearchAttributes } from './temporal/connection.js';
-import { startScheduleReconciler } from './temporal/schedule-reconciler.js';
-import { createWorker } from './worker/create-worker.js';
-import { installRuntimeLogger } from './worker/runtime-logger.js';
+import closeWithGrace from 'close-with-grace';
+import { loadConfigOrExit } from '../config.js';
+import { createDb } from '../db/connection.js';
+import { createLogger } from '../logging/logger.js';
+import { connectClient, ensureSearchAttributes } from '../temporal/connection.js';
+import { startScheduleReconciler } from '../temporal/schedule-reconciler.js';
+import { createWorker } from './create-worker.js';
+import { installRuntimeLogger } from './runtime-logger.js';
 
-/**
- * `npm run worker`: the Temporal worker of the sync pipeline (workflows/ and activities/ on
- * TEMPORAL_TASK_QUEUE). Stops gracefully on SIGINT/SIGTERM: running activities finish or are
- * handed back to Temporal, which resumes them on the next worker.
- */
+// `npm run worker`: the worker process's entry point (config, connections, schedule reconciler,
+// the Temporal worker of workflows/ and activities/ on TEMPORAL_TASK_QUEUE, graceful stop).
+
+/** How long a graceful shutdown may take (running activities finishing) before the process exits anyway. */
+const SHUTDOWN_DELAY_MS = 60_000;
+
 const config = loadConfigOrExit('worker');
 // A workflow bundle built ahead (`node --import tsx worker/build-workflow-bundle.ts <file>`, e.g. in
 // the image build); without one the worker bundles workflows/ at start, in a child process.
@@ -48,15 +50,34 @@ const sync = await createWorker(config, {
   ...(workflowBundlePath ? { workflowBundle: { codePath: resolve(workflowBundlePath) } } : {}),
 });
 
-let stopping = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'worker stopping');
+// SIGINT/SIGTERM (and an uncaught error) shut the worker down gracefully: running activities
+// finish or are handed back to Temporal. A second signal, or a shutdown longer than the delay,
+// exits at once.
+const finished = (async () => {
+  try {
+    await sync.run();
+  } finally {
+    await reconciler.stop();
+    await client.connection.close().catch(() => {});
+    await db.destroy().catch(() => {});
+  }
+  logger.info('worker stopped');
+})();
+const grace = closeWithGrace(
+  {
+    delay: SHUTDOWN_DELAY_MS,
+    logger: {
+      error: (what: unknown) =>
+        what instanceof Error ? logger.error({ err: what }, 'worker shutdown failed') : logger.error(String(what)),
+    },
+  },
+  async ({ signal, err }) => {
+    if (err) logger.error({ err }, 'worker stopping after an uncaught error');
+    else logger.info({ signal }, 'worker stopping');
     sync.shutdown();
-  });
-}
+    await finished;
+  },
+);
 
 logger.info(
   {
@@ -68,10 +89,11 @@ logger.info(
   'worker started',
 );
 try {
-  await sync.run();
+  await finished;
+} catch (err) {
+  // The worker failed on its own (no signal): say so and exit non-zero once everything is closed.
+  logger.error({ err }, 'worker failed');
+  process.exitCode = 1;
 } finally {
-  await reconciler.stop();
-  await client.connection.close().catch(() => {});
-  await db.destroy().catch(() => {});
+  grace.uninstall();
 }
-logger.info('worker stopped');
