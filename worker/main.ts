@@ -1,3 +1,6 @@
+// `npm run worker`: the worker process's entry point (config, connections, schedule reconciler,
+// the Temporal worker of workflows/ and activities/ on TEMPORAL_TASK_QUEUE, graceful stop).
+
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import closeWithGrace from 'close-with-grace';
@@ -8,9 +11,6 @@ import { connectClient, ensureSearchAttributes } from '../temporal/connection.js
 import { startScheduleReconciler } from '../temporal/schedule-reconciler.js';
 import { createWorker } from './create-worker.js';
 import { installRuntimeLogger } from './runtime-logger.js';
-
-// `npm run worker`: the worker process's entry point (config, connections, schedule reconciler,
-// the Temporal worker of workflows/ and activities/ on TEMPORAL_TASK_QUEUE, graceful stop).
 
 /** How long a graceful shutdown may take (running activities finishing) before the process exits anyway. */
 const SHUTDOWN_DELAY_MS = 60_000;
