@@ -1,11 +1,11 @@
 /* global module */
 // Import rules of the codebase, checked by `npm run lint:deps` (dependency-cruiser).
-// The direction: api → services → temporal, db; worker → activities → powerschool, db, email;
-// workflows → @temporalio/workflow and types only. Dev tools (test/, bench/, scripts/,
-// simulator/) may import production code, never the other way round.
+// The direction: api → services → temporal, db; worker → activities → services, powerschool, db,
+// email; workflows → @temporalio/workflow, shared/codes.ts and types only; shared/ imports nothing.
+// Dev tools (test/, bench/, scripts/, simulator/) may import production code, never the other way round.
 
 const PRODUCTION =
-  '^(api|activities|workflows|temporal|services|db|email|powerschool|secrets|logging|worker)/|^config\\.ts$';
+  '^(api|activities|workflows|temporal|services|db|email|powerschool|secrets|logging|shared|worker)/|^config\\.ts$';
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
@@ -21,10 +21,10 @@ module.exports = {
       name: 'workflows-deterministic',
       severity: 'error',
       comment:
-        'Workflow code runs in the deterministic sandbox: it may import @temporalio/workflow and workflows/ only; anything else by `import type`.',
+        'Workflow code runs in the deterministic sandbox: it may import @temporalio/workflow, workflows/ and the import-free shared/codes.ts only; anything else by `import type`.',
       from: { path: '^workflows/' },
       to: {
-        pathNot: ['^workflows/', '^node_modules/@temporalio/workflow/'],
+        pathNot: ['^workflows/', '^shared/codes\\.ts$', '^node_modules/@temporalio/workflow/'],
         dependencyTypesNot: ['type-only'],
       },
     },
@@ -34,6 +34,13 @@ module.exports = {
       comment: 'temporal/ adapts Temporal; what needs the database belongs in services/.',
       from: { path: '^temporal/' },
       to: { path: '^db/' },
+    },
+    {
+      name: 'shared-imports-nothing',
+      severity: 'error',
+      comment: 'shared/ holds definitions every layer (the workflow sandbox included) reads: it depends on nothing.',
+      from: { path: '^shared/' },
+      to: { pathNot: '^shared/' },
     },
     {
       name: 'api-not-worker-side',
@@ -46,8 +53,8 @@ module.exports = {
       name: 'production-not-dev-tools',
       severity: 'error',
       comment: 'Shipped code must not depend on tests, benchmarks, dev scripts or the simulator.',
-      from: { path: PRODUCTION, pathNot: '^powerschool/simulator/' },
-      to: { path: '^(test|bench|scripts|simulator)/|^powerschool/simulator/' },
+      from: { path: PRODUCTION },
+      to: { path: '^(test|bench|scripts|simulator)/' },
     },
     {
       name: 'not-to-unresolvable',
