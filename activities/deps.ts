@@ -5,6 +5,7 @@ import type { Db } from '../db/connection.js';
 import type { EmailSender } from '../email/sender.js';
 import type { PowerSchoolCredentials, StudentScope } from '../powerschool/client.js';
 import type { SecretBox } from '../secrets/secret-box.js';
+import type { Log } from '../logging/log.js';
 
 /** What the activities need of PowerSchool: the client's reading methods (tests may wrap them). */
 export interface StudentSource {
@@ -22,11 +23,6 @@ export type StudentSourceFactory = (
 ) => StudentSource;
 
 /** pino fits. Activities log ids and counts only: never secrets, never student data. */
-export interface ActivityLogger {
-  info(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-  error(obj: object, msg: string): void;
-}
 
 export interface ActivityDeps {
   db: Db;
@@ -41,7 +37,7 @@ export interface ActivityDeps {
   temporalClient?: Client;
   /** Defaults to the real PowerSchoolClient. */
   powerschoolClientFactory?: StudentSourceFactory;
-  logger?: ActivityLogger;
+  logger?: Log;
   /** Reads pages of at most this many rows even when the server allows more (tests, tuning). */
   maxPageSize?: number;
   /**

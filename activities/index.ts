@@ -7,7 +7,7 @@ import { makeFinishRun } from './finish-run.js';
 import { makeMarkNotificationFailed, makeNotify } from './notify.js';
 import type { SyncActivities } from './types.js';
 
-export type { ActivityDeps, ActivityLogger, StudentSource, StudentSourceFactory } from './deps.js';
+export type { ActivityDeps, StudentSourceFactory } from './deps.js';
 export type * from './types.js';
 
 /**

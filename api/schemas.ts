@@ -102,7 +102,6 @@ export const integrationBody = z
       .default({ ...DEFAULT_SCHEDULE }),
   })
   .describe('Integration settings');
-export type IntegrationBody = z.infer<typeof integrationBody>;
 
 /** Bodies of action routes: nothing, or an empty object (Fastify hands us null for no body). */
 export const emptyBody = z.strictObject({}).nullish();

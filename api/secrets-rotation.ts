@@ -2,6 +2,7 @@
 import type { Db } from '../db/connection.js';
 import { listSecretsNotSealedWith, replaceSealedSecret } from '../db/queries/integrations.js';
 import type { SecretBox } from '../secrets/secret-box.js';
+import type { Log } from '../logging/log.js';
 
 export interface ResealResult {
   resealed: number;
@@ -13,11 +14,7 @@ export interface ResealResult {
  * After SECRETS_KEY rotates (new key in SECRETS_KEY, old one in SECRETS_KEY_PREVIOUS), re-seals
  * every client secret still sealed with an old key, so the old key can be dropped later.
  */
-export async function resealSecrets(
-  db: Db,
-  box: SecretBox,
-  logger: { info(obj: object, msg?: string): void; warn(obj: object, msg?: string): void },
-): Promise<ResealResult> {
+export async function resealSecrets(db: Db, box: SecretBox, logger: Log): Promise<ResealResult> {
   const result: ResealResult = { resealed: 0, unreadable: 0 };
   for (const { schoolId, sealed } of await listSecretsNotSealedWith(db, box.currentKeyId)) {
     let plain: string;

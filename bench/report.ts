@@ -104,7 +104,7 @@ export function buildResults(results: SuiteResults, sizes: BenchSizes, machine: 
       trigger:
         'POST /v1/schools/{id}/runs {testRun:false} on the API child process (api/main.ts), completion awaited through the Temporal client (workflow result)',
       worker:
-        'worker.ts as a child process (NODE_ENV=development, LOG_LEVEL=warn): a fresh one for scenarios 1+2, another fresh one for the small memory run, then reused for the fan-out',
+        'worker/main.ts as a child process (NODE_ENV=development, LOG_LEVEL=warn): a fresh one for scenarios 1+2, another fresh one for the small memory run, then reused for the fan-out',
       api: 'api/main.ts child, LOG_LEVEL=warn (no per-request log lines), rate-limit plugin on with API_RATE_LIMIT_MAX=1e9 (never reached); bare handler = Fastify + pg child with the same SQL and limit, no auth/helmet/validation',
       checks:
         'every pipeline scenario compares the students table, row by row and field by field, with the simulator’s in-scope students before reporting',

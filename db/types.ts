@@ -1,5 +1,5 @@
 // Kysely's view of the schema: one interface per table.
-import type { ColumnType, Generated, Insertable, RawBuilder, Selectable, Updateable } from 'kysely';
+import type { ColumnType, Generated, Insertable, RawBuilder, Selectable } from 'kysely';
 
 /** Kysely's view of the schema in ./migrations. bigint columns come back from pg as strings. */
 
@@ -144,6 +144,5 @@ export interface Database {
 
 export type Integration = Selectable<IntegrationsTable>;
 export type NewIntegration = Insertable<IntegrationsTable>;
-export type IntegrationUpdate = Updateable<IntegrationsTable>;
 export type Run = Selectable<RunsTable>;
 export type Student = Selectable<StudentsTable>;

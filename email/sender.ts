@@ -4,6 +4,7 @@ import type { Db } from '../db/connection.js';
 import { writeOutboxEmail } from '../db/queries/email-outbox.js';
 import type { Code } from '../shared/codes.js';
 import type { ComposedEmail } from './compose.js';
+import type { Log } from '../logging/log.js';
 
 /**
  * Where notification emails go: Resend when RESEND_API_KEY is set, otherwise the email_outbox
@@ -44,10 +45,6 @@ export interface EmailSender {
   send(email: OutgoingEmail, ctx: SendContext): Promise<string>;
 }
 
-export interface EmailLogger {
-  info(obj: object, msg: string): void;
-}
-
 export class ResendEmailSender implements EmailSender {
   readonly kind = 'resend';
   private readonly resend: Resend;
@@ -83,7 +80,7 @@ export class OutboxEmailSender implements EmailSender {
   readonly kind = 'outbox';
   constructor(
     private readonly db: Db,
-    private readonly logger?: EmailLogger,
+    private readonly logger?: Log,
   ) {}
 
   async send(email: OutgoingEmail, ctx: SendContext): Promise<string> {
@@ -103,7 +100,7 @@ export class OutboxEmailSender implements EmailSender {
 export function createEmailSender(
   email: { resendApiKey: string | undefined; resendBaseUrl: string | undefined },
   db: Db,
-  logger?: EmailLogger,
+  logger?: Log,
 ): EmailSender {
   return email.resendApiKey
     ? new ResendEmailSender(email.resendApiKey, email.resendBaseUrl)

@@ -4,16 +4,11 @@ import type { PowerSchoolCredentials } from './oauth.js';
 import { STUDENT_COLUMNS } from './records.js';
 import { afterDcidQuery, scopeQuery, type StudentScope } from './scope.js';
 import { PowerSchoolSession } from './session.js';
+import type { Log } from '../logging/log.js';
 
 export { PowerSchoolError } from './errors.js';
 export type { PowerSchoolCredentials } from './oauth.js';
 export type { StudentScope } from './scope.js';
-
-/** What the client needs of a logger (pino fits). Never given secrets, tokens or student data. */
-interface PowerSchoolLogger {
-  warn(obj: object, msg: string): void;
-  debug(obj: object, msg: string): void;
-}
 
 export interface PowerSchoolClientOptions {
   credentials: PowerSchoolCredentials;
@@ -32,7 +27,8 @@ export interface PowerSchoolClientOptions {
    * waited here: the error is thrown at once, carrying `retryAfterMs` for the caller's retry.
    */
   maxRetryDelayMs?: number;
-  logger?: PowerSchoolLogger;
+  /** Never given secrets, tokens or student data. */
+  logger?: Log;
   /** Aborts requests in flight and retry waits (e.g. on Temporal activity cancellation). */
   signal?: AbortSignal;
 }

@@ -1,6 +1,7 @@
 // In-process retries of retryable PowerSchoolErrors: exponential backoff, or a short Retry-After.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PowerSchoolError } from './errors.js';
+import type { Log } from '../logging/log.js';
 
 export interface RetryPolicy {
   /** Attempts, the first one included. */
@@ -9,7 +10,7 @@ export interface RetryPolicy {
   retryBaseDelayMs: number;
   /** Longest wait between two attempts; a longer Retry-After is left to the caller. */
   maxRetryDelayMs: number;
-  logger?: { warn(obj: object, msg: string): void } | undefined;
+  logger?: Log | undefined;
   /** Ends a wait between attempts, rejecting with the signal's reason. */
   signal?: AbortSignal | undefined;
 }

@@ -7,13 +7,14 @@ import { requestToken, type PowerSchoolCredentials } from './oauth.js';
 import { inPoliteSlot } from './politeness.js';
 import { withRetries, type RetryPolicy } from './retry.js';
 import { getToken, invalidateToken, refreshToken, type CachedToken } from './token-cache.js';
+import type { Log } from '../logging/log.js';
 
 export interface SessionOptions extends RetryPolicy {
   credentials: PowerSchoolCredentials;
   allowInsecure: boolean;
   timeoutMs: number;
   minIntervalMs: number;
-  logger?: { warn(obj: object, msg: string): void; debug(obj: object, msg: string): void } | undefined;
+  logger?: Log | undefined;
 }
 
 /** Server URL without trailing slashes; path prefixes (a PowerSchool behind /ps) are kept. */

@@ -1,7 +1,8 @@
 // The periodic, fleet-wide schedule reconcile: one pass at a time under a PostgreSQL advisory lock.
 import type { Config } from '../config.js';
 import { withTryAdvisoryLock } from '../db/session-lock.js';
-import { reconcileSchedules, type ReconcileResult, type ScheduleDeps, type ScheduleLogger } from './schedules.js';
+import { reconcileSchedules, type ReconcileResult, type ScheduleDeps } from './schedules.js';
+import type { Log } from '../logging/log.js';
 
 /**
  * The periodic schedule reconcile: every SCHEDULE_RECONCILE_INTERVAL the worker brings every
@@ -18,7 +19,7 @@ import { reconcileSchedules, type ReconcileResult, type ScheduleDeps, type Sched
 
 export type ReconcilerDeps = ScheduleDeps & {
   config: Pick<Config, 'temporal' | 'databaseUrl'>;
-  logger: ScheduleLogger;
+  logger: Log;
   concurrency?: number;
   /** Only these schools (tests). Default: all. */
   schoolFilter?: (schoolId: string) => boolean;
@@ -61,7 +62,7 @@ export function startScheduleReconciler(deps: ReconcilerDeps & { intervalMs: num
     try {
       const result = await reconcileSchedulesExclusively({ ...deps, signal: stopping.signal });
       if (result === 'skipped') {
-        (logger.debug ?? logger.info).call(logger, {}, 'schedule reconcile skipped: another process is running one');
+        logger.debug({}, 'schedule reconcile skipped: another process is running one');
       }
     } catch (err) {
       if (stopping.signal.aborted) return;

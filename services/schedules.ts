@@ -12,6 +12,7 @@ import {
   type ScheduleSettings,
   type SyncResult,
 } from '../temporal/schedules.js';
+import type { Log } from '../logging/log.js';
 
 /**
  * The database is the source of truth for schedules. Every API write calls `alignSchedule`;
@@ -19,14 +20,6 @@ import {
  * the worker every SCHEDULE_RECONCILE_INTERVAL (./schedule-reconciler.ts), so drift, whatever made
  * it, does not outlive one interval.
  */
-
-/** Structural logger: pino's Logger fits, so does a test double. */
-export interface ScheduleLogger {
-  debug?(obj: object, msg?: string): void;
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
 
 export interface ScheduleDeps {
   db: Db;
@@ -103,7 +96,7 @@ export interface ReconcileResult {
  */
 export async function reconcileSchedules(
   deps: ScheduleDeps & {
-    logger: ScheduleLogger;
+    logger: Log;
     concurrency?: number;
     /** Only these schools (e.g. one shard of a large deployment, or one test's schools). Default: all. */
     schoolFilter?: (schoolId: string) => boolean;

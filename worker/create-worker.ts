@@ -17,7 +17,7 @@ import { SecretBox } from '../secrets/secret-box.js';
 
 /**
  * A sync worker in this process: the syncStudents workflow and its activities on the configured
- * task queue. worker.ts runs one; tests, the demo and the benchmarks build their own with
+ * task queue. worker/main.ts runs one; tests, the demo and the benchmarks build their own with
  * whatever dependencies they want to swap in. Whatever this function creates, close() closes.
  */
 
@@ -33,7 +33,7 @@ export interface WorkerDeps {
   taskQueue?: string;
   /**
    * A prebuilt workflow bundle: its code (tests build one per suite) or a file of it
-   * (worker.ts: WORKFLOW_BUNDLE_PATH). By default workflows/ is bundled at start, once per
+   * (worker/main.ts: WORKFLOW_BUNDLE_PATH). By default workflows/ is bundled at start, once per
    * process, in a child process (see workflowCode).
    */
   workflowBundle?: { code: string } | { codePath: string };

@@ -1,5 +1,6 @@
 import { freePort } from '../../scripts/lib/ports.js';
-import { procCpuSeconds, spawnNode, waitUntil, type NodeChild } from './proc.js';
+import { spawnNode, type NodeChild } from '../../test/helpers/process.js';
+import { procCpuSeconds, waitUntil } from './proc.js';
 import type { BenchEnv } from './env.js';
 
 /**
@@ -20,9 +21,10 @@ export interface ApiProcess {
 
 export async function startApiProcess(env: BenchEnv, nodeArgs: string[] = []): Promise<ApiProcess> {
   const port = await freePort();
-  const child = spawnNode(
-    'api/main.ts',
-    {
+  const child = spawnNode('api/main.ts', {
+    label: 'api',
+    nodeArgs,
+    env: {
       NODE_ENV: 'development',
       DATABASE_URL: env.databaseUrl,
       TEMPORAL_ADDRESS: env.temporalAddress,
@@ -36,8 +38,7 @@ export async function startApiProcess(env: BenchEnv, nodeArgs: string[] = []): P
       LOG_LEVEL: 'warn',
       API_RATE_LIMIT_MAX: '1000000000',
     },
-    { label: 'api', nodeArgs },
-  );
+  });
   const url = `http://127.0.0.1:${port}`;
   try {
     await waitUntil('API', async () => ((await fetch(`${url}/healthz`)).ok ? true : undefined), {
@@ -67,6 +68,6 @@ export async function startApiProcess(env: BenchEnv, nodeArgs: string[] = []): P
       return (text ? JSON.parse(text) : undefined) as T;
     },
     cpuSeconds: () => procCpuSeconds(child.pid) ?? NaN,
-    stop: () => child.stop(),
+    stop: async () => void (await child.stop()),
   };
 }

@@ -1,62 +1,17 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import type { NodeChild } from '../../test/helpers/process.js';
 
 /**
- * Child processes of the benchmark (simulator, worker, API, bare server) and what /proc says about
- * them. Every child is a plain `node --import tsx <entry>`, so its pid is the measured process.
+ * What /proc says about the benchmark's child processes (simulator, worker, API, bare server),
+ * started with spawnNode (test/helpers/process.ts: a plain `node --import tsx <entry>`, so its pid
+ * is the measured process), and the poll that waits for them to be ready.
  */
 
-export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-
-export interface NodeChild {
-  child: ChildProcess;
-  pid: number;
-  /** Everything the child wrote so far (stdout and stderr), for error messages. */
-  output(): string;
-  /** SIGTERM, then SIGKILL after `graceMs`; resolves when the child has exited. */
-  stop(graceMs?: number): Promise<void>;
-}
-
-export function spawnNode(
-  entry: string,
-  env: Record<string, string>,
-  options: { nodeArgs?: string[]; label: string },
-): NodeChild {
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', entry], {
-    cwd: REPO_ROOT,
-    // Only what the child needs, plus PATH/HOME for tsx: no stray settings of the caller leak in.
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  if (child.pid === undefined) throw new Error(`${options.label}: could not spawn ${entry}`);
-  let output = '';
-  const keep = (chunk: Buffer) => {
-    output += chunk.toString('utf8');
-    if (output.length > 200_000) output = output.slice(-100_000);
-  };
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
-  let exited = false;
-  const exit = once(child, 'exit').then(() => {
-    exited = true;
-  });
-  return {
-    child,
-    pid: child.pid,
-    output: () => output,
-    async stop(graceMs = 10_000) {
-      if (exited || child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-      await exit;
-      clearTimeout(timer);
-    },
-  };
-}
-
-/** Waits for `test()` to return a value, polling; fails with `what` (and the child's output) at the deadline. */
+/**
+ * Waits for `test()` to return a value, polling; fails with `what` (and the child's output) at the
+ * deadline, or at once when the child exits. The benchmark runs outside vitest, so vi.waitFor is
+ * not available here.
+ */
 export async function waitUntil<T>(
   what: string,
   test: () => Promise<T | undefined> | T | undefined,

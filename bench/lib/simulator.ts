@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import type { SimulatedStudent } from '../../simulator/index.js';
-import { spawnNode, waitUntil, type NodeChild } from './proc.js';
+import { spawnNode, type NodeChild } from '../../test/helpers/process.js';
+import { waitUntil } from './proc.js';
 
 /** The grades every benchmark school syncs: all of them, so every (active) seeded student is in scope. */
 export const BENCH_SCOPE = { gradeFrom: -2, gradeTo: 12 } as const;
@@ -24,15 +25,14 @@ export async function startSimulatorProcess(opts: {
   maxPageSize: number;
   seed?: number;
 }): Promise<SimulatorProcess> {
-  const child = spawnNode(
-    MAIN,
-    {
+  const child = spawnNode(MAIN, {
+    label: 'simulator',
+    env: {
       BENCH_SIM_STUDENTS: String(opts.students),
       BENCH_SIM_SEED: String(opts.seed ?? 1),
       BENCH_SIM_MAX_PAGE_SIZE: String(opts.maxPageSize),
     },
-    { label: 'simulator' },
-  );
+  });
   try {
     const info = await waitUntil(
       'PowerSchool simulator',
@@ -63,7 +63,7 @@ export async function startSimulatorProcess(opts: {
           )
           .sort((a, b) => a.dcid - b.dcid);
       },
-      stop: () => child.stop(),
+      stop: async () => void (await child.stop()),
     };
   } catch (err) {
     await child.stop();

@@ -1,17 +1,10 @@
 import type { Client } from '@temporalio/client';
-import {
-  procCpuSeconds,
-  procStatusMb,
-  resetPeakRss,
-  RssSampler,
-  spawnNode,
-  waitUntil,
-  type NodeChild,
-} from './proc.js';
+import { procCpuSeconds, procStatusMb, resetPeakRss, RssSampler, waitUntil } from './proc.js';
+import { spawnNode, type NodeChild } from '../../test/helpers/process.js';
 import type { BenchEnv } from './env.js';
 
 /**
- * The production worker entry (`worker.ts`, what `npm run worker` runs) as a child process, so
+ * The production worker entry (`worker/main.ts`, what `npm run worker` runs) as a child process, so
  * its memory is measured alone. It reads pages as large as the simulator allows (the client
  * honours the server's maximum page size).
  */
@@ -50,7 +43,7 @@ async function polls(client: Client, taskQueue: string, taskQueueType: number, p
 export interface WorkerOptions {
   /** Extra node flags (profiling). */
   nodeArgs?: string[];
-  /** Another entry point, for experiments (default: the production worker.ts). */
+  /** Another entry point, for experiments (default: the production worker/main.ts). */
   entry?: string;
   extraEnv?: Record<string, string>;
 }
@@ -60,9 +53,10 @@ export async function startWorkerProcess(
   temporal: Client,
   options: WorkerOptions = {},
 ): Promise<WorkerProcess> {
-  const child = spawnNode(
-    options.entry ?? 'worker.ts',
-    {
+  const child = spawnNode(options.entry ?? 'worker/main.ts', {
+    label: 'worker',
+    nodeArgs: options.nodeArgs ?? [],
+    env: {
       ...options.extraEnv,
       NODE_ENV: 'development',
       DATABASE_URL: env.databaseUrl,
@@ -73,8 +67,7 @@ export async function startWorkerProcess(
       ALLOW_INSECURE_POWERSCHOOL: 'true',
       LOG_LEVEL: 'warn',
     },
-    { label: 'worker', nodeArgs: options.nodeArgs ?? [] },
-  );
+  });
   try {
     // Ready once it polls both task queues (it bundles the workflow code first: seconds).
     await waitUntil(
@@ -101,6 +94,6 @@ export async function startWorkerProcess(
       const sampler = new RssSampler(child.pid).start();
       return () => sampler.stop();
     },
-    stop: () => child.stop(30_000),
+    stop: async () => void (await child.stop(30_000)),
   };
 }

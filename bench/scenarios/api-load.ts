@@ -3,7 +3,8 @@ import autocannon from 'autocannon';
 import { sql } from 'kysely';
 import type { ApiProcess } from '../lib/api.js';
 import type { BenchContext } from '../lib/env.js';
-import { cpuByPidOfCommand, cpuDelta, procCpuSeconds, spawnNode, waitUntil } from '../lib/proc.js';
+import { spawnNode } from '../../test/helpers/process.js';
+import { cpuByPidOfCommand, cpuDelta, procCpuSeconds, waitUntil } from '../lib/proc.js';
 
 /**
  * Scenario 4: autocannon on the API's two hot list endpoints, and beside each a bare Fastify + pg
@@ -93,7 +94,7 @@ export async function apiLoad(
   }>`select count(*)::int as n from students where school_id = ${opts.schoolId}`.execute(ctx.db);
   const schoolStudents = rows[0]!.n;
 
-  const bare = spawnNode(BARE_MAIN, { DATABASE_URL: ctx.databaseUrl, PORT: '0' }, { label: 'bare server' });
+  const bare = spawnNode(BARE_MAIN, { label: 'bare server', env: { DATABASE_URL: ctx.databaseUrl, PORT: '0' } });
   try {
     const info = await waitUntil(
       'bare server',

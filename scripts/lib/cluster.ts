@@ -381,7 +381,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       const child = new ManagedProcess({
         name: `worker ${n}`,
         command: process.execPath,
-        args: ['--import', 'tsx', 'worker.ts'],
+        args: ['--import', 'tsx', 'worker/main.ts'],
         cwd: PROJECT_ROOT,
         env: {
           ...appEnv,

@@ -1,5 +1,5 @@
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startSimulator, type SimulatedStudent, type Simulator } from '../../simulator/index.js';
 import { createWorker, type SyncWorker } from '../../worker/create-worker.js';
 import { uniqueSchoolId, workflowBundle } from '../helpers/env.js';
@@ -58,15 +58,17 @@ async function runToEnd(schoolId: string, body?: Json): Promise<Json> {
   const res = await api.req({ method: 'POST', url: `/v1/schools/${schoolId}/runs`, payload: body });
   expect(res.statusCode, res.body).toBe(202);
   const started = res.json();
-  const deadline = Date.now() + 60_000;
   let progressSeen = false;
-  for (;;) {
-    const run = await get(`/v1/schools/${schoolId}/runs/${started.id}`);
-    if (run.progress.pagesFetched > 0) progressSeen = true;
-    if (run.status !== 'running') return { ...run, progressSeen };
-    if (Date.now() > deadline) throw new Error(`run ${started.id} still running: ${JSON.stringify(run)}`);
-    await new Promise((r) => setTimeout(r, 150));
-  }
+  const run = await vi.waitFor(
+    async () => {
+      const run = await get(`/v1/schools/${schoolId}/runs/${started.id}`);
+      if (run.progress.pagesFetched > 0) progressSeen = true;
+      expect(run.status, `run ${started.id} still running: ${JSON.stringify(run)}`).not.toBe('running');
+      return run;
+    },
+    { timeout: 60_000, interval: 150 },
+  );
+  return { ...run, progressSeen };
 }
 
 function expected(s: SimulatedStudent) {

@@ -1,17 +1,18 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { once } from 'node:events';
 import { Client, Connection, ScheduleNotFoundError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createDb, type Db } from '../../db/connection.js';
-import { dropDatabase, ensureDatabase, migrateToLatest } from '../../db/migrate.js';
 import { getIntegration, putIntegration, type IntegrationSettings } from '../../db/queries/integrations.js';
 import type { Integration } from '../../db/types.js';
 import { SecretBox } from '../../secrets/secret-box.js';
 import { reconcileSchedulesExclusively, startScheduleReconciler } from '../../services/schedule-reconciler.js';
-import { alignSchedule, type ScheduleLogger } from '../../services/schedules.js';
+import { alignSchedule } from '../../services/schedules.js';
+import { silentLog } from '../../logging/log.js';
 import { scheduleIdFor } from '../../workflows/types.js';
+import { freshDatabase, testDb } from '../helpers/db.js';
 import { testEnv, uniqueSchoolId } from '../helpers/env.js';
+import type { NodeChild } from '../helpers/process.js';
+import { waitUntilListed } from '../helpers/schedules.js';
+import { startWorkerProcess } from '../helpers/worker-process.js';
 import { createNamespace, settings, startTestApi, type TestApi } from './support.js';
 
 /**
@@ -28,7 +29,6 @@ beforeAll(async () => {
 });
 afterAll(async () => api?.close());
 
-const quiet: ScheduleLogger = { info() {}, warn() {}, error() {} };
 const handleOf = (client: Client, schoolId: string) => client.schedule.getHandle(scheduleIdFor(schoolId));
 const exists = (client: Client, schoolId: string) =>
   handleOf(client, schoolId)
@@ -47,17 +47,6 @@ const hoursOf = async (client: Client, schoolId: string) =>
 async function put(schoolId: string, patch: Record<string, unknown> = {}, expected = [200, 201]) {
   const res = await api.req({ method: 'PUT', url: `/v1/schools/${schoolId}/integration`, payload: settings(patch) });
   expect(expected).toContain(res.statusCode);
-}
-
-/** Schedule listing is eventually consistent: a pass can only remove an orphan it can list. */
-async function waitUntilListed(client: Client, scheduleId: string) {
-  await vi.waitFor(
-    async () => {
-      for await (const s of client.schedule.list()) if (s.scheduleId === scheduleId) return;
-      throw new Error(`${scheduleId} is not listed yet`);
-    },
-    { timeout: 20_000, interval: 200 },
-  );
 }
 
 async function createOrphan(client: Client, schoolId: string) {
@@ -170,7 +159,7 @@ describe('alignSchedule against concurrent writers', () => {
     await handleOf(api.client, id).delete();
     // A pool of one connection: if the alignment kept it across its Temporal call, nothing else
     // could query until Temporal answered.
-    const db = createDb(testEnv.databaseUrl, { max: 1, applicationName: 'powerschool-sync-test' });
+    const db = testDb({ max: 1 });
     const inCall = deferred();
     const release = deferred();
     const stuck = hookedClient(api.client, async () => {
@@ -208,14 +197,14 @@ describe('reconcileSchedulesExclusively', () => {
       db: api.db,
       client: waiting,
       config: api.config,
-      logger: quiet,
+      logger: silentLog,
       schoolFilter: mine,
     });
     const b = reconcileSchedulesExclusively({
       db: api.db,
       client: api.client,
       config: api.config,
-      logger: quiet,
+      logger: silentLog,
       schoolFilter: mine,
     }).finally(() => otherTried.resolve());
     const results = await Promise.all([a, b]);
@@ -229,7 +218,7 @@ describe('reconcileSchedulesExclusively', () => {
       db: api.db,
       client: api.client,
       config: api.config,
-      logger: quiet,
+      logger: silentLog,
       schoolFilter: mine,
     });
     expect(after).toMatchObject({ created: 0, updated: 0, unchanged: 3, deleted: 0, failed: 0 });
@@ -263,7 +252,7 @@ describe('startScheduleReconciler', () => {
       db: api.db,
       client: api.client,
       config: api.config,
-      logger: quiet,
+      logger: silentLog,
       intervalMs,
       schoolFilter: (s) => s === id,
     });
@@ -284,48 +273,33 @@ describe('startScheduleReconciler', () => {
   });
 });
 
-describe('npm run worker (worker.ts): the periodic reconcile', () => {
+describe('npm run worker (worker/main.ts): the periodic reconcile', () => {
   it('puts back a schedule deleted behind the API’s back and removes an orphan, while it runs', async () => {
     // A database and namespace of this test's own: the worker reconciles every integration it sees.
-    const url = new URL(testEnv.postgresServerUrl);
-    url.pathname = `/pss_reconcile_${process.pid}_${randomUUID().slice(0, 8)}`;
-    const databaseUrl = url.toString();
-    await ensureDatabase(databaseUrl);
-    const db: Db = createDb(databaseUrl, { max: 2, applicationName: 'powerschool-sync-test' });
+    const { url: databaseUrl, db, drop } = await freshDatabase('reconcile', { max: 2 });
     const ns = await createNamespace('worker-reconcile');
     const client = new Client({
       connection: await Connection.connect({ address: testEnv.temporalAddress }),
       namespace: ns,
     });
-    let child: ChildProcess | undefined;
+    let child: NodeChild | undefined;
     try {
-      await migrateToLatest(db);
       const id = uniqueSchoolId();
       const sealed = new SecretBox(api.config.secretsKeys).seal('a-secret-value', id);
       // Inactive: its schedule is paused, so nothing fires while the test runs.
       await putIntegration(db, id, { ...DEFAULT_SETTINGS, active: false }, sealed);
 
       const intervalMs = 1_500;
-      child = spawn(process.execPath, ['--import', 'tsx', 'worker.ts'], {
+      child = await startWorkerProcess({
+        databaseUrl,
+        taskQueue: `reconcile-${randomUUID()}`,
         env: {
-          PATH: process.env.PATH,
-          HOME: process.env.HOME,
-          NODE_ENV: 'test',
           LOG_LEVEL: 'info',
-          DATABASE_URL: databaseUrl,
-          TEMPORAL_ADDRESS: testEnv.temporalAddress,
           TEMPORAL_NAMESPACE: ns,
-          TEMPORAL_TASK_QUEUE: `reconcile-${randomUUID()}`,
           WORKFLOW_BUNDLE_PATH: testEnv.workflowBundlePath,
           SCHEDULE_RECONCILE_INTERVAL: String(intervalMs),
         },
-        stdio: ['ignore', 'pipe', 'pipe'],
       });
-      let output = '';
-      child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-      child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-
-      await vi.waitFor(() => expect(output).toContain('"msg":"worker started"'), { timeout: 60_000, interval: 100 });
       // Its first pass creates the missing schedule.
       await vi.waitFor(async () => expect(await exists(client, id)).toBe(true), {
         timeout: intervalMs + 10_000,
@@ -347,15 +321,11 @@ describe('npm run worker (worker.ts): the periodic reconcile', () => {
         interval: 100,
       });
 
-      const exited = once(child, 'exit');
-      child.kill('SIGTERM');
-      const [code] = (await exited) as [number | null];
-      expect(code, output).toBe(0);
+      expect((await child.stop()).code, child.output()).toBe(0);
     } finally {
-      if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await child?.kill();
       await client.connection.close();
-      await db.destroy();
-      await dropDatabase(databaseUrl).catch(() => {});
+      await drop();
     }
   });
 });

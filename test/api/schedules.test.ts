@@ -1,14 +1,14 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
-import { createInterface } from 'node:readline';
 import { ScheduleNotFoundError, ScheduleOverlapPolicy } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_SECRETS_KEY } from '../../config.js';
 import { SecretBox } from '../../secrets/secret-box.js';
-import { reconcileSchedules, type ScheduleLogger } from '../../services/schedules.js';
+import { reconcileSchedules } from '../../services/schedules.js';
+import { silentLog } from '../../logging/log.js';
 import { scheduleIdFor } from '../../workflows/types.js';
 import { testEnv, uniqueSchoolId } from '../helpers/env.js';
+import { spawnNode } from '../helpers/process.js';
+import { waitUntilListed } from '../helpers/schedules.js';
 import { createNamespace, settings, startTestApi, TOKEN, type TestApi } from './support.js';
 
 /**
@@ -25,7 +25,6 @@ beforeAll(async () => {
 });
 afterAll(async () => api?.close());
 
-const quiet: ScheduleLogger = { info() {}, warn() {}, error() {} };
 const handle = (schoolId: string) => api.client.schedule.getHandle(scheduleIdFor(schoolId));
 const exists = (schoolId: string) =>
   handle(schoolId)
@@ -54,16 +53,6 @@ async function tamper(schoolId: string) {
   }));
 }
 
-/** Schedule listing is eventually consistent: reconcile can only remove an orphan it can list. */
-async function waitUntilListed(scheduleId: string) {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    for await (const s of api.client.schedule.list()) if (s.scheduleId === scheduleId) return;
-    if (Date.now() > deadline) throw new Error(`${scheduleId} never appeared in the schedule list`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
 async function createOrphan(schoolId: string) {
   await api.client.schedule.create({
     scheduleId: scheduleIdFor(schoolId),
@@ -76,7 +65,7 @@ async function createOrphan(schoolId: string) {
     },
     state: { paused: true },
   });
-  await waitUntilListed(scheduleIdFor(schoolId));
+  await waitUntilListed(api.client, scheduleIdFor(schoolId));
 }
 
 async function expectInLine(schoolId: string, active: boolean) {
@@ -108,7 +97,7 @@ describe('reconcileSchedules', () => {
     await handle(missing).delete();
     await tamper(drifted);
 
-    const result = await reconcileSchedules({ db: api.db, client: api.client, config: api.config, logger: quiet });
+    const result = await reconcileSchedules({ db: api.db, client: api.client, config: api.config, logger: silentLog });
     expect(result.failed).toBe(0);
     expect(result.created).toBeGreaterThanOrEqual(1);
     expect(result.deleted).toBeGreaterThanOrEqual(1);
@@ -123,7 +112,7 @@ describe('reconcileSchedules', () => {
       db: api.db,
       client: api.client,
       config: api.config,
-      logger: quiet,
+      logger: silentLog,
       schoolFilter: mine,
     });
     expect(again).toEqual({ created: 0, updated: 0, unchanged: 3, deleted: 0, failed: 0 });
@@ -138,7 +127,7 @@ describe('reconcileSchedules', () => {
         db: api.db,
         client: api.client,
         config: api.config,
-        logger: quiet,
+        logger: silentLog,
         schoolFilter: (s) => s === id,
       });
     // An update inside a fire's jitter window can lose that run: a pass that finds nothing to do writes nothing.
@@ -168,7 +157,7 @@ describe('reconcileSchedules', () => {
       db: api.db,
       client: api.client,
       config: api.config,
-      logger: quiet,
+      logger: silentLog,
       schoolFilter: (s) => ids.includes(s),
     });
     expect(result).toEqual({ created: 0, updated: 0, unchanged: crons.length, deleted: 0, failed: 0 });
@@ -186,7 +175,7 @@ describe('reconcileSchedules', () => {
       db: api.db,
       client: api.client,
       config: api.config,
-      logger: quiet,
+      logger: silentLog,
       schoolFilter: (s) => s === id,
     });
     expect(result).toMatchObject({ updated: 1, failed: 0 });
@@ -202,7 +191,7 @@ describe('reconcileSchedules', () => {
       db: api.db,
       client: api.client,
       config: api.config,
-      logger: quiet,
+      logger: silentLog,
       schoolFilter: (s) => s === id,
     });
     expect(result).toMatchObject({ updated: 1, failed: 0 });
@@ -219,7 +208,7 @@ describe('reconcileSchedules', () => {
       db: api.db,
       client: api.client,
       config: api.config,
-      logger: quiet,
+      logger: silentLog,
       schoolFilter: (s) => s === id,
     });
     expect((await handle(id).describe()).state.paused).toBe(true);
@@ -251,9 +240,9 @@ describe('npm run api (api/main.ts)', () => {
       .where('school_id', '=', rotated)
       .execute();
 
-    const child = spawn(process.execPath, ['--import', 'tsx', 'api/main.ts'], {
+    const child = spawnNode('api/main.ts', {
+      label: 'API',
       env: {
-        ...process.env,
         NODE_ENV: 'production',
         LOG_LEVEL: 'info',
         HOST: '127.0.0.1',
@@ -267,26 +256,12 @@ describe('npm run api (api/main.ts)', () => {
         SECRETS_KEY: TEST_SECRETS_KEY,
         SECRETS_KEY_PREVIOUS: oldKey.toString('base64'),
       },
-      stdio: ['ignore', 'pipe', 'pipe'],
     });
-    const output: string[] = [];
-    child.stderr.on('data', (d) => output.push(String(d)));
     try {
       // It listens first, then reconciles in the background: wait for both.
-      let address = '';
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`API did not start:\n${output.join('')}`)), 45_000);
-        createInterface({ input: child.stdout }).on('line', (line) => {
-          output.push(line);
-          const m = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(line);
-          if (m) address = m[1]!;
-          if (address && output.some((l) => l.includes('"msg":"schedules reconciled"'))) {
-            clearTimeout(timer);
-            resolve();
-          }
-        });
-        child.once('exit', (code) => reject(new Error(`API exited with ${code}:\n${output.join('\n')}`)));
-      });
+      await child.waitForOutput('"msg":"schedules reconciled"', 45_000);
+      const address = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(child.output())?.[1];
+      if (!address) throw new Error(`API did not say where it listens:\n${child.output()}`);
 
       await expectInLine(missing, true);
       await expectInLine(drifted, false);
@@ -312,12 +287,7 @@ describe('npm run api (api/main.ts)', () => {
       expect(ok.status).toBe(200);
       expect(ok.headers.get('x-ratelimit-limit')).toBe('1200');
     } finally {
-      if (child.exitCode === null) {
-        const exited = once(child, 'exit');
-        child.kill('SIGTERM');
-        const [code] = (await exited) as [number | null];
-        expect(code).toBe(0);
-      }
+      if (child.running()) expect((await child.stop()).code, child.output()).toBe(0);
     }
   });
 });

@@ -8,7 +8,8 @@ import { createLogger } from '../../logging/logger.js';
 import { loadConfig, type Config } from '../../config.js';
 import type { Db } from '../../db/connection.js';
 import { ensureSearchAttributes } from '../../temporal/connection.js';
-import { testClient, testDb, testEnv } from '../helpers/env.js';
+import { testDb } from '../helpers/db.js';
+import { testClient, testEnv } from '../helpers/env.js';
 
 export const TOKEN = 'api-test-token-0123456789abcdefghijklmn';
 export const SECOND_TOKEN = 'second-api-test-token-abcdefghijklmnopq';

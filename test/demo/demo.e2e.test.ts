@@ -1,9 +1,8 @@
-import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { dropDatabase } from '../../db/migrate.js';
-import { PROJECT_ROOT } from '../../scripts/lib/temporal-cli.js';
 import { testEnv } from '../helpers/env.js';
+import { spawnNode } from '../helpers/process.js';
 
 /** `npm run demo -- --once` is the first thing a user tries: keep it from rotting. */
 describe('npm run demo -- --once', () => {
@@ -15,23 +14,15 @@ describe('npm run demo -- --once', () => {
     const dbName = `pss_demo_test_${process.pid}`;
     const server = new URL(testEnv.postgresServerUrl);
     const env = {
-      PATH: process.env.PATH ?? '',
-      HOME: process.env.HOME ?? '',
       DEMO_DATABASE: dbName,
       DATABASE_URL: new URL(`/${dbName}`, server).toString(),
       PORT: busy,
       TEMPORAL_PORT: busy,
       TEMPORAL_UI_PORT: busy,
     };
-    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/demo.ts', '--once'], {
-      cwd: PROJECT_ROOT,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    const demo = spawnNode('scripts/demo.ts', { label: 'demo', args: ['--once'], env });
+    const { code } = await demo.exited;
+    const out = demo.output();
     blocker.close();
     await dropDatabase(env.DATABASE_URL);
 

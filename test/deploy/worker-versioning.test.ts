@@ -7,7 +7,8 @@ import proto from '@temporalio/proto';
 import { ConfigError, loadConfig } from '../../config.js';
 import type { Db } from '../../db/connection.js';
 import type { Simulator } from '../../simulator/index.js';
-import { testClient, testDb, testEnv, uniqueSchoolId, uniqueTaskQueue } from '../helpers/env.js';
+import { testDb } from '../helpers/db.js';
+import { testClient, testEnv, uniqueSchoolId, uniqueTaskQueue } from '../helpers/env.js';
 import { putIntegration, startSync, startSyncWorker, startTestSimulator, syncTestConfig } from '../sync/harness.js';
 
 /**

@@ -1,28 +1,13 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import proto from '@temporalio/proto';
-import { createDb } from '../../db/connection.js';
 import { migrateToLatest } from '../../db/migrate.js';
-import { PROJECT_ROOT } from '../../scripts/lib/temporal-cli.js';
+import { testDb } from '../helpers/db.js';
 import { testClient, testEnv } from '../helpers/env.js';
+import { runNode } from '../helpers/process.js';
 
-const run = promisify(execFile);
 const { IndexedValueType } = proto.temporal.api.enums.v1;
 
-async function runScript(script: string, env: Record<string, string>) {
-  try {
-    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', script], {
-      cwd: PROJECT_ROOT,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
-      timeout: 30_000,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const runScript = (script: string, env: Record<string, string>) => runNode(script, { env, timeoutMs: 30_000 });
 
 describe('entry points', () => {
   it('a malformed DATABASE_URL stops the process with one line naming it and a non-zero exit', async () => {
@@ -41,7 +26,7 @@ describe('entry points', () => {
       SECRETS_KEY: Buffer.alloc(32, 3).toString('base64'),
       DATABASE_URL: testEnv.databaseUrl,
     };
-    for (const script of ['api/main.ts', 'worker.ts']) {
+    for (const script of ['api/main.ts', 'worker/main.ts']) {
       const r = await runScript(script, env);
       expect(r.code, script).toBe(78);
       expect(r.stderr.trim().split('\n')).toEqual([
@@ -75,7 +60,7 @@ describe('entry points', () => {
     const r = await runScript('scripts/migrate.ts', { DATABASE_URL: testEnv.databaseUrl });
     expect(r).toMatchObject({ code: 0 });
     expect(r.stdout).toContain('database is up to date');
-    const db = createDb(testEnv.databaseUrl, { max: 1 });
+    const db = testDb({ max: 1 });
     try {
       expect((await migrateToLatest(db)).results).toEqual([]);
     } finally {

@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OutboxEmailSender } from '../../email/sender.js';
+import { silentLog } from '../../logging/log.js';
 import { createLogger } from '../../logging/logger.js';
 import { createNamespace, LogCapture } from '../api/support.js';
+import { freshDatabase } from '../helpers/db.js';
 import { testEnv, uniqueSchoolId } from '../helpers/env.js';
-import { freshDatabase, LogSink, startWorkerProcess } from '../reliability/support.js';
+import { startWorkerProcess } from '../helpers/worker-process.js';
+import { LogSink } from '../reliability/support.js';
 
 const parse = (lines: string[]) => lines.map((l) => JSON.parse(l) as Record<string, unknown>);
 
@@ -48,7 +50,10 @@ describe('the email outbox', () => {
 
   it('logs how many recipients, never their addresses', async () => {
     const lines: Array<Record<string, unknown>> = [];
-    const sender = new OutboxEmailSender(database.db, { info: (obj) => lines.push({ ...obj }) });
+    const sender = new OutboxEmailSender(database.db, {
+      ...silentLog,
+      info: (obj) => void lines.push({ ...obj }),
+    });
     const to = ['counselor.one@school.example', 'counselor.two@school.example'];
     const runId = `run-${randomUUID()}`;
     await sender.send(
@@ -68,7 +73,7 @@ describe('the email outbox', () => {
   });
 });
 
-describe('worker.ts', () => {
+describe('the worker process (worker/main.ts)', () => {
   it('logs through the shared redacting logger', async () => {
     const database = await freshDatabase('workerlog');
     const logs = new LogSink();
@@ -82,9 +87,7 @@ describe('worker.ts', () => {
         // The test bundle (workflows/ plus fixtures) spares the worker bundling at start.
         env: { TEMPORAL_NAMESPACE: namespace, LOG_LEVEL: 'info', WORKFLOW_BUNDLE_PATH: testEnv.workflowBundlePath },
       });
-      const exited = once(child, 'exit');
-      child.kill('SIGTERM');
-      await exited;
+      await child.stop();
       const lines = logs
         .text()
         .split('\n')

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from '@temporalio/client';
 import type { Db } from '../../db/connection.js';
-import { createTestWorker, testClient, testDb, uniqueSchoolId, uniqueTaskQueue } from '../helpers/env.js';
+import { testDb } from '../helpers/db.js';
+import { createTestWorker, testClient, uniqueSchoolId, uniqueTaskQueue } from '../helpers/env.js';
 import type { ProbeActivities } from '../fixtures/probe-workflow.js';
 
 describe('foundation: worker → activity → PostgreSQL on a real Temporal server', () => {

@@ -3,7 +3,6 @@ import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { inject } from 'vitest';
-import { createDb, type Db } from '../../db/connection.js';
 
 /** What global-setup started, for one test file. */
 export const testEnv = {
@@ -19,10 +18,6 @@ let bundleCode: string | undefined;
 export function workflowBundle(): { code: string } {
   bundleCode ??= readFileSync(testEnv.workflowBundlePath, 'utf8');
   return { code: bundleCode };
-}
-
-export function testDb(): Db {
-  return createDb(testEnv.databaseUrl, { max: 5, applicationName: 'powerschool-sync-test' });
 }
 
 export async function testClient(): Promise<Client> {

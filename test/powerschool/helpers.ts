@@ -1,4 +1,5 @@
 import { afterEach } from 'vitest';
+import { silentLog, type Log } from '../../logging/log.js';
 import { PowerSchoolClient, type PowerSchoolClientOptions, type StudentScope } from '../../powerschool/client.js';
 import { clearTokenCache } from '../../powerschool/token-cache.js';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../simulator/index.js';
@@ -37,19 +38,17 @@ interface LoggedWarning {
 export function recordingLogger() {
   const warnings: LoggedWarning[] = [];
   const lines: string[] = [];
-  return {
-    warnings,
-    lines,
-    logger: {
-      warn(obj: object, msg: string) {
-        warnings.push({ obj: obj as Record<string, unknown>, msg });
-        lines.push(JSON.stringify(obj) + msg);
-      },
-      debug(obj: object, msg: string) {
-        lines.push(JSON.stringify(obj) + msg);
-      },
+  const logger: Log = {
+    ...silentLog,
+    warn(obj: object, msg?: string) {
+      warnings.push({ obj: obj as Record<string, unknown>, msg: msg ?? '' });
+      lines.push(JSON.stringify(obj) + (msg ?? ''));
+    },
+    debug(obj: object, msg?: string) {
+      lines.push(JSON.stringify(obj) + (msg ?? ''));
     },
   };
+  return { warnings, lines, logger };
 }
 
 export const dcidOf = (row: unknown) => String((row as { dcid: unknown }).dcid);

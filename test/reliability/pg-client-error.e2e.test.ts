@@ -1,26 +1,27 @@
-import type { ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Client } from '@temporalio/client';
 import { startSimulator, type Simulator } from '../../simulator/index.js';
 import { scheduleIdFor } from '../../workflows/types.js';
+import { freshDatabase } from '../helpers/db.js';
 import { testClient, uniqueSchoolId, uniqueTaskQueue } from '../helpers/env.js';
+import type { NodeChild } from '../helpers/process.js';
+import { startWorkerProcess } from '../helpers/worker-process.js';
 import { putIntegration, startSync, syncTestConfig } from '../sync/harness.js';
-import { freshDatabase, LogSink, sigkill, startWorkerProcess, waitFor } from './support.js';
+import { LogSink } from './support.js';
 
 /**
  * Issue 8, bug 2 (fixed in db/connection.ts): a backend terminated while its client is checked
  * out (pg_terminate_backend, a PostgreSQL restart or failover, a network reset) made the pg Client
- * emit 'error' with no listener — an uncaught exception that killed worker.ts. Here worker.ts
+ * emit 'error' with no listener — an uncaught exception that killed the worker process. Here the worker (worker/main.ts)
  * (a child process) has the connection of its apply transaction terminated and must stay up and
  * finish the run.
  */
-describe('reliability: worker.ts survives a terminated PostgreSQL backend', () => {
+describe('reliability: the worker process survives a terminated PostgreSQL backend', () => {
   let database: Awaited<ReturnType<typeof freshDatabase>>;
   let client: Client;
   let sim: Simulator;
-  let child: ChildProcess | undefined;
+  let child: NodeChild | undefined;
   let schoolId = '';
   beforeAll(async () => {
     database = await freshDatabase('pgerr');
@@ -28,7 +29,7 @@ describe('reliability: worker.ts survives a terminated PostgreSQL backend', () =
     sim = await startSimulator({ students: 2_000, seed: 3, maxPageSize: 20, faults: { latencyMs: 10 } });
   });
   afterAll(async () => {
-    if (child) await sigkill(child);
+    await child?.kill();
     if (schoolId)
       await client?.schedule
         .getHandle(scheduleIdFor(schoolId))
@@ -39,15 +40,15 @@ describe('reliability: worker.ts survives a terminated PostgreSQL backend', () =
     await database?.drop();
   });
 
-  it('worker.ts survives pg_terminate_backend of a connection in the middle of a query and finishes the run', async () => {
+  it('the worker process survives pg_terminate_backend of a connection in the middle of a query and finishes the run', async () => {
     const config = syncTestConfig({ DATABASE_URL: database.url });
     schoolId = uniqueSchoolId('pgerr');
     const taskQueue = uniqueTaskQueue('pgerr');
     await putIntegration(database.db, config, schoolId, sim, { grades: { from: -2, to: 12 } });
     const logs = new LogSink();
     child = await startWorkerProcess({ databaseUrl: database.url, taskQueue, logs });
-    const exited = once(child, 'exit').then(([code, signal]) => {
-      throw new Error(`worker.ts exited (${code ?? signal}) before the run ended:\n${logs.text().slice(-800)}`);
+    const exited = child.exited.then(({ code, signal }) => {
+      throw new Error(`the worker exited (${code ?? signal}) before the run ended:\n${logs.text().slice(-800)}`);
     });
     exited.catch(() => {}); // also killed on purpose in afterAll
     const handle = await startSync(client, taskQueue, { schoolId, trigger: 'manual' });
@@ -55,14 +56,17 @@ describe('reliability: worker.ts survives a terminated PostgreSQL backend', () =
     const admin = new pg.Client({ connectionString: database.url });
     await Promise.all([locker.connect(), admin.connect()]);
     try {
-      await waitFor('page 2', async () => {
-        const r = await database.db
-          .selectFrom('runs')
-          .select('pages_fetched')
-          .where('id', '=', handle.workflowId)
-          .executeTakeFirst();
-        return (r?.pages_fetched ?? 0) >= 2;
-      });
+      await vi.waitFor(
+        async () => {
+          const r = await database.db
+            .selectFrom('runs')
+            .select('pages_fetched')
+            .where('id', '=', handle.workflowId)
+            .executeTakeFirst();
+          expect(r?.pages_fetched ?? 0, 'pages fetched').toBeGreaterThanOrEqual(2);
+        },
+        { timeout: 120_000, interval: 50 },
+      );
       // An uncommitted student row with a DCID the commit will insert: the apply's INSERT waits on
       // it inside its transaction. Terminate that backend: the transaction's ROLLBACK then meets
       // the closed connection while the client is still checked out.
@@ -73,16 +77,16 @@ describe('reliability: worker.ts survives a terminated PostgreSQL backend', () =
         `insert into students (school_id, dcid, first_name, last_name, graduation_year) values ($1, $2, 'x', 'y', 2030)`,
         [schoolId, last],
       );
-      const pid = await waitFor(
-        'the apply waiting on our row',
+      const pid = await vi.waitFor(
         async () => {
           const r = await admin.query<{ pid: number }>(
             `select pid from pg_stat_activity where datname = current_database()
                and application_name = 'powerschool-sync-worker' and wait_event_type = 'Lock'`,
           );
-          return r.rows[0]?.pid;
+          expect(r.rows[0], 'the apply waiting on our row').toBeDefined();
+          return r.rows[0]!.pid;
         },
-        { timeoutMs: 90_000 },
+        { timeout: 90_000, interval: 50 },
       );
       await admin.query('select pg_terminate_backend($1)', [pid]);
       await locker.query('rollback');
@@ -97,7 +101,10 @@ describe('reliability: worker.ts survives a terminated PostgreSQL backend', () =
       expect(
         await database.db.selectFrom('runs').select('status').where('id', '=', handle.workflowId).executeTakeFirst(),
       ).toEqual({ status: 'succeeded' });
-      expect({ exitCode: child.exitCode, signal: child.signalCode }).toEqual({ exitCode: null, signal: null });
+      expect({ exitCode: child.child.exitCode, signal: child.child.signalCode }).toEqual({
+        exitCode: null,
+        signal: null,
+      });
     } finally {
       await locker.end();
       await admin.end();

@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Client } from '@temporalio/client';
-import { createDb, type Db } from '../../db/connection.js';
+import type { Db } from '../../db/connection.js';
 import { startSimulator, type Simulator } from '../../simulator/index.js';
 import { PROGRESS_QUERY } from '../../workflows/types.js';
-import { testClient, testDb, testEnv, uniqueSchoolId } from '../helpers/env.js';
+import { testDb } from '../helpers/db.js';
+import { testClient, testEnv, uniqueSchoolId } from '../helpers/env.js';
 import { putIntegration, runRow, startSync, startSyncWorker, syncTestConfig } from '../sync/harness.js';
 import {
   ALL_GRADES,
@@ -17,7 +18,6 @@ import {
   scanRunsForPersonalData,
   sinkLogger,
   SOAK,
-  waitFor,
 } from './support.js';
 
 /**
@@ -46,7 +46,7 @@ describe('reliability: PostgreSQL connections killed mid-run', () => {
   beforeAll(async () => {
     db = testDb();
     // The production pool (db/connection.ts), under a name of its own so only it is terminated.
-    workerDb = createDb(testEnv.databaseUrl, { max: 5, applicationName: appName });
+    workerDb = testDb({ applicationName: appName });
     client = await testClient();
     sim = await startSimulator({ students: SEEDED, seed: 313, maxPageSize: PAGE_SIZE, faults: { latencyMs: 10 } });
     sim.students.add({ ...markerStudent('Pg'), grade_level: 9, enroll_status: 0 });
@@ -67,16 +67,16 @@ describe('reliability: PostgreSQL connections killed mid-run', () => {
 
   /** Waits until one of the worker's backends waits on a lock, then terminates all of them. */
   async function terminateWhenWaiting(): Promise<{ terminated: number; waitingQuery: string }> {
-    const waiting = await waitFor(
-      'a worker backend waiting on our lock',
-      async () =>
-        (
-          await admin.query<{ query: string }>(
-            `select query from pg_stat_activity where application_name = $1 and wait_event_type = 'Lock'`,
-            [appName],
-          )
-        ).rows[0],
-      { timeoutMs: 180_000 },
+    const waiting = await vi.waitFor(
+      async () => {
+        const { rows } = await admin.query<{ query: string }>(
+          `select query from pg_stat_activity where application_name = $1 and wait_event_type = 'Lock'`,
+          [appName],
+        );
+        expect(rows[0], 'a worker backend waiting on our lock').toBeDefined();
+        return rows[0]!;
+      },
+      { timeout: 180_000, interval: 50 },
     );
     const killed = await admin.query<{ ok: boolean }>(
       `select pg_terminate_backend(pid) as ok from pg_stat_activity where application_name = $1`,
@@ -104,7 +104,10 @@ describe('reliability: PostgreSQL connections killed mid-run', () => {
 
       // Rounds 1 and 2: hold this run's row; the next page's progress update waits on it.
       for (const atPage of [2, Math.ceil(pagesTotal / 2)]) {
-        await waitFor(`page ${atPage}`, async () => (await pagesFetched()) >= atPage, { timeoutMs: 180_000 });
+        await vi.waitFor(async () => expect(await pagesFetched()).toBeGreaterThanOrEqual(atPage), {
+          timeout: 180_000,
+          interval: 50,
+        });
         await locker.query('begin');
         await locker.query('select 1 from runs where id = $1 for update', [handle.workflowId]);
         const round = await terminateWhenWaiting();

@@ -4,7 +4,8 @@ import type { StudentSourceFactory } from '../../activities/index.js';
 import type { Db } from '../../db/connection.js';
 import { PowerSchoolClient } from '../../powerschool/client.js';
 import { startSimulator, type SimulatedStudent } from '../../simulator/index.js';
-import { testClient, testDb, uniqueSchoolId } from '../helpers/env.js';
+import { testDb } from '../helpers/db.js';
+import { testClient, uniqueSchoolId } from '../helpers/env.js';
 import { putIntegration, runRow, startSync, startSyncWorker, syncTestConfig } from '../sync/harness.js';
 import {
   ALL_GRADES,

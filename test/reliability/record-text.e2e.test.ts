@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from '@temporalio/client';
 import type { StudentSourceFactory } from '../../activities/index.js';
 import type { Db } from '../../db/connection.js';
-import { testClient, testDb, uniqueSchoolId } from '../helpers/env.js';
+import { testDb } from '../helpers/db.js';
+import { testClient, uniqueSchoolId } from '../helpers/env.js';
 import { putIntegration, runSync, startSyncWorker, syncTestConfig } from '../sync/harness.js';
 
 /**

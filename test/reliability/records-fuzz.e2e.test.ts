@@ -8,7 +8,8 @@ import type { RunSettings } from '../../db/queries/run-settings.js';
 import { PowerSchoolClient } from '../../powerschool/client.js';
 import { STUDENT_COLUMNS } from '../../powerschool/records.js';
 import { startSimulator } from '../../simulator/index.js';
-import { testClient, testDb, uniqueSchoolId } from '../helpers/env.js';
+import { testDb } from '../helpers/db.js';
+import { testClient, uniqueSchoolId } from '../helpers/env.js';
 import { putIntegration, runSync, startSyncWorker, syncTestConfig } from '../sync/harness.js';
 import { ALL_GRADES, LogSink, report, sinkLogger, SOAK } from './support.js';
 

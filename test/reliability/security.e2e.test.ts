@@ -10,7 +10,8 @@ import { startSimulator, type Simulator } from '../../simulator/index.js';
 import { SecretBox } from '../../secrets/secret-box.js';
 import { testClient, uniqueSchoolId } from '../helpers/env.js';
 import { putIntegration, runRow, runSync, startSync, startSyncWorker, syncTestConfig } from '../sync/harness.js';
-import { findPersonalData, freshDatabase, LogSink, report, sinkLogger } from './support.js';
+import { freshDatabase } from '../helpers/db.js';
+import { findPersonalData, LogSink, report, sinkLogger } from './support.js';
 
 // The real crypto, with timingSafeEqual observed: the token check must go through it.
 vi.mock('node:crypto', async (importOriginal) => {

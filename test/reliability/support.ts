@@ -1,43 +1,20 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { appendFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import type { Client } from '@temporalio/client';
 import { pino, type Logger } from 'pino';
 import { expect } from 'vitest';
-import { createDb, type Db } from '../../db/connection.js';
-import { dropDatabase, ensureDatabase, migrateToLatest } from '../../db/migrate.js';
+import type { Db } from '../../db/connection.js';
 import type { SimulatedStudent, Simulator } from '../../simulator/index.js';
-import { testEnv } from '../helpers/env.js';
 import { comparable, expectedStudent, studentsOf, type ExpectedStudent } from '../sync/harness.js';
 
 /**
- * Shared pieces of the reliability suite (issue 8): worker child processes, throw-away databases,
- * log capture, the personal-data scan, the "exact result" check, and the figures each scenario
- * reports for docs/reliability.md.
+ * Shared pieces of the reliability suite: log capture, the personal-data scan, the "exact result"
+ * check, and the figures each scenario reports for docs/reliability.md. Child processes, databases
+ * and waiting come from test/helpers/.
  */
-
-export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 /** `soak` (scripts/soak.ts) runs the long variants; the default suite keeps to its time budget. */
 export const SOAK = process.env.RELIABILITY_SCALE === 'soak';
-
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-export async function waitFor<T>(
-  what: string,
-  probe: () => Promise<T | undefined | null | false>,
-  { timeoutMs = 120_000, everyMs = 50 } = {},
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(everyMs);
-  }
-}
 
 // ---- figures --------------------------------------------------------------------------------------
 
@@ -52,26 +29,6 @@ export function report(scenario: string, figures: Figures): void {
   console.log(`[reliability] ${JSON.stringify(line)}`);
   const file = process.env.RELIABILITY_FIGURES;
   if (file) appendFileSync(file, `${JSON.stringify(line)}\n`);
-}
-
-// ---- databases ------------------------------------------------------------------------------------
-
-/** A migrated database of one's own (worker.ts reconciles the schedules of every integration it sees). */
-export async function freshDatabase(prefix: string): Promise<{ url: string; db: Db; drop(): Promise<void> }> {
-  const url = new URL(testEnv.postgresServerUrl);
-  url.pathname = `/pss_${prefix}_${process.pid}_${randomUUID().slice(0, 8)}`;
-  const databaseUrl = url.toString();
-  await ensureDatabase(databaseUrl);
-  const db = createDb(databaseUrl, { max: 3, applicationName: 'powerschool-sync-test' });
-  await migrateToLatest(db);
-  return {
-    url: databaseUrl,
-    db,
-    async drop() {
-      await db.destroy().catch(() => {});
-      await dropDatabase(databaseUrl).catch(() => {});
-    },
-  };
 }
 
 // ---- logs -----------------------------------------------------------------------------------------
@@ -97,73 +54,6 @@ export class LogSink extends Writable {
 /** A pino logger at debug level writing into the sink: the worst case for what could leak. */
 export function sinkLogger(sink: LogSink): Logger {
   return pino({ level: 'debug' }, sink);
-}
-
-// ---- worker child processes -----------------------------------------------------------------------
-
-export interface WorkerProcessOptions {
-  databaseUrl: string;
-  temporalAddress?: string;
-  taskQueue: string;
-  logs: LogSink;
-  env?: Record<string, string>;
-}
-
-/**
- * `node --import tsx worker.ts`: one process, so SIGKILL hits the worker itself. Resolves once the
- * worker says it started; its output goes into `logs`.
- */
-export async function startWorkerProcess(options: WorkerProcessOptions): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'worker.ts'], {
-    cwd: ROOT,
-    env: {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      NODE_ENV: 'test',
-      DATABASE_URL: options.databaseUrl,
-      TEMPORAL_ADDRESS: options.temporalAddress ?? testEnv.temporalAddress,
-      TEMPORAL_UI_URL: testEnv.temporalUiUrl,
-      TEMPORAL_TASK_QUEUE: options.taskQueue,
-      ALLOW_INSECURE_POWERSCHOOL: 'true',
-      LOG_LEVEL: 'debug',
-      ...options.env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout!.on('data', (d: Buffer) => {
-    output += d.toString();
-    options.logs.push(d.toString());
-  });
-  child.stderr!.on('data', (d: Buffer) => {
-    output += d.toString();
-    options.logs.push(d.toString());
-  });
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`worker did not start:\n${output}`)), 60_000);
-    const onData = () => {
-      if (output.includes('"msg":"worker started"')) {
-        clearTimeout(timer);
-        child.stdout!.off('data', onData);
-        child.off('exit', onExit);
-        resolve();
-      }
-    };
-    const onExit = (code: number | null, signal: string | null) => {
-      clearTimeout(timer);
-      reject(new Error(`worker exited (${code ?? signal}) before starting:\n${output}`));
-    };
-    child.stdout!.on('data', onData);
-    child.once('exit', onExit);
-  });
-  return child;
-}
-
-export async function sigkill(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGKILL');
-  await exited;
 }
 
 // ---- exact results --------------------------------------------------------------------------------

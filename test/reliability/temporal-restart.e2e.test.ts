@@ -1,7 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { setTimeout } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import type { Db } from '../../db/connection.js';
@@ -9,7 +10,8 @@ import { startSimulator, type Simulator } from '../../simulator/index.js';
 import { freePort } from '../../scripts/lib/ports.js';
 import { startTemporalDevServer, type DevServer } from '../../scripts/lib/temporal-dev-server.js';
 import { createWorker, type SyncWorker } from '../../worker/create-worker.js';
-import { testDb, testEnv, uniqueSchoolId, uniqueTaskQueue, workflowBundle } from '../helpers/env.js';
+import { testDb } from '../helpers/db.js';
+import { testEnv, uniqueSchoolId, uniqueTaskQueue, workflowBundle } from '../helpers/env.js';
 import { putIntegration, runRow, startSync, syncTestConfig } from '../sync/harness.js';
 import {
   ALL_GRADES,
@@ -20,9 +22,7 @@ import {
   report,
   scanRunsForPersonalData,
   sinkLogger,
-  sleep,
   SOAK,
-  waitFor,
 } from './support.js';
 
 /**
@@ -104,10 +104,13 @@ describe('reliability: the Temporal server stopped and restarted mid-run', () =>
       const pagesFetched = async () => (await runRow(db, handle.workflowId).catch(() => null))?.pages_fetched ?? 0;
 
       const stopAt = Math.ceil(pagesTotal / 3);
-      await waitFor(`page ${stopAt}`, async () => (await pagesFetched()) >= stopAt);
+      await vi.waitFor(async () => expect(await pagesFetched()).toBeGreaterThanOrEqual(stopAt), {
+        timeout: 120_000,
+        interval: 50,
+      });
       await server!.stop();
       const pagesAtStop = await pagesFetched();
-      await sleep(DOWN_MS);
+      await setTimeout(DOWN_MS); // the outage itself: Temporal stays down this long
       const pagesWhileDown = await pagesFetched();
       expect(pagesWhileDown - pagesAtStop).toBeLessThanOrEqual(1); // at most the page in flight
       server = await startServer();
@@ -153,7 +156,9 @@ describe('reliability: the Temporal server stopped and restarted mid-run', () =>
       });
     } finally {
       for (const w of workers) if (!w.done) w.sync.shutdown();
-      await waitFor('workers to stop', async () => workers.every((w) => w.done), { timeoutMs: 60_000 }).catch(() => {});
+      await vi
+        .waitFor(() => expect(workers.every((w) => w.done)).toBe(true), { timeout: 60_000, interval: 50 })
+        .catch(() => {});
     }
   }, 300_000);
 

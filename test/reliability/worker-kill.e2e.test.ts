@@ -1,28 +1,26 @@
-import type { ChildProcess } from 'node:child_process';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Client } from '@temporalio/client';
 import { startSimulator, type Simulator } from '../../simulator/index.js';
 import { PROGRESS_QUERY, scheduleIdFor } from '../../workflows/types.js';
+import { freshDatabase } from '../helpers/db.js';
 import { testClient, uniqueSchoolId, uniqueTaskQueue } from '../helpers/env.js';
+import type { NodeChild } from '../helpers/process.js';
+import { startWorkerProcess } from '../helpers/worker-process.js';
 import { putIntegration, runRow, startSync, syncTestConfig } from '../sync/harness.js';
 import {
   ALL_GRADES,
   expectExactStudents,
-  freshDatabase,
   inScopeOf,
   LogSink,
   markerStudent,
   report,
   scanRunsForPersonalData,
-  sigkill,
   SOAK,
-  startWorkerProcess,
-  waitFor,
 } from './support.js';
 
 /**
- * Issue 8: the worker (worker.ts as a child process) SIGKILLed at three points of one run —
+ * Issue 8: the worker (`npm run worker` as a child process) SIGKILLed at three points of one run —
  * early in the fetch, in the middle of it, and inside the apply transaction — and restarted each
  * time. The run completes and the students table equals PowerSchool's in-scope set exactly.
  *
@@ -32,7 +30,7 @@ const SEEDED = Number(process.env.RELIABILITY_STUDENTS ?? (SOAK ? 23_800 : 3_500
 const PAGE_SIZE = SOAK ? 100 : 50;
 
 describe('reliability: the worker SIGKILLed three times in one run', () => {
-  const children: ChildProcess[] = [];
+  const children: NodeChild[] = [];
   const logs = new LogSink();
   let database: Awaited<ReturnType<typeof freshDatabase>>;
   let client: Client;
@@ -53,7 +51,7 @@ describe('reliability: the worker SIGKILLed three times in one run', () => {
     sim.students.add({ ...markerStudent('Kill'), grade_level: 10, enroll_status: 0 });
   }, 180_000);
   afterAll(async () => {
-    for (const child of children) await sigkill(child);
+    for (const child of children) await child.kill();
     if (schoolId)
       await client?.schedule
         .getHandle(scheduleIdFor(schoolId))
@@ -90,8 +88,11 @@ describe('reliability: the worker SIGKILLed three times in one run', () => {
         ?.pages_fetched ?? 0;
 
     // 1. Early in the fetch.
-    await waitFor('page 2', async () => (await pagesFetched()) >= 2);
-    await sigkill(current);
+    await vi.waitFor(async () => expect(await pagesFetched()).toBeGreaterThanOrEqual(2), {
+      timeout: 120_000,
+      interval: 50,
+    });
+    await current.kill();
     const atKill1 = await runRow(db, handle.workflowId);
     expect(atKill1.status).toBe('running');
     expect(atKill1.pages_fetched).toBeLessThan(pagesTotal / 2);
@@ -99,8 +100,11 @@ describe('reliability: the worker SIGKILLed three times in one run', () => {
 
     // 2. Mid-fetch.
     const half = Math.ceil(pagesTotal / 2);
-    await waitFor('half the pages', async () => (await pagesFetched()) >= half, { timeoutMs: 180_000 });
-    await sigkill(current);
+    await vi.waitFor(async () => expect(await pagesFetched()).toBeGreaterThanOrEqual(half), {
+      timeout: 180_000,
+      interval: 50,
+    });
+    await current.kill();
     const atKill2 = await runRow(db, handle.workflowId);
     expect(atKill2.pages_fetched).toBeLessThan(pagesTotal);
     current = await worker(taskQueue);
@@ -114,8 +118,7 @@ describe('reliability: the worker SIGKILLed three times in one run', () => {
     try {
       await locker.query('begin');
       await locker.query('lock table students in share mode');
-      applyBackend = await waitFor(
-        'the apply to wait on our lock',
+      applyBackend = await vi.waitFor(
         async () => {
           // pg_stat_activity is a snapshot per transaction, and the locker is inside one.
           await locker.query('select pg_stat_clear_snapshot()');
@@ -124,13 +127,14 @@ describe('reliability: the worker SIGKILLed three times in one run', () => {
               where datname = current_database() and application_name = 'powerschool-sync-worker'
                 and wait_event_type = 'Lock'`,
           );
-          return r.rows[0]?.pid;
+          expect(r.rows[0], 'the apply waiting on our lock').toBeDefined();
+          return r.rows[0]!.pid;
         },
-        { timeoutMs: 180_000 },
+        { timeout: 180_000, interval: 50 },
       );
       const phase = await handle.query<{ phase: string }>(PROGRESS_QUERY);
       expect(phase.phase).toBe('applying');
-      await sigkill(current);
+      await current.kill();
       const atKill3 = await runRow(db, handle.workflowId);
       expect(atKill3.applied_at).toBeNull(); // nothing committed: the kill fell inside the transaction
     } finally {

@@ -7,7 +7,8 @@ import { endRun } from '../../db/queries/run-lifecycle.js';
 import { OutboxEmailSender } from '../../email/sender.js';
 import type { Simulator } from '../../simulator/index.js';
 import { SecretBox } from '../../secrets/secret-box.js';
-import { testDb, uniqueSchoolId } from '../helpers/env.js';
+import { testDb } from '../helpers/db.js';
+import { uniqueSchoolId } from '../helpers/env.js';
 import { newRunId, putIntegration, startTestSimulator, studentsOf, syncTestConfig } from './harness.js';
 
 /**

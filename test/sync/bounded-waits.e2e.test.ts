@@ -13,6 +13,7 @@ import type { Simulator } from '../../simulator/index.js';
 import { SecretBox } from '../../secrets/secret-box.js';
 import { scheduleIdFor, SYNC_WORKFLOW_RUN_TIMEOUT } from '../../workflows/types.js';
 import { createNamespace, settings, startTestApi, type TestApi } from '../api/support.js';
+import { testDb } from '../helpers/db.js';
 import { testClient, testEnv, uniqueSchoolId } from '../helpers/env.js';
 import {
   newRunId,
@@ -83,7 +84,7 @@ describe('bounded waits', () => {
 
     it('the diff raises its own limits: a commit held past the pool timeouts still lands', async () => {
       const appName = `pss-bounded-diff-${randomUUID().slice(0, 8)}`;
-      const db = createDb(testEnv.databaseUrl, {
+      const db = testDb({
         max: 3,
         applicationName: appName,
         statementTimeoutMs: 300,
@@ -210,7 +211,7 @@ describe('bounded waits', () => {
     it('continue-as-new carries the run timeout into every execution', async () => {
       const config = syncTestConfig();
       const sim = await startTestSimulator({ students: 300, seed: 112 });
-      const db = createDb(testEnv.databaseUrl, { max: 3, applicationName: 'powerschool-sync-test' });
+      const db = testDb({ max: 3 });
       const worker = await startSyncWorker(client, config, db);
       try {
         const schoolId = uniqueSchoolId();

@@ -4,8 +4,9 @@ import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
 import { sql } from 'kysely';
 import pg from 'pg';
-import { createDb, type Db } from '../../db/connection.js';
+import type { Db } from '../../db/connection.js';
 import type { Simulator } from '../../simulator/index.js';
+import { testDb } from '../helpers/db.js';
 import { testClient, testEnv, uniqueSchoolId } from '../helpers/env.js';
 import {
   putIntegration,
@@ -35,7 +36,7 @@ describe('sync pipeline: cancelling during the commit', () => {
   let sim: Simulator;
 
   beforeAll(async () => {
-    db = createDb(testEnv.databaseUrl, { max: 5, applicationName: workerAppName });
+    db = testDb({ applicationName: workerAppName });
     client = await testClient();
     sim = await startTestSimulator({ students: 80, seed: 93 });
     worker = await startSyncWorker(client, config, db);

@@ -4,7 +4,8 @@ import { sql } from 'kysely';
 import type { Db } from '../../db/connection.js';
 import { listStudents } from '../../db/queries/listings.js';
 import type { Simulator } from '../../simulator/index.js';
-import { testClient, testDb, uniqueSchoolId } from '../helpers/env.js';
+import { testDb } from '../helpers/db.js';
+import { testClient, uniqueSchoolId } from '../helpers/env.js';
 import {
   comparable,
   expectedStudent,

@@ -5,7 +5,8 @@ import type { Db } from '../../db/connection.js';
 import type { SimulatedStudent } from '../../simulator/index.js';
 import { SecretBox } from '../../secrets/secret-box.js';
 import { startResendFake, type ResendFake } from '../fakes/resend-server.js';
-import { testClient, testDb, uniqueSchoolId } from '../helpers/env.js';
+import { testDb } from '../helpers/db.js';
+import { testClient, uniqueSchoolId } from '../helpers/env.js';
 import {
   comparable,
   expectedStudent,

@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from '@temporalio/client';
 import type { Db } from '../../db/connection.js';
 import type { SimulatedStudent } from '../../simulator/index.js';
-import { testClient, testDb, uniqueSchoolId } from '../helpers/env.js';
+import { testDb } from '../helpers/db.js';
+import { testClient, uniqueSchoolId } from '../helpers/env.js';
 import { putIntegration, runRow, startSync, startSyncWorker, startTestSimulator, syncTestConfig } from './harness.js';
 
 /** Done-when 8 of issue 4: no student data (and no secret) in a run's Temporal history. */

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
 import { sql } from 'kysely';
@@ -7,7 +7,9 @@ import type { Db } from '../../db/connection.js';
 import { claimRunSlot } from '../../db/queries/runs.js';
 import type { Simulator } from '../../simulator/index.js';
 import { PROGRESS_QUERY, type SyncProgress } from '../../workflows/types.js';
-import { testClient, testDb, uniqueSchoolId } from '../helpers/env.js';
+import { testDb } from '../helpers/db.js';
+import { testClient, uniqueSchoolId } from '../helpers/env.js';
+import { waitForPages } from '../helpers/runs.js';
 import {
   newRunId,
   putIntegration,
@@ -45,15 +47,6 @@ describe('sync pipeline: run lifecycle', () => {
     await client?.connection.close();
   });
 
-  async function waitForPages(runId: string, pages: number): Promise<void> {
-    for (let i = 0; i < 200; i++) {
-      const row = await db.selectFrom('runs').select('pages_fetched').where('id', '=', runId).executeTakeFirst();
-      if (row && row.pages_fetched >= pages) return;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error(`run ${runId} never reached page ${pages}`);
-  }
-
   it('a second run of a school while one is running ends skipped; progress is queryable meanwhile', async () => {
     const schoolId = uniqueSchoolId();
     await putIntegration(db, config, schoolId, slowSim);
@@ -63,14 +56,17 @@ describe('sync pipeline: run lifecycle', () => {
       trigger: 'schedule',
       options: { pagesPerActivity: 1 },
     });
-    await waitForPages(first.workflowId, 2);
+    await waitForPages(db, first.workflowId, 2);
 
     // The query answers as of the last finished fetchPage activity (one reads several pages).
-    let progress = await first.query<SyncProgress & { phase: string }>(PROGRESS_QUERY);
-    for (let i = 0; i < 100 && progress.pagesFetched < 2; i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      progress = await first.query<SyncProgress & { phase: string }>(PROGRESS_QUERY);
-    }
+    const progress = await vi.waitFor(
+      async () => {
+        const p = await first.query<SyncProgress & { phase: string }>(PROGRESS_QUERY);
+        expect(p.pagesFetched).toBeGreaterThanOrEqual(2);
+        return p;
+      },
+      { timeout: 10_000, interval: 100 },
+    );
     expect(progress.phase).toBe('fetching');
     expect(progress.pagesFetched).toBeGreaterThanOrEqual(2);
     expect(progress.pagesTotal).toBe(Math.ceil(slowSim.students.inScope(9, 12).length / 10));
@@ -118,7 +114,7 @@ describe('sync pipeline: run lifecycle', () => {
     const schoolId = uniqueSchoolId();
     await putIntegration(db, config, schoolId, slowSim);
     const doomed = await startSync(client, worker.taskQueue, { schoolId, trigger: 'manual' });
-    await waitForPages(doomed.workflowId, 1);
+    await waitForPages(db, doomed.workflowId, 1);
     await doomed.terminate('operator terminated it');
 
     const next = await runSync(client, worker.taskQueue, { schoolId, trigger: 'manual' });
@@ -143,7 +139,7 @@ describe('sync pipeline: run lifecycle', () => {
       notifications: { enabled: true, recipients: ['ops@school.test'] },
     });
     const handle = await startSync(client, worker.taskQueue, { schoolId, trigger: 'manual' });
-    await waitForPages(handle.workflowId, 1);
+    await waitForPages(db, handle.workflowId, 1);
     await handle.cancel();
     const err = await handle.result().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(WorkflowFailedError);
@@ -194,7 +190,7 @@ describe('sync pipeline: run lifecycle', () => {
       await putIntegration(db, config, schoolId, own);
       const before = own.students.inScope(9, 12);
       const handle = await startSync(client, worker.taskQueue, { schoolId, trigger: 'manual' });
-      await waitForPages(handle.workflowId, 3);
+      await waitForPages(db, handle.workflowId, 3);
       // Three students already read withdraw, and one is added behind the cursor: with page
       // numbers every later row would shift and the rows at the next page boundary be skipped.
       const withdrawn = before.slice(0, 3);

@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from '@temporalio/client';
 import type { Db } from '../../db/connection.js';
 import type { Simulator } from '../../simulator/index.js';
-import { testClient, testDb, uniqueSchoolId } from '../helpers/env.js';
+import { testDb } from '../helpers/db.js';
+import { testClient, uniqueSchoolId } from '../helpers/env.js';
 import { putIntegration, runSync, startSyncWorker, startTestSimulator, syncTestConfig } from './harness.js';
 
 /**

@@ -1,13 +1,12 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from '@temporalio/client';
-import { createDb, type Db } from '../../db/connection.js';
-import { dropDatabase, ensureDatabase, migrateToLatest } from '../../db/migrate.js';
 import type { Simulator } from '../../simulator/index.js';
 import { scheduleIdFor } from '../../workflows/types.js';
-import { testClient, testEnv, uniqueSchoolId, uniqueTaskQueue } from '../helpers/env.js';
+import { freshDatabase, type FreshDatabase } from '../helpers/db.js';
+import { testClient, uniqueSchoolId, uniqueTaskQueue } from '../helpers/env.js';
+import type { NodeChild } from '../helpers/process.js';
+import { waitForPages } from '../helpers/runs.js';
+import { startWorkerProcess } from '../helpers/worker-process.js';
 import {
   comparable,
   expectedStudent,
@@ -19,82 +18,43 @@ import {
   syncTestConfig,
 } from './harness.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-
 /**
- * Done-when 7 of issue 4: `worker.ts` as a real child process, SIGKILLed mid-run; a second one
- * finishes the run. The test has a database of its own, because worker.ts reconciles the
- * schedules of every integration in its database at start.
+ * `npm run worker` as a real child process, SIGKILLed mid-run; a second one finishes the run. The
+ * test has a database of its own, because the worker reconciles the schedules of every
+ * integration in its database at start.
  */
 describe('sync pipeline: a worker killed mid-run', () => {
-  const databaseUrl = (() => {
-    const url = new URL(testEnv.postgresServerUrl);
-    url.pathname = `/pss_crash_${process.pid}_${randomUUID().slice(0, 8)}`;
-    return url.toString();
-  })();
-  const config = syncTestConfig({ DATABASE_URL: databaseUrl });
-  const children: ChildProcess[] = [];
-  let db: Db;
+  let database: FreshDatabase;
+  let config: ReturnType<typeof syncTestConfig>;
+  const children: NodeChild[] = [];
+  let db: FreshDatabase['db'];
   let client: Client;
   let sim: Simulator;
   let schoolId: string;
 
   beforeAll(async () => {
-    await ensureDatabase(databaseUrl);
-    db = createDb(databaseUrl, { max: 3, applicationName: 'powerschool-sync-test' });
-    await migrateToLatest(db);
+    database = await freshDatabase('crash');
+    db = database.db;
+    config = syncTestConfig({ DATABASE_URL: database.url });
     client = await testClient();
     // ~20 pages at ~200 ms each: time enough to kill the worker in the middle.
     sim = await startTestSimulator({ students: 900, seed: 77, maxPageSize: 10, faults: { latencyMs: 200 } });
   });
   afterAll(async () => {
-    for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    for (const child of children) await child.kill();
     if (schoolId)
       await client?.schedule
         .getHandle(scheduleIdFor(schoolId))
         .delete()
         .catch(() => {});
     await sim?.close();
-    await db?.destroy();
     await client?.connection.close();
-    await dropDatabase(databaseUrl).catch(() => {});
+    await database?.drop();
   });
 
-  /** `node --import tsx worker.ts`: one process, so SIGKILL hits the worker itself (npx/tsx would fork). */
-  async function startWorkerProcess(taskQueue: string): Promise<ChildProcess> {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'worker.ts'], {
-      cwd: ROOT,
-      env: {
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
-        NODE_ENV: 'test',
-        DATABASE_URL: databaseUrl,
-        TEMPORAL_ADDRESS: testEnv.temporalAddress,
-        TEMPORAL_UI_URL: testEnv.temporalUiUrl,
-        TEMPORAL_TASK_QUEUE: taskQueue,
-        ALLOW_INSECURE_POWERSCHOOL: 'true',
-        LOG_LEVEL: 'info',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+  async function startWorker(taskQueue: string): Promise<NodeChild> {
+    const child = await startWorkerProcess({ databaseUrl: database.url, taskQueue, env: { LOG_LEVEL: 'info' } });
     children.push(child);
-    let output = '';
-    child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`worker did not start:\n${output}`)), 60_000);
-      child.stdout!.on('data', (d: Buffer) => {
-        output += d.toString();
-        if (output.includes('"msg":"worker started"')) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      child.once('exit', (code, signal) => {
-        clearTimeout(timer);
-        reject(new Error(`worker exited (${code ?? signal}) before starting:\n${output}`));
-      });
-    });
-    child.removeAllListeners('exit');
     return child;
   }
 
@@ -107,25 +67,15 @@ describe('sync pipeline: a worker killed mid-run', () => {
     const pages = Math.ceil(inScope.length / 10);
     expect(pages).toBeGreaterThanOrEqual(15);
 
-    const first = await startWorkerProcess(taskQueue);
+    const first = await startWorker(taskQueue);
     const handle = await startSync(client, taskQueue, { schoolId, trigger: 'manual' });
-    for (let i = 0; ; i++) {
-      const row = await db
-        .selectFrom('runs')
-        .select('pages_fetched')
-        .where('id', '=', handle.workflowId)
-        .executeTakeFirst();
-      if (row && row.pages_fetched >= 5) break;
-      if (i > 600) throw new Error('the run never got going');
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    first.kill('SIGKILL');
-    await new Promise((r) => first.once('exit', r));
+    await waitForPages(db, handle.workflowId, 5);
+    await first.kill();
     const atKill = await runRow(db, handle.workflowId);
     expect(atKill.status).toBe('running');
     expect(atKill.pages_fetched).toBeLessThan(pages);
 
-    const second = await startWorkerProcess(taskQueue);
+    const second = await startWorker(taskQueue);
     const result = await handle.result();
     expect(result).toMatchObject({
       status: 'succeeded',
@@ -144,8 +94,6 @@ describe('sync pipeline: a worker killed mid-run', () => {
     expect(changes).toHaveLength(inScope.length);
 
     // And the restarted worker stops cleanly on SIGTERM.
-    const exited = new Promise<number | null>((resolve) => second.once('exit', (code) => resolve(code)));
-    second.kill('SIGTERM');
-    expect(await exited).toBe(0);
+    expect((await second.stop()).code, second.output()).toBe(0);
   }, 180_000);
 });
