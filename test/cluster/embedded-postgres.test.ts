@@ -44,7 +44,7 @@ describe('embedded PostgreSQL when none answers', () => {
 
   it('a file of the test suite passes on an embedded PostgreSQL', async () => {
     const { code, output } = await run(
-      ['node_modules/vitest/vitest.mjs', 'run', 'test/foundation/worker-activity-db.e2e.test.ts'],
+      ['node_modules/vitest/vitest.mjs', 'run', 'test/worker/worker-activity-db.e2e.test.ts'],
       await envWithoutPostgres('TEST_POSTGRES_URL'),
     );
     expect(code, output).toBe(0);

@@ -9,7 +9,7 @@ import type { Simulator } from '../../simulator/index.js';
 import { SecretBox } from '../../secrets/secret-box.js';
 import { testDb } from '../helpers/db.js';
 import { uniqueSchoolId } from '../helpers/env.js';
-import { newRunId, putIntegration, startTestSimulator, studentsOf, syncTestConfig } from './harness.js';
+import { newRunId, putIntegration, startTestSimulator, studentsOf, syncTestConfig } from '../sync/harness.js';
 
 /**
  * The activities on their own (no workflow): what a retry of each one does. Real PostgreSQL and

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, TEST_API_TOKEN } from '../../config.js';
+import { ConfigError, loadConfig, TEST_API_TOKEN } from '../config.js';
 
 const KEY = Buffer.alloc(32, 1).toString('base64');
 const TOKEN = 'token-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa';
