@@ -5,7 +5,7 @@ import { z } from 'zod';
 
 /**
  * The service's whole configuration, read once from the environment at start.
- * Every variable is documented in the README's configuration table (and in design/contract.md).
+ * Every variable is documented in the README's configuration table.
  */
 
 /**

@@ -4,7 +4,7 @@ import { DEFAULT_SCHEDULE } from '../db/queries/integrations.js';
 import { cronProblem, isIanaTimeZone } from './validation.js';
 
 /**
- * Every body, param, query and response of the HTTP API (design/contract.md). The same schemas
+ * Every body, param, query and response of the HTTP API (docs/api.md). The same schemas
  * validate requests and generate the OpenAPI document. Bodies are strict: unknown keys are a 400.
  */
 

@@ -13,7 +13,7 @@ import { buildResults, describeMachine, LoadSampler, printTable } from './report
 import { FULL_SIZES, runSuite, type BenchSizes } from './suite.js';
 
 /**
- * `npm run bench`: the five scenarios of issue 7 on real PostgreSQL (a database of its own on the
+ * `npm run bench`: the five scenarios on real PostgreSQL (a database of its own on the
  * server of DATABASE_URL), a Temporal dev server it starts, and the simulator, all on 127.0.0.1.
  * Writes bench/results.json and prints a table. Takes several minutes at the default sizes.
  *

@@ -9,7 +9,7 @@ import { startSimulatorProcess } from './lib/simulator.js';
 import { startWorkerProcess } from './lib/worker.js';
 
 /**
- * The five scenarios of issue 7, in order, on one environment. run.ts calls this with the
+ * The five scenarios, in order, on one environment. run.ts calls this with the
  * issue's sizes; test/bench/bench-smoke.test.ts with tiny ones (correctness checks, not timings).
  */
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /**
- * The long variants of the reliability suite (issue 8), opt-in because they take minutes:
+ * The long variants of the reliability suite, opt-in because they take minutes:
  *
  *   npx tsx scripts/soak.ts                 # every scenario at soak size
  *   npx tsx scripts/soak.ts worker-kill     # only files whose name contains "worker-kill"

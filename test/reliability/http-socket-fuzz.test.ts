@@ -6,7 +6,7 @@ import { AUTH, expectErrorShape, startTestApi, TOKEN, type TestApi } from '../ap
 import { report } from './support.js';
 
 /**
- * Issue 8, the HTTP fuzz gaps left by test/api/fuzz.test.ts (which injects 1,000 requests into
+ * The HTTP fuzz gaps left by test/api/fuzz.test.ts (which injects 1,000 requests into
  * the app): here the requests go over a real socket to a listening server, and cover what that
  * file does not — the body of POST /runs (`testRun` of every wrong type, unknown keys, non-JSON),
  * the resume route, and oversized bodies (up to 1 MB over the limit, announced or chunked) on

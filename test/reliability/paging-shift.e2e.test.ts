@@ -10,7 +10,7 @@ import { putIntegration, runSync, startSyncWorker, syncTestConfig } from '../syn
 import { ALL_GRADES, inScopeOf } from './support.js';
 
 /**
- * Issue 8, bug 1 (fixed by keyset paging): students leaving scope BEHIND the read position
+ * Bug 1 of docs/reliability.md (fixed by keyset paging): students leaving scope BEHIND the read position
  * between two pages (withdrawn, graduated, removed). With page numbers every later row moved up
  * one place and the rows at the next page boundary were never read — students in scope for the
  * whole run were silently not synced. The worker now reads by keyset (the last DCID read).

@@ -11,7 +11,7 @@ import { putIntegration, startSync, syncTestConfig } from '../sync/harness.js';
 import { LogSink } from './support.js';
 
 /**
- * Issue 8, bug 2 (fixed in db/connection.ts): a backend terminated while its client is checked
+ * Bug 2 of docs/reliability.md (fixed in db/connection.ts): a backend terminated while its client is checked
  * out (pg_terminate_backend, a PostgreSQL restart or failover, a network reset) made the pg Client
  * emit 'error' with no listener — an uncaught exception that killed the worker process. Here the worker (worker/main.ts)
  * (a child process) has the connection of its apply transaction terminated and must stay up and

@@ -21,7 +21,7 @@ import {
 } from './support.js';
 
 /**
- * Issue 8: the worker's PostgreSQL connections terminated (`pg_terminate_backend`) in the middle
+ * the worker's PostgreSQL connections terminated (`pg_terminate_backend`) in the middle
  * of statements, three times in one run: twice while pages are staged, once inside the apply
  * transaction. Each time the test first makes the worker wait on a lock it holds (a row of this
  * run, or a student row of this school, so other tests sharing the database are not touched),

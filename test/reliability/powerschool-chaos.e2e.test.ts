@@ -20,7 +20,7 @@ import {
 } from './support.js';
 
 /**
- * Issue 8: PowerSchool misbehaving in every way at once — 20% 5xx, 5% 429 with Retry-After,
+ * PowerSchool misbehaving in every way at once — 20% 5xx, 5% 429 with Retry-After,
  * dropped connections, a token that expires every few requests, a page that hangs until the
  * client gives up — while students are added, removed and changed between pages.
  *

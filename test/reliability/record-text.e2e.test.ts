@@ -7,7 +7,7 @@ import { testClient, uniqueSchoolId } from '../helpers/env.js';
 import { putIntegration, runSync, startSyncWorker, syncTestConfig } from '../sync/harness.js';
 
 /**
- * Issue 8, bugs 3 and 4 (fixed in activities/fetch-pages.ts and powerschool/records.ts), found by
+ * Bugs 3 and 4 of docs/reliability.md (fixed in activities/fetch-pages.ts and powerschool/records.ts), found by
  * records-fuzz: U+0000 in an unreadable DCID or in a gender reached PostgreSQL and failed the
  * whole run after ten retries; two bad rows with the same unreadable DCID text shared one issue,
  * so one had no issue of its own and `fetched`/`invalid` counted them once.

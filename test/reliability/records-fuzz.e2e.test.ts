@@ -14,7 +14,7 @@ import { putIntegration, runSync, startSyncWorker, syncTestConfig } from '../syn
 import { ALL_GRADES, LogSink, report, sinkLogger, SOAK } from './support.js';
 
 /**
- * Issue 8: fuzzed PowerSchool records through a real run (real Temporal, PostgreSQL, simulator
+ * fuzzed PowerSchool records through a real run (real Temporal, PostgreSQL, simulator
  * over HTTP). The simulator serialises every cell as a string or a number, so the fuzz is applied
  * where the rows enter the worker: the production client reads each page from the simulator, and
  * a share of its rows is rewritten by fast-check — wrong types (objects, arrays, booleans,
@@ -129,7 +129,7 @@ const rowFuzz = fc.oneof(
 
 /**
  * A lone UTF-16 surrogate cannot be stored as UTF-8: node-postgres writes U+FFFD in its place.
- * The record rules accept such a name as it is (finding reported in issue 8: they could refuse or
+ * The record rules accept such a name as it is (finding 5 of docs/reliability.md: they could refuse or
  * repair ill-formed text themselves), so this is what the table holds.
  */
 function asStored(value: unknown): unknown {

@@ -20,7 +20,7 @@ vi.mock('node:crypto', async (importOriginal) => {
 });
 
 /**
- * Issue 8, the security gaps left by test/api and test/powerschool: the token comparison really
+ * The security gaps left by test/api and test/powerschool: the token comparison really
  * is constant-time; secrets sealed with a rotated-out key still work for a running worker and
  * are re-sealed; and a worker refuses, at connect time, a stored PowerSchool URL that points
  * inside (a URL that was public when saved may resolve to loopback later).

@@ -26,7 +26,7 @@ import {
 } from './support.js';
 
 /**
- * Issue 8: the Temporal server stopped and restarted in the middle of a run. This file starts a
+ * the Temporal server stopped and restarted in the middle of a run. This file starts a
  * dev server of its own with a persistent SQLite file (--db-filename), runs a worker against it,
  * stops the server mid-fetch, starts it again on the same ports and file, and the run completes
  * with exact results. A worker whose run() gives up while the server is away is replaced, as a

@@ -20,7 +20,7 @@ import {
 } from './support.js';
 
 /**
- * Issue 8: the worker (`npm run worker` as a child process) SIGKILLed at three points of one run —
+ * the worker (`npm run worker` as a child process) SIGKILLed at three points of one run —
  * early in the fetch, in the middle of it, and inside the apply transaction — and restarted each
  * time. The run completes and the students table equals PowerSchool's in-scope set exactly.
  *

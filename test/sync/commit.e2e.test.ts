@@ -18,7 +18,7 @@ import {
   syncTestConfig,
 } from './harness.js';
 
-/** Done-when 1–4 of issue 4: commit, preview, incremental and mapping changes, on real services. */
+/** Commit, preview, incremental and mapping changes, on real services. */
 describe('sync pipeline: commit runs', () => {
   const config = syncTestConfig();
   let db: Db;

@@ -20,7 +20,7 @@ import {
   syncTestConfig,
 } from './harness.js';
 
-/** Done-when 5, 6 and 9 of issue 4: bad records, a flaky PowerSchool, wrong credentials, email retries. */
+/** Bad records, a flaky PowerSchool, wrong credentials, email retries. */
 describe('sync pipeline: bad data, faults and notifications', () => {
   let resend: ResendFake;
   let db: Db;

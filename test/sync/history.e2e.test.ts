@@ -6,7 +6,7 @@ import { testDb } from '../helpers/db.js';
 import { testClient, uniqueSchoolId } from '../helpers/env.js';
 import { putIntegration, runRow, startSync, startSyncWorker, startTestSimulator, syncTestConfig } from './harness.js';
 
-/** Done-when 8 of issue 4: no student data (and no secret) in a run's Temporal history. */
+/** No student data (and no secret) in a run's Temporal history. */
 describe('sync pipeline: what Temporal history holds', () => {
   const config = syncTestConfig();
   let db: Db;
