@@ -54,6 +54,7 @@ const envSchema = z.object({
   TEMPORAL_UI_URL: z.url().default('http://localhost:8233'),
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  PUBLIC_URL: z.url().optional(),
   API_TOKENS: z.string().optional(),
   SECRETS_KEY: secretsKey.optional(),
   SECRETS_KEY_PREVIOUS: z.string().optional(),
@@ -85,7 +86,8 @@ export interface Config {
   devMode: boolean;
   databaseUrl: string;
   temporal: { address: string; namespace: string; taskQueue: string; uiUrl: string };
-  http: { host: string; port: number };
+  /** publicUrl: the API's base URL as clients reach it (the OpenAPI document's server). */
+  http: { host: string; port: number; publicUrl: string };
   /** Requests per window per client address on /v1; null turns the limit off. */
   rateLimit: { max: number; timeWindowMs: number } | null;
   /** Failed authentications per window per client address before 429; a bucket of its own. */
@@ -182,7 +184,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, role: Role = 't
       taskQueue: e.TEMPORAL_TASK_QUEUE,
       uiUrl: e.TEMPORAL_UI_URL.replace(/\/+$/, ''),
     },
-    http: { host: e.HOST, port: e.PORT },
+    http: {
+      host: e.HOST,
+      port: e.PORT,
+      publicUrl: (e.PUBLIC_URL ?? `http://${e.HOST.includes(':') ? `[${e.HOST}]` : e.HOST}:${e.PORT}`).replace(
+        /\/+$/,
+        '',
+      ),
+    },
     rateLimit:
       e.API_RATE_LIMIT_MAX === 0 ? null : { max: e.API_RATE_LIMIT_MAX, timeWindowMs: e.API_RATE_LIMIT_WINDOW_MS },
     authFailures: { max: e.API_AUTH_FAILURES_MAX, timeWindowMs: e.API_RATE_LIMIT_WINDOW_MS },

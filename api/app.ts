@@ -82,7 +82,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     rateLimit: deps.rateLimit === undefined ? DEFAULT_RATE_LIMIT : deps.rateLimit,
   });
   await app.register(notFound);
-  await app.register(swagger);
+  await app.register(swagger, { publicUrl: config.http.publicUrl });
   await app.register(docs);
 
   const services = createServices({ ...deps, logger });

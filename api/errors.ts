@@ -114,5 +114,7 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, err: unk
   if (internal) request.log.error({ err }, 'request failed');
   else if (status >= 400) request.log.info({ code: body.error.code, status }, 'request refused');
   if (err instanceof ApiError && err.headers) reply.headers(err.headers);
-  return reply.code(status).type('application/json; charset=utf-8').send(body);
+  // Sent as text: a route's documented error schema must never turn an error into a 500 on the way
+  // out (test/api/openapi-responses.test.ts holds the document to what is sent).
+  return reply.code(status).type('application/json; charset=utf-8').send(JSON.stringify(body));
 }

@@ -116,16 +116,6 @@ export const startRunBody = z
 
 const isoDate = z.string().describe('ISO 8601 timestamp');
 
-export const errorResponse = z
-  .object({
-    error: z.object({
-      code: z.string(),
-      message: z.string(),
-      details: z.array(z.record(z.string(), z.unknown())).optional(),
-    }),
-  })
-  .describe('Error');
-
 const countsSchema = z.object({
   fetched: z.number(),
   created: z.number(),
@@ -233,6 +223,3 @@ export const studentSchema = z.object({
 });
 
 export const studentsPage = z.object({ students: z.array(studentSchema), nextCursor });
-
-/** Error responses every /v1 route can give, for the OpenAPI document. */
-export const v1ErrorResponses = { '4xx': errorResponse, '5xx': errorResponse } as const;

@@ -15,14 +15,8 @@ import { describeSchedule } from '../../temporal/schedules.js';
 import type { Services } from '../services.js';
 import { notFound, validationFailed } from '../errors.js';
 import { probeFailure } from '../powerschool-probe.js';
-import {
-  emptyBody,
-  integrationBody,
-  integrationResponse,
-  schoolParams,
-  testConnectionResponse,
-  v1ErrorResponses,
-} from '../schemas.js';
+import { emptyBody, integrationBody, integrationResponse, schoolParams, testConnectionResponse } from '../schemas.js';
+import { errorResponses } from '../operations.js';
 import { integrationJson } from '../serialize.js';
 import { checkServerUrl } from '../validation.js';
 
@@ -61,12 +55,13 @@ export const integrationRoutes: FastifyPluginAsync<{ services: Services }> = asy
     base,
     {
       schema: {
+        operationId: 'putIntegration',
         tags,
         security,
         summary: 'Create (201) or replace (200) the school’s PowerSchool settings',
         params: schoolParams,
         body: integrationBody,
-        response: { 200: integrationResponse, 201: integrationResponse, ...v1ErrorResponses },
+        response: { 200: integrationResponse, 201: integrationResponse, ...errorResponses('putIntegration') },
       },
     },
     async (request, reply) => {
@@ -120,11 +115,12 @@ export const integrationRoutes: FastifyPluginAsync<{ services: Services }> = asy
     base,
     {
       schema: {
+        operationId: 'getIntegration',
         tags,
         security,
         summary: 'The school’s settings (secret redacted), schedule state and last run',
         params: schoolParams,
-        response: { 200: integrationResponse, ...v1ErrorResponses },
+        response: { 200: integrationResponse, ...errorResponses('getIntegration') },
       },
     },
     async (request) => {
@@ -138,11 +134,12 @@ export const integrationRoutes: FastifyPluginAsync<{ services: Services }> = asy
     base,
     {
       schema: {
+        operationId: 'deleteIntegration',
         tags,
         security,
         summary: 'Remove the settings and the schedule; runs and students stay readable',
         params: schoolParams,
-        response: { 204: z.undefined(), ...v1ErrorResponses },
+        response: { 204: z.undefined().describe('Deleted'), ...errorResponses('deleteIntegration') },
       },
     },
     async (request, reply) => {
@@ -161,6 +158,7 @@ export const integrationRoutes: FastifyPluginAsync<{ services: Services }> = asy
       `${base}/${action}`,
       {
         schema: {
+          operationId: active ? 'resumeIntegration' : 'pauseIntegration',
           tags,
           security,
           summary: active
@@ -168,7 +166,7 @@ export const integrationRoutes: FastifyPluginAsync<{ services: Services }> = asy
             : 'Deactivate the integration; its schedule pauses',
           params: schoolParams,
           body: emptyBody,
-          response: { 200: integrationResponse, ...v1ErrorResponses },
+          response: { 200: integrationResponse, ...errorResponses(active ? 'resumeIntegration' : 'pauseIntegration') },
         },
       },
       async (request) => {
@@ -185,12 +183,13 @@ export const integrationRoutes: FastifyPluginAsync<{ services: Services }> = asy
     `${base}/test-connection`,
     {
       schema: {
+        operationId: 'testConnection',
         tags,
         security,
         summary: 'A real token request and student count against the school’s PowerSchool',
         params: schoolParams,
         body: emptyBody,
-        response: { 200: testConnectionResponse, ...v1ErrorResponses },
+        response: { 200: testConnectionResponse, ...errorResponses('testConnection') },
       },
     },
     async (request) => {

@@ -26,8 +26,8 @@ import {
   runsPage,
   schoolParams,
   startRunBody,
-  v1ErrorResponses,
 } from '../schemas.js';
+import { errorResponses } from '../operations.js';
 import { claimRunSlotReleasingAbandoned } from '../../services/run-slot.js';
 import { changeJson, issueJson, runJson, runSummaryJson } from '../serialize.js';
 import type { Services } from '../services.js';
@@ -43,12 +43,13 @@ export const runRoutes: FastifyPluginAsync<{ services: Services }> = async (app,
     '/schools/:schoolId/runs',
     {
       schema: {
+        operationId: 'startRun',
         tags,
         security,
         summary: 'Start a run now ("Save & Trigger Now")',
         params: schoolParams,
         body: startRunBody,
-        response: { 202: runSchema, ...v1ErrorResponses },
+        response: { 202: runSchema, ...errorResponses('startRun') },
       },
     },
     async (request, reply) => {
@@ -112,12 +113,13 @@ export const runRoutes: FastifyPluginAsync<{ services: Services }> = async (app,
     '/schools/:schoolId/runs',
     {
       schema: {
+        operationId: 'listRuns',
         tags,
         security,
         summary: 'The school’s runs, newest first',
         params: schoolParams,
         querystring: pageQuery,
-        response: { 200: runsPage, ...v1ErrorResponses },
+        response: { 200: runsPage, ...errorResponses('listRuns') },
       },
     },
     async (request) => {
@@ -140,11 +142,12 @@ export const runRoutes: FastifyPluginAsync<{ services: Services }> = async (app,
     '/schools/:schoolId/runs/:runId',
     {
       schema: {
+        operationId: 'getRun',
         tags,
         security,
         summary: 'One run, with live progress while it runs',
         params: runParams,
-        response: { 200: runSchema, ...v1ErrorResponses },
+        response: { 200: runSchema, ...errorResponses('getRun') },
       },
     },
     async (request) => {
@@ -158,12 +161,13 @@ export const runRoutes: FastifyPluginAsync<{ services: Services }> = async (app,
     '/schools/:schoolId/runs/:runId/changes',
     {
       schema: {
+        operationId: 'listRunChanges',
         tags,
         security,
         summary: 'What the run changed (commit) or would change (test run)',
         params: runParams,
         querystring: changesQuery,
-        response: { 200: changesPage, ...v1ErrorResponses },
+        response: { 200: changesPage, ...errorResponses('listRunChanges') },
       },
     },
     async (request) => {
@@ -188,12 +192,13 @@ export const runRoutes: FastifyPluginAsync<{ services: Services }> = async (app,
     '/schools/:schoolId/runs/:runId/issues',
     {
       schema: {
+        operationId: 'listRunIssues',
         tags,
         security,
         summary: 'Every record of the run with a problem, and why',
         params: runParams,
         querystring: pageQuery,
-        response: { 200: issuesPage, ...v1ErrorResponses },
+        response: { 200: issuesPage, ...errorResponses('listRunIssues') },
       },
     },
     async (request) => {

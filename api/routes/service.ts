@@ -4,6 +4,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { pingDatabase } from '../../db/queries/listings.js';
 import type { ApiErrorCode } from '../../shared/codes.js';
+import { OPERATION_CODES } from '../operations.js';
 import type { Services } from '../services.js';
 
 const CHECK_TIMEOUT_MS = 2_000;
@@ -21,7 +22,7 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
 const readySchema = z.object({
   ok: z.boolean(),
   checks: z.object({ database: z.enum(['ok', 'failing']), temporal: z.enum(['ok', 'failing']) }),
-  error: z.object({ code: z.string(), message: z.string() }).optional(),
+  error: z.object({ code: z.enum(OPERATION_CODES.readyz), message: z.string() }).optional(),
 });
 
 /** Unauthenticated service routes: liveness, readiness, the OpenAPI document. */
@@ -30,7 +31,15 @@ export const serviceRoutes: FastifyPluginAsync<{ services: Services }> = async (
 
   r.get(
     '/healthz',
-    { schema: { tags: ['service'], summary: 'Liveness', response: { 200: z.object({ ok: z.literal(true) }) } } },
+    {
+      schema: {
+        operationId: 'healthz',
+        tags: ['service'],
+        summary: 'Liveness',
+        security: [],
+        response: { 200: z.object({ ok: z.literal(true) }).describe('Alive') },
+      },
+    },
     async () => ({ ok: true as const }),
   );
 
@@ -38,9 +47,11 @@ export const serviceRoutes: FastifyPluginAsync<{ services: Services }> = async (
     '/readyz',
     {
       schema: {
+        operationId: 'readyz',
         tags: ['service'],
+        security: [],
         summary: 'Readiness: 200 when PostgreSQL and Temporal answer, else 503 naming which',
-        response: { 200: readySchema, 503: readySchema },
+        response: { 200: readySchema.describe('Ready'), 503: readySchema.describe('Not ready: NOT_READY') },
       },
     },
     async (_request, reply) => {

@@ -4,7 +4,8 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { currentIdMapping } from '../../db/queries/id-mapping.js';
 import { listStudents } from '../../db/queries/listings.js';
 import { decodeCursor, DEFAULT_LIMIT, encodeCursor } from '../pagination.js';
-import { pageQuery, schoolParams, studentsPage, v1ErrorResponses } from '../schemas.js';
+import { errorResponses } from '../operations.js';
+import { pageQuery, schoolParams, studentsPage } from '../schemas.js';
 import { studentJson } from '../serialize.js';
 import type { Services } from '../services.js';
 
@@ -15,12 +16,13 @@ export const studentRoutes: FastifyPluginAsync<{ services: Services }> = async (
     '/schools/:schoolId/students',
     {
       schema: {
+        operationId: 'listStudents',
         tags: ['students'],
         security: [{ bearerAuth: [] }],
         summary: 'The school’s students on the Cialfo side, in DCID order',
         params: schoolParams,
         querystring: pageQuery,
-        response: { 200: studentsPage, ...v1ErrorResponses },
+        response: { 200: studentsPage, ...errorResponses('listStudents') },
       },
     },
     async (request) => {
