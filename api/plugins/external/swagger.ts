@@ -8,6 +8,25 @@ export interface SwaggerOptions {
   publicUrl: string;
 }
 
+type Json = Record<string, unknown>;
+
+/**
+ * @fastify/swagger marks every request body required. Ours are optional exactly when their schema
+ * accepts null (Fastify hands a route null for no body: the action routes and POST /runs), and a
+ * generated client must then be able to leave the body out.
+ */
+function markOptionalBodies(document: Json): Json {
+  for (const item of Object.values((document.paths ?? {}) as Record<string, Record<string, Json>>)) {
+    for (const operation of Object.values(item)) {
+      const body = operation.requestBody as { required?: boolean; content?: Record<string, { schema?: Json }> };
+      const schema = body?.content?.['application/json']?.schema;
+      const branches = (schema?.anyOf ?? []) as Json[];
+      if (branches.some((branch) => branch.type === 'null')) body.required = false;
+    }
+  }
+  return document;
+}
+
 export default fp<SwaggerOptions>(
   async (app, { publicUrl }) => {
     await app.register(fastifySwagger, {
@@ -35,6 +54,10 @@ export default fp<SwaggerOptions>(
         },
       },
       transform: jsonSchemaTransform,
+      transformObject: (documentObject) =>
+        'openapiObject' in documentObject
+          ? markOptionalBodies(documentObject.openapiObject as Json)
+          : documentObject.swaggerObject,
     });
   },
   { name: 'swagger' },
