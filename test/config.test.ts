@@ -25,7 +25,13 @@ describe('config', () => {
       taskQueue: 'powerschool-sync',
       uiUrl: 'http://localhost:8233',
     });
-    expect(c.http).toEqual({ host: '127.0.0.1', port: 3000 });
+    expect(c.http).toEqual({ host: '127.0.0.1', port: 3000, publicUrl: 'http://127.0.0.1:3000' });
+    // The OpenAPI document's server: PUBLIC_URL when the API sits behind a proxy or listens on 0.0.0.0.
+    expect(loadConfig({ ...prod, PUBLIC_URL: 'https://sync.example.org/' }, 'api').http.publicUrl).toBe(
+      'https://sync.example.org',
+    );
+    expect(loadConfig({ ...prod, HOST: '::1', PORT: '8080' }, 'api').http.publicUrl).toBe('http://[::1]:8080');
+    expect(errorOf(() => loadConfig({ ...prod, PUBLIC_URL: 'sync.example.org' }, 'api'))).toMatch(/^PUBLIC_URL: /);
     expect(c.email.from).toBe('PowerSchool Sync <sync@localhost>');
     expect(c.allowInsecurePowerSchool).toBe(false);
     expect(c.logLevel).toBe('info');

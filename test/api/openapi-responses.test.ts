@@ -114,6 +114,12 @@ async function runToEnd(schoolId: string, runId: string): Promise<Json> {
 
 describe('the served OpenAPI document against real responses', () => {
   it('names every operation in the code table, and documents exactly the statuses of its codes', () => {
+    expect(doc.servers).toEqual([{ url: api.config.http.publicUrl }]);
+    for (const { operationId, op, path } of ops()) {
+      expect(op.summary, operationId).toEqual(expect.any(String));
+      expect(op.tags, operationId).toHaveLength(1);
+      expect(op.security, operationId).toEqual(path.startsWith('/v1/') ? [{ bearerAuth: [] }] : []);
+    }
     const inDoc = ops().map((o) => o.operationId);
     expect(inDoc.sort()).toEqual(Object.keys(OPERATION_CODES).sort());
     for (const { operationId, op } of ops()) {
