@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { LightMyRequestResponse } from 'fastify';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { writeFileSync } from 'node:fs';
+import { EXAMPLES_FILE, loadOpenApiExamples, type OpenApiExamples } from '../../api/openapi-examples.js';
 import { OPERATION_CODES, documentedCodes, type OperationId } from '../../api/operations.js';
 import { createDb, type Db } from '../../db/connection.js';
 import { claimRunSlot } from '../../db/queries/runs.js';
@@ -241,5 +243,29 @@ describe('the served OpenAPI document against real responses', () => {
       const seenCodes = new Set(checker.seen.filter((s) => s.operationId === operationId).map((s) => s.code));
       for (const code of codes) expect(seenCodes.has(code), `${operationId} never answered ${code}`).toBe(true);
     }
+  });
+
+  it('has a recorded example for every answer it saw (UPDATE_OPENAPI_EXAMPLES=1 records them)', () => {
+    const cut = (value: unknown): unknown =>
+      Array.isArray(value)
+        ? value.slice(0, 2).map(cut)
+        : value && typeof value === 'object'
+          ? Object.fromEntries(Object.entries(value).map(([k, v]) => [k, cut(v)]))
+          : value;
+    const recorded: OpenApiExamples = {};
+    for (const { operationId, status, code, body } of checker.seen) {
+      if (body === undefined) continue;
+      const byStatus = (recorded[operationId] ??= {});
+      const named = (byStatus[String(status)] ??= {});
+      named[code ?? 'success'] ??= cut(body);
+    }
+    if (process.env.UPDATE_OPENAPI_EXAMPLES === '1') {
+      writeFileSync(EXAMPLES_FILE, `${JSON.stringify(recorded, null, 2)}\n`);
+    }
+    const keys = (e: OpenApiExamples) =>
+      Object.entries(e).flatMap(([op, byStatus]) =>
+        Object.entries(byStatus).flatMap(([status, named]) => Object.keys(named).map((n) => `${op} ${status} ${n}`)),
+      );
+    expect(keys(loadOpenApiExamples()).sort()).toEqual(keys(recorded).sort());
   });
 });

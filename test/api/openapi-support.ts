@@ -14,6 +14,7 @@ export interface Seen {
   operationId: string;
   status: number;
   code?: string;
+  body?: unknown;
 }
 
 /** JSON Pointer escaping of one path segment. */
@@ -52,7 +53,7 @@ export function responseChecker(doc: Json) {
       }
     }
     const code = typeof body?.error?.code === 'string' ? (body.error.code as string) : undefined;
-    seen.push({ operationId: operation.operationId, status: res.statusCode, ...(code ? { code } : {}) });
+    seen.push({ operationId: operation.operationId, status: res.statusCode, ...(code ? { code } : {}), body });
     return body;
   }
 

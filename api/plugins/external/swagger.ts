@@ -2,6 +2,7 @@
 import fastifySwagger from '@fastify/swagger';
 import fp from 'fastify-plugin';
 import { jsonSchemaTransform } from 'fastify-type-provider-zod';
+import { addExamples, loadOpenApiExamples } from '../../openapi-examples.js';
 
 export interface SwaggerOptions {
   /** The API's base URL as clients reach it (PUBLIC_URL, else http://HOST:PORT). */
@@ -29,6 +30,7 @@ function markOptionalBodies(document: Json): Json {
 
 export default fp<SwaggerOptions>(
   async (app, { publicUrl }) => {
+    const examples = loadOpenApiExamples();
     await app.register(fastifySwagger, {
       openapi: {
         openapi: '3.1.0',
@@ -56,7 +58,7 @@ export default fp<SwaggerOptions>(
       transform: jsonSchemaTransform,
       transformObject: (documentObject) =>
         'openapiObject' in documentObject
-          ? markOptionalBodies(documentObject.openapiObject as Json)
+          ? addExamples(markOptionalBodies(documentObject.openapiObject as Json), examples)
           : documentObject.swaggerObject,
     });
   },
