@@ -39,6 +39,11 @@ export function responseChecker(doc: Json) {
     if (!response) {
       throw new Error(`${operation.operationId} answered ${status}, not documented: ${res.body.slice(0, 300)}`);
     }
+    for (const [name, spec] of Object.entries((response.headers ?? {}) as Json)) {
+      if (spec.required && res.headers[name.toLowerCase()] === undefined) {
+        throw new Error(`${operation.operationId} ${status}: documented header ${name} missing`);
+      }
+    }
     const body = res.body === '' ? undefined : (JSON.parse(res.body) as Json);
     if (response.content === undefined) {
       if (body !== undefined) throw new Error(`${operation.operationId} ${status}: documented without a body`);

@@ -28,6 +28,28 @@ function markOptionalBodies(document: Json): Json {
   return document;
 }
 
+const header = (description: string, schema: Json = { type: 'string' }) => ({ description, required: true, schema });
+
+/** Headers every answer carries, and those of particular statuses (the error handler and auth guard set them). */
+const RESPONSE_HEADERS: { all: Json; byStatus: Record<string, Json> } = {
+  all: { 'X-Request-Id': header('The request id: the well-formed X-Request-Id sent, else a UUID; logged as reqId') },
+  byStatus: {
+    '401': { 'WWW-Authenticate': header('Bearer challenge') },
+    '429': { 'Retry-After': header('Seconds until the window resets', { type: 'string', pattern: '^[0-9]+$' }) },
+  },
+};
+
+function addResponseHeaders(document: Json): Json {
+  for (const item of Object.values((document.paths ?? {}) as Record<string, Record<string, Json>>)) {
+    for (const operation of Object.values(item)) {
+      for (const [status, response] of Object.entries(operation.responses as Record<string, Json>)) {
+        response.headers = { ...RESPONSE_HEADERS.all, ...(RESPONSE_HEADERS.byStatus[status] ?? {}) };
+      }
+    }
+  }
+  return document;
+}
+
 export default fp<SwaggerOptions>(
   async (app, { publicUrl }) => {
     const examples = loadOpenApiExamples();
@@ -58,7 +80,7 @@ export default fp<SwaggerOptions>(
       transform: jsonSchemaTransform,
       transformObject: (documentObject) =>
         'openapiObject' in documentObject
-          ? addExamples(markOptionalBodies(documentObject.openapiObject as Json), examples)
+          ? addExamples(addResponseHeaders(markOptionalBodies(documentObject.openapiObject as Json)), examples)
           : documentObject.swaggerObject,
     });
   },
