@@ -59,7 +59,8 @@ module.exports = {
     {
       name: 'not-to-unresolvable',
       severity: 'error',
-      from: {},
+      // The generated-client program imports ./schema.js, which its test generates from /openapi.json.
+      from: { pathNot: '^test/api/openapi-client/' },
       to: { couldNotResolve: true },
     },
   ],

@@ -1,4 +1,6 @@
-// Prints the API's OpenAPI document as served at /openapi.json, from an in-process app that connects to nothing.
+// Writes the API's OpenAPI document as served at /openapi.json, from an in-process app that connects to nothing.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { pino } from 'pino';
 import { buildApp } from '../api/app.js';
@@ -31,6 +33,13 @@ export async function servedOpenApiDocument(env: NodeJS.ProcessEnv = process.env
   }
 }
 
+// `tsx scripts/openapi-document.ts [file]`: to the file (its folder created), else to stdout. The
+// environment is ignored so the document (and its default server) is the same on every machine.
 if (import.meta.url === `file://${process.argv[1]}`) {
-  process.stdout.write(`${JSON.stringify(await servedOpenApiDocument(), null, 2)}\n`);
+  const text = `${JSON.stringify(await servedOpenApiDocument({}), null, 2)}\n`;
+  const file = process.argv[2];
+  if (file) {
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, text);
+  } else process.stdout.write(text);
 }
