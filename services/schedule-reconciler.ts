@@ -1,7 +1,7 @@
 // The periodic, fleet-wide schedule reconcile: one pass at a time under a PostgreSQL advisory lock.
 import type { Config } from '../config.js';
 import { withTryAdvisoryLock } from '../db/session-lock.js';
-import { reconcileSchedules, type ReconcileResult, type ScheduleDeps } from './schedules.js';
+import { reconcileSchedules, warnDaylightSavingClashes, type ReconcileResult, type ScheduleDeps } from './schedules.js';
 import type { Log } from '../logging/log.js';
 
 /**
@@ -72,6 +72,13 @@ export function startScheduleReconciler(deps: ReconcilerDeps & { intervalMs: num
       );
     }
   };
+  // Once per process start, not every pass: stored schedules that daylight saving will skip or double.
+  void warnDaylightSavingClashes(deps.db, logger).catch((err: unknown) =>
+    logger.error(
+      { err: err instanceof Error ? err.message : String(err) },
+      'daylight-saving check of stored schedules failed',
+    ),
+  );
   const loop = () => {
     inFlight = pass().finally(() => {
       if (stopping.signal.aborted) return;

@@ -4,6 +4,7 @@ import pMap from 'p-map';
 import type { Db } from '../db/connection.js';
 import { getIntegration, getSettingsVersion, listIntegrations } from '../db/queries/integrations.js';
 import type { Integration } from '../db/types.js';
+import { daylightSavingProblem } from './schedules-calendar.js';
 import {
   deleteSchedule,
   listScheduledSchoolIds,
@@ -134,6 +135,25 @@ export async function reconcileSchedules(
   );
   logger.info({ ...result }, 'schedules reconciled');
   return result;
+}
+
+/**
+ * Logs (warn) each stored schedule whose local time daylight saving skips or repeats within the
+ * next 400 days. Such schedules predate the check on writes; they keep working as they are, and
+ * this tells on-call which schools will miss or double a run. Returns how many were logged.
+ */
+export async function warnDaylightSavingClashes(db: Db, logger: Log): Promise<number> {
+  let found = 0;
+  for (const row of await listIntegrations(db)) {
+    const problem = daylightSavingProblem(row.schedule_cron, row.schedule_timezone);
+    if (!problem) continue;
+    found += 1;
+    logger.warn(
+      { schoolId: row.school_id, cron: row.schedule_cron, timezone: row.schedule_timezone, problem: problem.message },
+      'stored schedule clashes with daylight saving; it keeps running as stored',
+    );
+  }
+  return found;
 }
 
 function errorSummary(err: unknown): { name: string; message: string } {

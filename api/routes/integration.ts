@@ -11,6 +11,7 @@ import {
 import { getLatestRun } from '../../db/queries/listings.js';
 import type { Integration } from '../../db/types.js';
 import { alignSchedule } from '../../services/schedules.js';
+import { daylightSavingProblem } from '../../services/schedules-calendar.js';
 import { describeSchedule } from '../../temporal/schedules.js';
 import type { Services } from '../services.js';
 import { notFound, validationFailed } from '../errors.js';
@@ -71,6 +72,13 @@ export const integrationRoutes: FastifyPluginAsync<{ services: Services }> = asy
         allowInsecure: services.config.allowInsecurePowerSchool,
       });
       if (!url.ok) throw validationFailed('powerschool.serverUrl', url.message);
+      const scheduleCron = body.schedule.cron.trim().replace(/\s+/g, ' ');
+      const stored = await getIntegration(services.db, schoolId);
+      // Only a write that sets or changes the time is checked: a stored schedule keeps working as it is.
+      if (!stored || stored.schedule_cron !== scheduleCron || stored.schedule_timezone !== body.schedule.timezone) {
+        const dst = daylightSavingProblem(scheduleCron, body.schedule.timezone);
+        if (dst) throw validationFailed('schedule.cron', dst.message);
+      }
       // Bound to the school id, so a ciphertext copied onto another school's row does not open.
       const secret =
         body.powerschool.clientSecret !== undefined
@@ -91,7 +99,7 @@ export const integrationRoutes: FastifyPluginAsync<{ services: Services }> = asy
           mappingPowerschoolId: body.mapping.powerschoolId,
           mappingDateOfBirth: body.mapping.dateOfBirth,
           mappingGender: body.mapping.gender,
-          scheduleCron: body.schedule.cron.trim().replace(/\s+/g, ' '),
+          scheduleCron,
           scheduleTimezone: body.schedule.timezone,
         },
         secret,
