@@ -17,6 +17,7 @@ import docs from './plugins/external/docs.js';
 import rateLimit from './plugins/external/rate-limit.js';
 import swagger from './plugins/external/swagger.js';
 import type { PowerSchoolProbe } from './powerschool-probe.js';
+import { bulkRoutes } from './routes/bulk.js';
 import { integrationRoutes } from './routes/integration.js';
 import { runRoutes } from './routes/runs.js';
 import { serviceRoutes } from './routes/service.js';
@@ -92,6 +93,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       // The first hook of every /v1 route: before the body is parsed.
       v1.addHook('onRequest', app.authGuard);
       await v1.register(integrationRoutes, { services });
+      await v1.register(bulkRoutes, { services });
       await v1.register(runRoutes, { services });
       await v1.register(studentRoutes, { services });
     },

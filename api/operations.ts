@@ -17,6 +17,8 @@ export const OPERATION_CODES = {
   deleteIntegration: [...BODY, 'NOT_FOUND'],
   pauseIntegration: [...BODY, 'NOT_FOUND'],
   resumeIntegration: [...BODY, 'NOT_FOUND'],
+  bulkPauseIntegrations: BODY,
+  bulkResumeIntegrations: BODY,
   testConnection: [...BODY, 'NOT_FOUND', 'POWERSCHOOL_AUTH_FAILED', 'POWERSCHOOL_FORBIDDEN', 'POWERSCHOOL_UNREACHABLE'],
   startRun: [...BODY, 'NOT_FOUND', 'INTEGRATION_INACTIVE', 'RUN_IN_PROGRESS'],
   listRuns: V1,

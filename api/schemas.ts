@@ -1,7 +1,7 @@
 // The zod schemas of every route: request validation, response serialisation and /openapi.json from one source.
 import { z } from 'zod';
 import { DEFAULT_SCHEDULE } from '../db/queries/integrations.js';
-import { cronProblem, isIanaTimeZone } from './validation.js';
+import { blackoutDateProblem, cronProblem, isIanaTimeZone } from './validation.js';
 
 /**
  * Every body, param, query and response of the HTTP API (docs/api.md). The same schemas
@@ -41,6 +41,18 @@ export const changesQuery = pageQuery.extend({
 // ---------------------------------------------------------------- integration settings (PUT body)
 
 const gradeSchema = z.int().min(-2).max(12).describe('−2, −1 pre-K; 0 kindergarten; 1–12');
+
+const blackoutDate = z
+  .string()
+  .superRefine((d, ctx) => {
+    const problem = blackoutDateProblem(d);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  })
+  .describe('YYYY-MM-DD');
+
+const blackoutSchema = z
+  .strictObject({ from: blackoutDate, to: blackoutDate })
+  .refine((b) => b.from <= b.to, { path: ['to'], message: 'must be on or after from' });
 
 export const integrationBody = z
   .strictObject({
@@ -100,6 +112,13 @@ export const integrationBody = z
           .describe('IANA time zone'),
       })
       .default({ ...DEFAULT_SCHEDULE }),
+    blackouts: z
+      .array(blackoutSchema)
+      .max(10)
+      .default([])
+      .describe(
+        "Dates (inclusive, in the schedule's time zone) with no scheduled run; ranges wholly in the past are dropped on write",
+      ),
   })
   .describe('Integration settings');
 
@@ -168,7 +187,20 @@ export const integrationResponse = z.object({
     timezone: z.string(),
     paused: z.boolean(),
     nextRunAt: isoDate.nullable(),
+    lastDueAt: isoDate
+      .nullable()
+      .describe(
+        'The latest nominal (unjittered) fire time up to now since the integration was created, blackouts excluded',
+      ),
+    lastDueRunId: z
+      .string()
+      .nullable()
+      .describe(
+        'The run the schedule started for lastDueAt; null when none ran (overlap, paused, missed) or it ended skipped',
+      ),
+    pauseNote: z.string().nullable().describe('The note of the bulk pause that paused the school'),
   }),
+  blackouts: z.array(z.object({ from: z.string(), to: z.string() })),
   createdAt: isoDate,
   updatedAt: isoDate,
   lastRun: runSummarySchema.nullable(),
@@ -223,3 +255,40 @@ export const studentSchema = z.object({
 });
 
 export const studentsPage = z.object({ students: z.array(studentSchema), nextCursor });
+
+// ---------------------------------------------------------------- bulk pause / resume
+
+const bulkSchoolIds = z
+  .array(schoolIdSchema)
+  .min(1, 'must name 1–1000 schools')
+  .max(1000, 'must name 1–1000 schools')
+  .describe('The schools to act on');
+const bulkAll = z.literal(true).describe('Every school (resume: only those a bulk pause paused)');
+
+/** Exactly one of `schoolIds` and `all`. */
+function oneTarget(b: { schoolIds?: string[]; all?: true }, ctx: z.RefinementCtx) {
+  if ((b.schoolIds === undefined) === (b.all === undefined)) {
+    ctx.addIssue({ code: 'custom', path: ['schoolIds'], message: 'give either schoolIds or all: true' });
+  }
+}
+
+export const bulkPauseBody = z
+  .strictObject({
+    schoolIds: bulkSchoolIds.optional(),
+    all: bulkAll.optional(),
+    note: z
+      .string()
+      .trim()
+      .min(1)
+      .max(500)
+      .optional()
+      .describe('Why (e.g. "summer break"); shown as schedule.pauseNote'),
+  })
+  .superRefine(oneTarget);
+
+export const bulkResumeBody = z
+  .strictObject({ schoolIds: bulkSchoolIds.optional(), all: bulkAll.optional() })
+  .superRefine(oneTarget);
+
+export const bulkPauseResponse = z.object({ paused: z.number(), notFound: z.array(z.string()) });
+export const bulkResumeResponse = z.object({ resumed: z.number(), notFound: z.array(z.string()) });

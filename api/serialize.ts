@@ -4,6 +4,7 @@ import type { ChangeRow, IssueRow } from '../db/queries/listings.js';
 import { runCountsOf } from '../db/queries/run-counts.js';
 import type { Integration, Run, Student } from '../db/types.js';
 import { temporalUiUrl } from '../shared/temporal-ui-url.js';
+import type { LastDue } from '../services/schedules-due.js';
 import type { ScheduleView } from '../temporal/schedules.js';
 
 /** db/types.ts wraps timestamps in ColumnType; at run time pg gives Date objects. */
@@ -46,6 +47,7 @@ export function integrationJson(
   row: Integration,
   schedule: ScheduleView | null,
   lastRun: Run | undefined,
+  due: LastDue,
 ) {
   return {
     schoolId: row.school_id,
@@ -69,7 +71,11 @@ export function integrationJson(
       // The database says whether it is paused; Temporal says when it fires next.
       paused: !row.active,
       nextRunAt: row.active && schedule?.nextRunAt ? iso(schedule.nextRunAt) : null,
+      lastDueAt: due.lastDueAt ? iso(due.lastDueAt) : null,
+      lastDueRunId: due.lastDueRunId,
+      pauseNote: row.active ? null : row.pause_note,
     },
+    blackouts: row.blackouts.map((b) => ({ from: b.from, to: b.to })),
     createdAt: iso(row.created_at),
     updatedAt: iso(row.updated_at),
     lastRun: lastRun ? runSummaryJson(config, lastRun) : null,

@@ -1,5 +1,6 @@
 // Checks on settings values zod's built-ins do not cover: cron lines, IANA time zones, the PowerSchool server URL.
 import { hostProblem } from '../powerschool/ssrf.js';
+import { isRealDate } from '../services/schedules-calendar.js';
 
 /**
  * Checks on settings values that zod's built-ins do not cover: cron lines, IANA time zones and
@@ -46,6 +47,11 @@ export function cronProblem(cron: string): string | null {
     }
   }
   return null;
+}
+
+/** A blackout date: YYYY-MM-DD naming a real calendar date. Returns a problem or null. */
+export function blackoutDateProblem(date: string): string | null {
+  return isRealDate(date) ? null : 'must be a real calendar date, YYYY-MM-DD';
 }
 
 let zones: Set<string> | undefined;

@@ -10,6 +10,12 @@ type BigIntColumn = ColumnType<string, string | number | bigint, string | number
 /** pg returns `date` as a string because db/connection.ts turns off its Date parsing. */
 type DateColumn = ColumnType<string | null, string | null | undefined, string | null>;
 
+/** One blackout: YYYY-MM-DD dates, inclusive, in the schedule's zone. */
+export interface BlackoutRange {
+  from: string;
+  to: string;
+}
+
 export interface IntegrationsTable {
   school_id: string;
   server_url: string;
@@ -27,6 +33,12 @@ export interface IntegrationsTable {
   mapping_gender: Generated<boolean>;
   schedule_cron: Generated<string>;
   schedule_timezone: Generated<string>;
+  /** Why a bulk pause paused the school; null otherwise (cleared by a per-school pause or resume). */
+  pause_note: string | null;
+  /** The school was paused by a bulk pause (a bulk resume of `all` wakes only these). */
+  paused_in_bulk: Generated<boolean>;
+  /** Inclusive date ranges in the schedule's zone with no scheduled run. */
+  blackouts: ColumnType<BlackoutRange[], string | undefined, string>;
   /** Moves on every settings write (db/queries/integrations.ts); see its migration. */
   settings_version: ColumnType<string, never, RawBuilder<unknown>>;
   created_at: DefaultedTimestamp;
@@ -131,6 +143,13 @@ export interface EmailOutboxTable {
   created_at: DefaultedTimestamp;
 }
 
+/** A scheduled fire that came due and started no sync (services/schedules-due.ts records it). */
+export interface MissedScheduledRunsTable {
+  school_id: string;
+  nominal_at: Timestamp;
+  recorded_at: DefaultedTimestamp;
+}
+
 export interface Database {
   integrations: IntegrationsTable;
   runs: RunsTable;
@@ -140,6 +159,7 @@ export interface Database {
   students: StudentsTable;
   departed_students: DepartedStudentsTable;
   email_outbox: EmailOutboxTable;
+  missed_scheduled_runs: MissedScheduledRunsTable;
 }
 
 export type Integration = Selectable<IntegrationsTable>;

@@ -5,6 +5,7 @@ import type { Db } from '../db/connection.js';
 import { getIntegration, getSettingsVersion, listIntegrations } from '../db/queries/integrations.js';
 import type { Integration } from '../db/types.js';
 import { daylightSavingProblem } from './schedules-calendar.js';
+import { checkMissedRun } from './schedules-due.js';
 import {
   deleteSchedule,
   listScheduledSchoolIds,
@@ -36,6 +37,8 @@ export function scheduleSettingsOf(row: Integration): ScheduleSettings {
     timezone: row.schedule_timezone,
     active: row.active,
     testRun: row.test_run,
+    pauseNote: row.active ? null : row.pause_note,
+    blackouts: row.blackouts,
   };
 }
 
@@ -123,6 +126,7 @@ export async function reconcileSchedules(
       try {
         const { outcome, drift } = await alignSchedule(deps, schoolId, row);
         if (outcome !== 'absent') result[outcome] += 1;
+        if (row) await checkMissedRun(deps, row);
         if (outcome !== 'unchanged' && outcome !== 'absent') {
           logger.info({ schoolId, outcome, ...(drift.length ? { drift } : {}) }, 'schedule reconciled');
         }

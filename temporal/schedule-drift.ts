@@ -16,8 +16,8 @@ import { msToNumber } from '@temporalio/common/lib/time.js';
  * jittered start loses that run. So the reconciler updates only when this finds a difference.
  *
  * Two checks, because neither is enough alone:
- * - the action's memo carries a hash of the whole desired schedule (spec, action, policies, state,
- *   as this code builds it). Any change of settings, or of the code's idea of a schedule (a new
+ * - the action's memo carries a hash of the desired schedule (spec, action, policies, as this code
+ *   builds it; the state is compared field by field below). Any change of settings, or of the code's idea of a schedule (a new
  *   action option, say), changes the hash. `describe()` cannot be compared with the desired
  *   options directly: the server compiles cron lines into calendars and drops what it defaults.
  * - what `describe()` does show faithfully is compared field by field, so an edit made behind our
@@ -38,9 +38,15 @@ function canonicalJson(value: unknown): string {
   );
 }
 
-/** The options with the hash of everything else in them stored in the action's memo. */
+/**
+ * The options with the hash of everything else in them stored in the action's memo. The state
+ * (paused, note) is left out: describe() shows it faithfully, so it is compared field by field, and
+ * a pause or resume can then be applied with one patch (pause/unpause with its note) that leaves
+ * the hash true, instead of a describe-and-replace of the whole schedule.
+ */
 export function withScheduleHash(options: ScheduleUpdateOptions): ScheduleUpdateOptions {
-  const hash = `sha256:${createHash('sha256').update(canonicalJson(options)).digest('hex')}`;
+  const { state: _state, ...hashed } = options;
+  const hash = `sha256:${createHash('sha256').update(canonicalJson(hashed)).digest('hex')}`;
   return {
     ...options,
     action: { ...options.action, memo: { ...options.action.memo, [SCHEDULE_HASH_MEMO_KEY]: hash } },
@@ -155,6 +161,9 @@ export function cronValues(cron: string): CalendarValues | { unparsed: string } 
 function ms(d: Parameters<typeof msToNumber>[0] | undefined): number {
   return d === undefined ? 0 : msToNumber(d);
 }
+
+/** Drift in these parts only can be applied with a pause/unpause patch (see withScheduleHash). */
+export const STATE_PARTS: readonly string[] = ['state.paused', 'state.note'];
 
 /**
  * What differs between the schedule Temporal has and the one the settings call for (built with

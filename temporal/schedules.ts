@@ -1,8 +1,10 @@
 // Temporal schedules of school syncs: the desired schedule for given settings, and schedule create/update/delete/describe/list.
 import {
+  MONTHS,
   ScheduleAlreadyRunning,
   ScheduleNotFoundError,
   ScheduleOverlapPolicy,
+  type CalendarSpec,
   type Client,
   type ScheduleDescription,
   type ScheduleOptions,
@@ -16,7 +18,7 @@ import {
   type SyncStudentsInput,
 } from '../workflows/types.js';
 import { SchoolIdKey, SyncTriggerKey } from '../workflows/search-attributes.js';
-import { scheduleDrift, withScheduleHash } from './schedule-drift.js';
+import { STATE_PARTS, scheduleDrift, withScheduleHash } from './schedule-drift.js';
 
 /**
  * One Temporal schedule per school, id `powerschool-sync-<schoolId>`: what it should say for given
@@ -44,6 +46,43 @@ export interface ScheduleSettings {
   active: boolean;
   /** Only named in the schedule's summary; the run reads the setting itself when it begins. */
   testRun: boolean;
+  /** Why a bulk pause paused the school; shown in the schedule's note while it is paused. */
+  pauseNote: string | null;
+  /** Inclusive YYYY-MM-DD ranges in `timezone` on which no scheduled run starts. */
+  blackouts: ReadonlyArray<{ from: string; to: string }>;
+}
+
+/**
+ * A blackout as skip calendars in the schedule's zone. A calendar's second, minute and hour default
+ * to 0, so each is set to '*' (otherwise only midnight would be skipped); a calendar has one year
+ * and its day-of-month range applies to every month it names, so a range is cut at month and year
+ * ends, one calendar per month it touches.
+ */
+export function blackoutSkipCalendars(range: { from: string; to: string }): CalendarSpec[] {
+  const [fy, fm, fd] = range.from.split('-').map(Number) as [number, number, number];
+  const [ty, tm, td] = range.to.split('-').map(Number) as [number, number, number];
+  const out: CalendarSpec[] = [];
+  for (let y = fy, m = fm; y < ty || (y === ty && m <= tm); m === 12 ? ((y += 1), (m = 1)) : (m += 1)) {
+    const first = y === fy && m === fm ? fd : 1;
+    const last = y === ty && m === tm ? td : new Date(Date.UTC(y, m, 0)).getUTCDate();
+    out.push({
+      year: y,
+      month: MONTHS[m - 1]!,
+      dayOfMonth: { start: first, end: last },
+      hour: '*',
+      minute: '*',
+      second: '*',
+      comment: `blackout ${range.from}..${range.to}`,
+    });
+  }
+  return out;
+}
+
+/** The schedule's note: what on-call reads in the Temporal UI. */
+function scheduleNote(school: ScheduleSettings): string {
+  if (school.active) return 'Managed by powerschool-sync from its database.';
+  if (school.pauseNote) return `Paused by a bulk pause: ${school.pauseNote}. Resume it through the API, not here.`;
+  return 'Paused: the integration is inactive. Resume it through the API, not here.';
 }
 
 export function schoolIdFromScheduleId(scheduleId: string): string | undefined {
@@ -54,8 +93,8 @@ export function schoolIdFromScheduleId(scheduleId: string): string | undefined {
 
 /**
  * The schedule a school's settings call for: spec, action, policies and paused state, with their
- * hash in the action's memo (see ./schedule-drift.ts). Whatever is added here later (a pause note,
- * skip calendars) is covered by that hash and applied by every reconcile.
+ * hash in the action's memo (see ./schedule-drift.ts). The pause note and the blackouts' skip
+ * calendars are part of it, so every reconcile keeps them on the schedule.
  */
 export function desiredSchedule(config: ScheduleConfig, school: ScheduleSettings): ScheduleUpdateOptions {
   const input: SyncStudentsInput = { schoolId: school.schoolId, trigger: 'schedule' };
@@ -64,6 +103,8 @@ export function desiredSchedule(config: ScheduleConfig, school: ScheduleSettings
       cronExpressions: [school.cron],
       timezone: school.timezone,
       jitter: SCHEDULE_JITTER,
+      // Only when there are any: a schedule without blackouts hashes as it always did.
+      ...(school.blackouts.length ? { skip: school.blackouts.flatMap(blackoutSkipCalendars) } : {}),
     },
     action: {
       type: 'startWorkflow',
@@ -81,12 +122,7 @@ export function desiredSchedule(config: ScheduleConfig, school: ScheduleSettings
       staticSummary: `Scheduled PowerSchool sync of school ${school.schoolId} (${school.testRun ? 'test run' : 'commit'})`,
     },
     policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: SCHEDULE_CATCHUP_WINDOW },
-    state: {
-      paused: !school.active,
-      note: school.active
-        ? 'Managed by powerschool-sync from its database.'
-        : 'Paused: the integration is inactive. Resume it through the API, not here.',
-    },
+    state: { paused: !school.active, note: scheduleNote(school) },
   });
 }
 
@@ -131,6 +167,10 @@ export async function syncSchedule(
       const drift = scheduleDrift(current, desired);
       if (drift.length === 0) return { outcome: 'unchanged', drift };
       try {
+        if (drift.every((part) => STATE_PARTS.includes(part))) {
+          await patchScheduleState(client, school);
+          return { outcome: 'updated', drift };
+        }
         await withDeadline(client, () => handle.update(() => desired));
         return { outcome: 'updated', drift };
       } catch (err) {
@@ -145,6 +185,17 @@ export async function syncSchedule(
       if (last || !(err instanceof ScheduleAlreadyRunning)) throw err;
     }
   }
+}
+
+/**
+ * Pauses or unpauses the school's schedule with the note its settings call for: one patch, no
+ * describe, nothing else touched (the hash leaves the state out). Throws ScheduleNotFoundError when
+ * there is no schedule.
+ */
+export async function patchScheduleState(client: Client, school: ScheduleSettings): Promise<void> {
+  const handle = client.schedule.getHandle(scheduleIdFor(school.schoolId));
+  const note = scheduleNote(school);
+  await withDeadline(client, () => (school.active ? handle.unpause(note) : handle.pause(note)));
 }
 
 /** Removes the school's schedule; false when there was none. */

@@ -11,7 +11,8 @@ import {
 import { getLatestRun } from '../../db/queries/listings.js';
 import type { Integration } from '../../db/types.js';
 import { alignSchedule } from '../../services/schedules.js';
-import { daylightSavingProblem } from '../../services/schedules-calendar.js';
+import { daylightSavingProblem, todayIn } from '../../services/schedules-calendar.js';
+import { lastDueOf } from '../../services/schedules-due.js';
 import { describeSchedule } from '../../temporal/schedules.js';
 import type { Services } from '../services.js';
 import { notFound, validationFailed } from '../errors.js';
@@ -41,11 +42,12 @@ export async function alignScheduleAfterWrite(services: Services, schoolId: stri
 }
 
 export async function integrationView(services: Services, row: Integration) {
-  const [schedule, lastRun] = await Promise.all([
+  const [schedule, lastRun, due] = await Promise.all([
     row.active ? describeSchedule(services.temporal, row.school_id) : Promise.resolve(null),
     getLatestRun(services.db, row.school_id),
+    lastDueOf({ db: services.db, client: services.temporal }, row),
   ]);
-  return integrationJson(services.config, row, schedule, lastRun);
+  return integrationJson(services.config, row, schedule, lastRun, due);
 }
 
 export const integrationRoutes: FastifyPluginAsync<{ services: Services }> = async (app, { services }) => {
@@ -101,6 +103,8 @@ export const integrationRoutes: FastifyPluginAsync<{ services: Services }> = asy
           mappingGender: body.mapping.gender,
           scheduleCron,
           scheduleTimezone: body.schedule.timezone,
+          // Ranges wholly in the past say nothing any more: dropped, so they never fill the ten.
+          blackouts: body.blackouts.filter((b) => b.to >= todayIn(body.schedule.timezone)),
         },
         secret,
       );

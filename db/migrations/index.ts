@@ -5,6 +5,7 @@ import * as runAppliedAt from './2026_11_28_0100_run_applied_at.js';
 import * as apiListingIndexes from './2026_11_28_0200_api_listing_indexes.js';
 import * as departedStudents from './2026_11_28_0300_departed_students.js';
 import * as integrationSettingsVersion from './2026_11_28_0400_integration_settings_version.js';
+import * as schedulePauseNoteBlackouts from './2026_11_28_0500_schedule_pause_note_blackouts.js';
 
 /**
  * Every migration, by name. Names sort in apply order; add new files at the end and never edit
@@ -17,4 +18,5 @@ export const migrations: Record<string, Migration> = {
   '2026_11_28_0200_api_listing_indexes': apiListingIndexes,
   '2026_11_28_0300_departed_students': departedStudents,
   '2026_11_28_0400_integration_settings_version': integrationSettingsVersion,
+  '2026_11_28_0500_schedule_pause_note_blackouts': schedulePauseNoteBlackouts,
 };

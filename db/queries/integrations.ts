@@ -1,7 +1,7 @@
 // The integrations table: one school's settings and sealed secret; read, write, pause, delete, re-seal.
 import { sql } from 'kysely';
 import type { Db } from '../connection.js';
-import type { Integration } from '../types.js';
+import type { BlackoutRange, Integration } from '../types.js';
 
 export async function getIntegration(db: Db, schoolId: string): Promise<Integration | undefined> {
   return db.selectFrom('integrations').selectAll().where('school_id', '=', schoolId).executeTakeFirst();
@@ -65,6 +65,8 @@ export interface IntegrationSettings {
   mappingGender: boolean;
   scheduleCron: string;
   scheduleTimezone: string;
+  /** Already checked and stripped of ranges wholly in the past; omitted: none. */
+  blackouts?: BlackoutRange[];
 }
 
 export interface SealedSecret {
@@ -119,6 +121,7 @@ export async function putIntegration(
       mapping_gender: settings.mappingGender,
       schedule_cron: settings.scheduleCron,
       schedule_timezone: settings.scheduleTimezone,
+      blackouts: JSON.stringify(settings.blackouts ?? []),
     };
     const secretValues = secret
       ? { client_secret_encrypted: secret.ciphertext, client_secret_key_id: secret.keyId }
@@ -155,7 +158,10 @@ export async function putIntegration(
   });
 }
 
-/** Pause/resume. Idempotent: an unchanged value leaves updated_at and the settings version alone. */
+/**
+ * Pause/resume of one school. It also clears a bulk pause's note and mark: the school's own state
+ * is now what someone chose for it. Idempotent: an unchanged row keeps updated_at and its settings version.
+ */
 export async function setIntegrationActive(
   db: Db,
   schoolId: string,
@@ -163,9 +169,17 @@ export async function setIntegrationActive(
 ): Promise<Integration | undefined> {
   const changed = await db
     .updateTable('integrations')
-    .set({ active, updated_at: sql`now()`, settings_version: nextSettingsVersion() })
+    .set({
+      active,
+      pause_note: null,
+      paused_in_bulk: false,
+      updated_at: sql`now()`,
+      settings_version: nextSettingsVersion(),
+    })
     .where('school_id', '=', schoolId)
-    .where('active', '=', !active)
+    .where((eb) =>
+      eb.or([eb('active', '=', !active), eb('pause_note', 'is not', null), eb('paused_in_bulk', '=', true)]),
+    )
     .returningAll()
     .executeTakeFirst();
   return changed ?? getIntegration(db, schoolId);
