@@ -148,6 +148,16 @@ describe('the served OpenAPI document against real responses', () => {
     expect(probe.res.statusCode, probe.res.body).toBe(200);
     expect((await call('post', `${INTEGRATION}/pause`, p)).res.statusCode).toBe(200);
     expect((await call('post', `${INTEGRATION}/resume`, p, { payload: {} })).res.statusCode).toBe(200);
+    const bulkPause = await call(
+      'post',
+      '/v1/integrations/pause',
+      {},
+      { payload: { schoolIds: [schoolId], note: 'summer' } },
+    );
+    expect(bulkPause.res.statusCode).toBe(200);
+    expect(
+      (await call('post', '/v1/integrations/resume', {}, { payload: { schoolIds: [schoolId] } })).res.statusCode,
+    ).toBe(200);
 
     // A test run (changes and issues), then a commit (students).
     const preview = await call('post', RUNS, p);
@@ -183,8 +193,16 @@ describe('the served OpenAPI document against real responses', () => {
     const primed = await call('get', RUNS, { schoolId }, { target: limited, auth: false });
     expect(primed.res.statusCode).toBe(401);
     for (const { method, path, operationId } of v1Ops()) {
-      const payload = method === 'put' ? settings() : undefined;
-      const bad = await call(method, path, { schoolId: 'not a school!', runId }, { payload });
+      // The bulk routes name their schools in the body: a malformed one there is the bad request.
+      const bulk = path.startsWith('/v1/integrations/');
+      const payloadFor = (id: string) => (bulk ? { schoolIds: [id] } : method === 'put' ? settings() : undefined);
+      const payload = payloadFor(schoolId);
+      const bad = await call(
+        method,
+        path,
+        { schoolId: 'not a school!', runId },
+        { payload: payloadFor('not a school!') },
+      );
       expect(bad.body?.error.code, operationId).toBe('VALIDATION_FAILED');
       const anonymous = await call(method, path, { schoolId, runId }, { auth: false, payload });
       expect(anonymous.body?.error.code, operationId).toBe('UNAUTHORIZED');

@@ -73,7 +73,7 @@ describe('schedule.lastDueAt and lastDueRunId', () => {
         const before = await countMissedScheduledRuns(api.db);
         const judgeAt = new Date(new Date(skipped.lastDueAt!).getTime() + MISSED_RUN_GRACE_MS + 1000);
         const warnings: object[] = [];
-        const logger = { info() {}, error() {}, warn: (o: object) => void warnings.push(o) };
+        const logger = { debug() {}, info() {}, error() {}, warn: (o: object) => void warnings.push(o) };
         expect(await checkMissedRun({ db: api.db, client: api.client, logger }, row, judgeAt)).toBe(true);
         expect(await checkMissedRun({ db: api.db, client: api.client, logger }, row, judgeAt)).toBe(false);
         expect((await countMissedScheduledRuns(api.db)) - before).toBeGreaterThanOrEqual(1);
