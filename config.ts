@@ -79,6 +79,8 @@ const envSchema = z.object({
     .regex(/^(?!__)\S+$/, "must not contain spaces, nor start with '__'")
     .optional(),
   WORKFLOW_BUNDLE_PATH: z.string().trim().optional(),
+  API_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9465),
+  WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
 });
 
 export interface Config {
@@ -111,6 +113,8 @@ export interface Config {
    * bundles workflows/ at start, in a child process.
    */
   workflowBundlePath: string | undefined;
+  /** Prometheus endpoints of the API and the worker; null: off (the variable is `0`). */
+  metrics: { apiPort: number | null; workerPort: number | null };
 }
 
 export class ConfigError extends Error {
@@ -207,6 +211,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, role: Role = 't
         ? { deploymentName: e.WORKER_DEPLOYMENT_NAME, buildId: e.WORKER_BUILD_ID }
         : null,
     workflowBundlePath,
+    metrics: { apiPort: e.API_METRICS_PORT || null, workerPort: e.WORKER_METRICS_PORT || null },
   };
 }
 

@@ -32,6 +32,7 @@ export function makeBeginRun(deps: ActivityDeps) {
         { ...newRun, temporalRunId: input.temporalRunId },
         { code: 'INTEGRATION_INACTIVE', message: 'the integration is paused' },
       );
+      countSkipped(deps, newRun);
       return { outcome: 'skipped', code: 'INTEGRATION_INACTIVE', runningRunId: null };
     }
 
@@ -46,6 +47,7 @@ export function makeBeginRun(deps: ActivityDeps) {
         { ...newRun, temporalRunId: input.temporalRunId },
         { code: 'RUN_IN_PROGRESS', message: `another run of this school is in progress (${claim.runningRunId})` },
       );
+      countSkipped(deps, newRun);
       deps.logger?.info(
         { runId: input.runId, schoolId: input.schoolId, runningRunId: claim.runningRunId },
         'run skipped: the school already has a run in progress',
@@ -77,6 +79,17 @@ export function makeBeginRun(deps: ActivityDeps) {
       notificationsEnabled: wantsEmail(parseRunSettings(run.settings)),
     };
   };
+}
+
+/** A skipped run ends here, without finishRun; a retried beginRun finds it ended and counts nothing. */
+function countSkipped(deps: ActivityDeps, run: { trigger: string; testRun: boolean }): void {
+  deps.metrics?.runEnded({
+    status: 'skipped',
+    trigger: run.trigger,
+    testRun: run.testRun,
+    durationSeconds: null,
+    students: {},
+  });
 }
 
 /** A continued execution of the run's workflow takes over its links (temporal.runId, uiUrl). */

@@ -4,8 +4,10 @@ import type { Config } from '../config.js';
 import type { Db } from '../db/connection.js';
 import type { EmailSender } from '../email/sender.js';
 import type { PowerSchoolCredentials, StudentScope } from '../powerschool/client.js';
+import type { PowerSchoolRequestObserver } from '../powerschool/request-outcome.js';
 import type { SecretBox } from '../secrets/secret-box.js';
 import type { Log } from '../logging/log.js';
+import type { SyncMetrics } from './metrics.js';
 
 /** What the activities need of PowerSchool: the client's reading methods (tests may wrap them). */
 export interface StudentSource {
@@ -20,6 +22,8 @@ export type StudentSourceFactory = (
   credentials: PowerSchoolCredentials,
   allowInsecure: boolean,
   signal?: AbortSignal,
+  /** Told the outcome of every PowerSchool request (the worker's metrics). */
+  onRequest?: PowerSchoolRequestObserver,
 ) => StudentSource;
 
 /** pino fits. Activities log ids and counts only: never secrets, never student data. */
@@ -45,4 +49,6 @@ export interface ActivityDeps {
    * started; it is released only once it is older than this. Default ABANDONED_RUN_GRACE_MS (services/run-slot.ts).
    */
   abandonedRunGraceMs?: number;
+  /** The worker's metrics; without it nothing is counted. */
+  metrics?: SyncMetrics;
 }

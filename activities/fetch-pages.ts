@@ -20,7 +20,7 @@ import type { FetchPageInput, FetchPageResult, PlanRunResult, RunRef } from './t
  * The client retries once in-process (a quick second try for a blip); anything longer is left to
  * the activity's retry policy, so retries show in the Temporal UI and survive a worker restart.
  */
-const defaultFactory: StudentSourceFactory = (credentials, allowInsecure, signal) =>
+const defaultFactory: StudentSourceFactory = (credentials, allowInsecure, signal, onRequest) =>
   new PowerSchoolClient({
     credentials,
     allowInsecure,
@@ -28,15 +28,18 @@ const defaultFactory: StudentSourceFactory = (credentials, allowInsecure, signal
     retryBaseDelayMs: 250,
     maxRetryDelayMs: 5_000,
     ...(signal ? { signal } : {}),
+    ...(onRequest ? { onRequest } : {}),
   });
 
 async function sourceFor(deps: ActivityDeps, ctx: RunContext): Promise<StudentSource> {
   const credentials = await credentialsFor(deps.db, deps.secretBox, ctx);
   // The activity's cancellation (or heartbeat timeout) aborts the request in flight.
+  const metrics = deps.metrics;
   return (deps.powerschoolClientFactory ?? defaultFactory)(
     credentials,
     deps.config.allowInsecurePowerSchool,
     activitySignal(),
+    metrics ? (outcome) => metrics.powerSchoolRequest(outcome) : undefined,
   );
 }
 

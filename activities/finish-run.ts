@@ -2,8 +2,9 @@
 import { clearStaging, endRun } from '../db/queries/run-lifecycle.js';
 import { runCountsOf } from '../db/queries/run-counts.js';
 import { wantsEmail } from '../db/queries/run-settings.js';
-import { getRunSettings } from '../db/queries/runs.js';
+import { getRun, getRunSettings } from '../db/queries/runs.js';
 import type { ActivityDeps } from './deps.js';
+import { endedRun } from './metrics.js';
 import type { FinishRunInput, FinishRunResult } from './types.js';
 
 /**
@@ -14,10 +15,13 @@ import type { FinishRunInput, FinishRunResult } from './types.js';
  */
 export function makeFinishRun(deps: ActivityDeps) {
   return async function finishRun({ runId, status, error }: FinishRunInput): Promise<FinishRunResult> {
+    // Counted only by the call that ends the run: a retried finishRun finds it ended already.
+    const wasRunning = (await getRun(deps.db, runId))?.status === 'running';
     const settings = await getRunSettings(deps.db, runId);
     const run = await endRun(deps.db, runId, status, error ?? null, wantsEmail(settings) ? 'pending' : 'disabled');
     await clearStaging(deps.db, runId);
     if (!run) return { status: 'unknown', notify: false };
+    if (wasRunning && run.status !== 'running') deps.metrics?.runEnded(endedRun(run));
     deps.logger?.info(
       { runId, schoolId: run.school_id, status: run.status, errorCode: run.error_code ?? undefined },
       'run finished',

@@ -3,6 +3,7 @@ import { countOf, maxPageSizeOf, studentRowsOf } from './answers.js';
 import type { PowerSchoolCredentials } from './oauth.js';
 import { STUDENT_COLUMNS } from './records.js';
 import { afterDcidQuery, scopeQuery, type StudentScope } from './scope.js';
+import type { PowerSchoolRequestObserver } from './request-outcome.js';
 import { PowerSchoolSession } from './session.js';
 import type { Log } from '../logging/log.js';
 
@@ -31,6 +32,8 @@ export interface PowerSchoolClientOptions {
   logger?: Log;
   /** Aborts requests in flight and retry waits (e.g. on Temporal activity cancellation). */
   signal?: AbortSignal;
+  /** Told the outcome of every HTTP exchange, retries included (the worker's metrics). */
+  onRequest?: PowerSchoolRequestObserver;
 }
 
 export class PowerSchoolClient {
@@ -48,6 +51,7 @@ export class PowerSchoolClient {
       maxRetryDelayMs: options.maxRetryDelayMs ?? 30_000,
       logger: options.logger,
       signal: options.signal,
+      onRequest: options.onRequest,
     });
   }
 

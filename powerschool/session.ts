@@ -5,6 +5,7 @@ import { PowerSchoolError } from './errors.js';
 import { assertAllowedUrl, sendHttp, type HttpResponse } from './http.js';
 import { requestToken, type PowerSchoolCredentials } from './oauth.js';
 import { inPoliteSlot } from './politeness.js';
+import { outcomeOfFailure, outcomeOfStatus, type PowerSchoolRequestObserver } from './request-outcome.js';
 import { withRetries, type RetryPolicy } from './retry.js';
 import { getToken, invalidateToken, refreshToken, type CachedToken } from './token-cache.js';
 import type { Log } from '../logging/log.js';
@@ -15,6 +16,8 @@ export interface SessionOptions extends RetryPolicy {
   timeoutMs: number;
   minIntervalMs: number;
   logger?: Log | undefined;
+  /** Told the outcome of every HTTP exchange, retries included (the worker's metrics). */
+  onRequest?: PowerSchoolRequestObserver | undefined;
 }
 
 /** Server URL without trailing slashes; path prefixes (a PowerSchool behind /ps) are kept. */
@@ -84,10 +87,19 @@ export class PowerSchoolSession {
   }
 
   private send(req: { method: 'GET' | 'POST'; url: URL; headers: Record<string, string>; body?: string }) {
-    const { allowInsecure, timeoutMs, minIntervalMs, signal } = this.options;
+    const { allowInsecure, timeoutMs, minIntervalMs, signal, onRequest } = this.options;
     assertAllowedUrl(req.url, allowInsecure);
     return inPoliteSlot(this.schoolKey, minIntervalMs, (): Promise<HttpResponse> =>
-      sendHttp({ ...req, timeoutMs, allowInsecure, ...(signal ? { signal } : {}) }),
+      sendHttp({ ...req, timeoutMs, allowInsecure, ...(signal ? { signal } : {}) }).then(
+        (res) => {
+          onRequest?.(outcomeOfStatus(res.status));
+          return res;
+        },
+        (err: unknown) => {
+          onRequest?.(outcomeOfFailure(signal));
+          throw err;
+        },
+      ),
     );
   }
 }

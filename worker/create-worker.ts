@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Worker, type WorkerDeploymentOptions } from '@temporalio/worker';
+import { NativeConnection, Runtime, Worker, type WorkerDeploymentOptions } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { createActivities, type StudentSourceFactory } from '../activities/index.js';
 import type { Config } from '../config.js';
@@ -14,6 +14,7 @@ import { createDb, type Db } from '../db/connection.js';
 import { createEmailSender, type EmailSender } from '../email/sender.js';
 import { createLogger } from '../logging/logger.js';
 import { SecretBox } from '../secrets/secret-box.js';
+import { createSyncMetrics } from './metrics.js';
 
 /**
  * A sync worker in this process: the syncStudents workflow and its activities on the configured
@@ -184,6 +185,8 @@ export async function createWorker(config: Config, deps: WorkerDeps = {}): Promi
       logger,
       maxPageSize: deps.maxPageSize,
       abandonedRunGraceMs: deps.abandonedRunGraceMs,
+      // On the runtime's meter: exported when the runtime was installed with an exporter, a no-op otherwise.
+      metrics: createSyncMetrics(Runtime.instance().metricMeter),
     });
 
     const workflowBundle = deps.workflowBundle ?? { code: await bundled! };

@@ -8,6 +8,7 @@ import { createLogger } from '../logging/logger.js';
 import { connectClient, ensureSearchAttributes } from '../temporal/connection.js';
 import { startScheduleReconciler } from '../services/schedule-reconciler.js';
 import { createWorker } from './create-worker.js';
+import { prometheusTelemetry } from './metrics.js';
 import { installRuntimeLogger } from './runtime-logger.js';
 
 /** How long a graceful shutdown may take (running activities finishing) before the process exits anyway. */
@@ -16,7 +17,9 @@ const SHUTDOWN_DELAY_MS = 60_000;
 const config = loadConfigOrExit('worker');
 // The same redacting logger as the API: no credential reaches the worker's log either.
 const logger = createLogger({ logLevel: config.logLevel, service: 'worker' });
-installRuntimeLogger(logger);
+// The SDK's Prometheus exporter serves its metrics and ours (worker/metrics.ts) on WORKER_METRICS_PORT.
+const { workerPort: metricsPort } = config.metrics;
+installRuntimeLogger(logger, metricsPort ? prometheusTelemetry(config.http.host, metricsPort) : undefined);
 
 const db = createDb(config.databaseUrl, { applicationName: 'powerschool-sync-worker' });
 const client = await connectClient(config);

@@ -1,4 +1,4 @@
-import { DefaultLogger, Runtime, type LogEntry } from '@temporalio/worker';
+import { DefaultLogger, Runtime, type LogEntry, type TelemetryOptions } from '@temporalio/worker';
 import type { Logger } from 'pino';
 
 type TemporalLevel = LogEntry['level'];
@@ -24,10 +24,12 @@ const TO_PINO: Record<TemporalLevel, 'trace' | 'debug' | 'info' | 'warn' | 'erro
 /**
  * Sends the Temporal SDK's own log lines (worker state, activity and workflow failures) through
  * our pino logger, so the worker writes one JSON log stream at one LOG_LEVEL. Call once, before
- * any connection or worker is created.
+ * any connection or worker is created, with the metrics exporter if any (worker/metrics.ts): the
+ * runtime is installed once per process.
  */
-export function installRuntimeLogger(logger: Logger): void {
+export function installRuntimeLogger(logger: Logger, telemetryOptions?: TelemetryOptions): void {
   Runtime.install({
+    ...(telemetryOptions ? { telemetryOptions } : {}),
     logger: new DefaultLogger(TO_TEMPORAL[logger.level] ?? 'INFO', (entry) => {
       logger[TO_PINO[entry.level]]({ temporal: true, ...entry.meta }, entry.message);
     }),
