@@ -17,6 +17,7 @@ import docs from './plugins/external/docs.js';
 import rateLimit from './plugins/external/rate-limit.js';
 import swagger from './plugins/external/swagger.js';
 import type { PowerSchoolProbe } from './powerschool-probe.js';
+import { httpMetrics, type ApiMetrics } from './plugins/metrics.js';
 import { bulkRoutes } from './routes/bulk.js';
 import { integrationRoutes } from './routes/integration.js';
 import { runRoutes } from './routes/runs.js';
@@ -42,6 +43,8 @@ export interface AppDeps {
   bodyLimit?: number;
   /** test-connection's PowerSchool call; defaults to the real PowerSchool client. */
   powerSchool?: PowerSchoolProbe;
+  /** Counts every request (api/plugins/metrics.ts); served on a port of its own by api/main.ts. */
+  metrics?: ApiMetrics;
 }
 
 export const DEFAULT_RATE_LIMIT: RateLimitOptions = { max: 1200, timeWindowMs: 60_000 };
@@ -72,6 +75,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   // Order matters: the not-found handler learns routes as they are added and needs the auth guard,
   // which needs the rate limiter.
+  // First, at the root: every answer is counted, 404s and errors included.
+  if (deps.metrics) await app.register(httpMetrics, { metrics: deps.metrics });
   await app.register(errorHandler);
   await app.register(jsonBody);
   await app.register(requestId);

@@ -6,6 +6,7 @@ import { SecretBox } from '../secrets/secret-box.js';
 import { connectClient, ensureSearchAttributes } from '../temporal/connection.js';
 import { reconcileSchedulesExclusively } from '../services/schedule-reconciler.js';
 import { buildApp } from './app.js';
+import { createApiMetrics, listenMetrics } from './plugins/metrics.js';
 import { createLogger } from '../logging/logger.js';
 import { resealSecrets } from './secrets-rotation.js';
 
@@ -28,8 +29,20 @@ async function main() {
     logger.error({ err }, 'could not re-seal client secrets; continuing'),
   );
 
-  const app = await buildApp({ config, db, temporalClient: client, logger, rateLimit: config.rateLimit ?? false });
+  // Prometheus scrapes its own port (API_METRICS_PORT), never the API's.
+  const metricsPort = config.metrics.apiPort;
+  const metrics = metricsPort ? createApiMetrics(db, logger) : undefined;
+  const app = await buildApp({
+    config,
+    db,
+    temporalClient: client,
+    logger,
+    rateLimit: config.rateLimit ?? false,
+    metrics,
+  });
   await app.listen({ host: config.http.host, port: config.http.port });
+  const metricsServer =
+    metrics && metricsPort ? await listenMetrics(metrics, config.http.host, metricsPort) : undefined;
   const reconciled = reconcileSchedulesExclusively({ db, client, config, logger, concurrency: 8 }).catch(
     (err: unknown) => logger.error({ err }, 'could not reconcile schedules; continuing'),
   );
@@ -40,6 +53,7 @@ async function main() {
     if (err) logger.error({ err }, 'shutting down after an uncaught error');
     else logger.info({ signal }, 'shutting down');
     await app.close();
+    await metricsServer?.close();
     await reconciled;
     await db.destroy();
     await client.connection.close();
