@@ -20,6 +20,7 @@ import type { PowerSchoolProbe } from './powerschool-probe.js';
 import { httpMetrics, type ApiMetrics } from './plugins/metrics.js';
 import { bulkRoutes } from './routes/bulk.js';
 import { integrationRoutes } from './routes/integration.js';
+import { reportRoutes } from './routes/reports.js';
 import { runRoutes } from './routes/runs.js';
 import { serviceRoutes } from './routes/service.js';
 import { studentRoutes } from './routes/students.js';
@@ -100,6 +101,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await v1.register(integrationRoutes, { services });
       await v1.register(bulkRoutes, { services });
       await v1.register(runRoutes, { services });
+      await v1.register(reportRoutes, { services });
       await v1.register(studentRoutes, { services });
     },
     { prefix: '/v1' },
