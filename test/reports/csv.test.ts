@@ -1,23 +1,23 @@
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { csvCell, csvRow } from '../../api/csv.js';
-import { CHANGES_CSV_COLUMNS, ISSUES_CSV_COLUMNS } from '../../api/routes/reports.js';
+import { CHANGES_CSV_COLUMNS, ISSUES_CSV_COLUMNS, CsvLineEnds } from '../../db/queries/reports.js';
 import { uniqueSchoolId } from '../helpers/env.js';
 import { expectErrorShape, startTestApi, type TestApi } from '../api/support.js';
 
-describe('csv cells', () => {
-  it('prefixes text that a spreadsheet would run as a formula, and only text', () => {
-    for (const start of ['=', '+', '-', '@', '\t', '\r']) expect(csvCell(`${start}1`).replace(/^"/, '')).toMatch(/^'/);
-    expect(csvCell(-5)).toBe('-5');
-    expect(csvCell(2027)).toBe('2027');
-    expect(csvCell('-5')).toBe("'-5");
-    expect(csvCell('Ann')).toBe('Ann');
-    expect(csvCell(null)).toBe('');
-    expect(csvCell(true)).toBe('true');
-  });
-
-  it('quotes as RFC 4180 says: quotes doubled, CRLF row ends', () => {
-    expect(csvRow(['a,b', 'say "hi"', 'two\nlines', 'x'])).toBe('"a,b","say ""hi""","two\nlines",x\r\n');
+describe('CsvLineEnds', () => {
+  it('ends rows with CRLF and leaves a newline inside a quoted field alone, across chunk boundaries', async () => {
+    const chunks = ['a,"x\n', 'y ""q""",1\n', 'b,"', '\n",-2\n'];
+    let out = '';
+    const lineEnds = new CsvLineEnds();
+    lineEnds.on('data', (d: Buffer) => (out += d.toString('utf8')));
+    for (const c of chunks) lineEnds.write(Buffer.from(c));
+    lineEnds.end();
+    await new Promise((resolve) => lineEnds.on('end', resolve));
+    expect(out).toBe('a,"x\ny ""q""",1\r\nb,"\n",-2\r\n');
+    expect(parse(out)).toEqual([
+      ['a', 'x\ny "q"', '1'],
+      ['b', '\n', '-2'],
+    ]);
   });
 });
 
@@ -48,8 +48,20 @@ describe('run reports as CSV', () => {
           run_id: runId,
           dcid: '102',
           type: 'update',
-          before: JSON.stringify({ dcid: '102', firstName: 'Ann', lastName: 'Lee', gradeLevel: 0, graduationYear: 2027 }),
-          after: JSON.stringify({ dcid: '102', firstName: '=1+2', lastName: awkwardName, gradeLevel: -1, graduationYear: 2027 }),
+          before: JSON.stringify({
+            dcid: '102',
+            firstName: 'Ann',
+            lastName: 'Lee',
+            gradeLevel: 0,
+            graduationYear: 2027,
+          }),
+          after: JSON.stringify({
+            dcid: '102',
+            firstName: '=1+2',
+            lastName: awkwardName,
+            gradeLevel: -1,
+            graduationYear: 2027,
+          }),
         },
       ])
       .execute();
