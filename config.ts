@@ -25,6 +25,9 @@ export const TEST_SECRETS_KEY = Buffer.alloc(32, 7).toString('base64');
 /** Long enough that guessing is hopeless even at the rate limit (and what the contract promises). */
 export const MIN_API_TOKEN_LENGTH = 32;
 
+export const DEFAULT_API_METRICS_PORT = 9465;
+export const DEFAULT_WORKER_METRICS_PORT = 9464;
+
 export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/powerschool_sync';
 
 const booleanString = z
@@ -79,8 +82,8 @@ const envSchema = z.object({
     .regex(/^(?!__)\S+$/, "must not contain spaces, nor start with '__'")
     .optional(),
   WORKFLOW_BUNDLE_PATH: z.string().trim().optional(),
-  API_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9465),
-  WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
+  API_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
 });
 
 export interface Config {
@@ -113,7 +116,7 @@ export interface Config {
    * bundles workflows/ at start, in a child process.
    */
   workflowBundlePath: string | undefined;
-  /** Prometheus endpoints of the API and the worker; null: off (the variable is `0`). */
+  /** Prometheus endpoints of the API and the worker; null: off (the variable is `0`, or unset under NODE_ENV=test). */
   metrics: { apiPort: number | null; workerPort: number | null };
 }
 
@@ -211,7 +214,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, role: Role = 't
         ? { deploymentName: e.WORKER_DEPLOYMENT_NAME, buildId: e.WORKER_BUILD_ID }
         : null,
     workflowBundlePath,
-    metrics: { apiPort: e.API_METRICS_PORT || null, workerPort: e.WORKER_METRICS_PORT || null },
+    // Off by default under NODE_ENV=test: test files start APIs and workers side by side, and a
+    // fixed port would make them collide.
+    metrics: {
+      apiPort: (e.API_METRICS_PORT ?? (testMode ? 0 : DEFAULT_API_METRICS_PORT)) || null,
+      workerPort: (e.WORKER_METRICS_PORT ?? (testMode ? 0 : DEFAULT_WORKER_METRICS_PORT)) || null,
+    },
   };
 }
 

@@ -19,7 +19,15 @@ const config = loadConfigOrExit('worker');
 const logger = createLogger({ logLevel: config.logLevel, service: 'worker' });
 // The SDK's Prometheus exporter serves its metrics and ours (worker/metrics.ts) on WORKER_METRICS_PORT.
 const { workerPort: metricsPort } = config.metrics;
-installRuntimeLogger(logger, metricsPort ? prometheusTelemetry(config.http.host, metricsPort) : undefined);
+try {
+  installRuntimeLogger(logger, metricsPort ? prometheusTelemetry(config.http.host, metricsPort) : undefined);
+} catch (err) {
+  // e.g. the port is taken: one line naming the variable, as for any configuration error.
+  process.stderr.write(
+    `Configuration error: WORKER_METRICS_PORT: ${err instanceof Error ? err.message : String(err)}\n`,
+  );
+  process.exit(78);
+}
 
 const db = createDb(config.databaseUrl, { applicationName: 'powerschool-sync-worker' });
 const client = await connectClient(config);

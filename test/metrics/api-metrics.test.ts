@@ -1,0 +1,104 @@
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { API_METRICS, createApiMetrics, listenMetrics, type MetricsServer } from '../../api/plugins/metrics.js';
+import type { Db } from '../../db/connection.js';
+import { testDb, uniqueSchoolId } from '../helpers/env.js';
+import { startTestApi, type TestApi } from '../api/support.js';
+import { scrape, valueOf } from './scrape.js';
+
+describe('API metrics', () => {
+  let api: TestApi;
+  let server: MetricsServer;
+  let metricsDb: Db;
+  const schoolId = uniqueSchoolId('metrics');
+
+  beforeAll(async () => {
+    metricsDb = testDb();
+    const metrics = createApiMetrics(metricsDb);
+    api = await startTestApi({ deps: { metrics } });
+    server = await listenMetrics(metrics, '127.0.0.1', 0);
+  });
+  afterAll(async () => {
+    await server?.close();
+    await api?.close();
+    await metricsDb?.destroy();
+  });
+
+  it('counts requests by route template and status, never by URL', async () => {
+    expect((await api.req({ method: 'GET', url: `/v1/schools/${schoolId}/integration` })).statusCode).toBe(404);
+    expect((await api.req({ method: 'GET', url: `/v1/schools/${schoolId}/integration` })).statusCode).toBe(404);
+    expect((await api.req({ method: 'GET', url: `/v1/schools/${schoolId}/runs` })).statusCode).toBe(200);
+    expect((await api.req({ method: 'GET', url: `/no/such/${schoolId}` })).statusCode).toBe(404);
+    expect((await api.req({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
+
+    const { text, samples } = await scrape(server.port);
+    expect(text).not.toContain(schoolId);
+    const requests = (route: string, status: string) =>
+      valueOf(samples, API_METRICS.requests, { method: 'GET', route, status_code: status });
+    expect(requests('/v1/schools/:schoolId/integration', '404')).toBe(2);
+    expect(requests('/v1/schools/:schoolId/runs', '200')).toBe(1);
+    expect(requests('unmatched', '404')).toBe(1);
+    expect(requests('/healthz', '200')).toBe(1);
+    expect(
+      valueOf(samples, `${API_METRICS.requestDuration}_count`, {
+        method: 'GET',
+        route: '/v1/schools/:schoolId/integration',
+        status_code: '404',
+      }),
+    ).toBe(2);
+    // The metrics are not on the API's own port.
+    expect((await api.app.inject({ method: 'GET', url: '/metrics' })).statusCode).toBe(404);
+  });
+
+  it('reads the fleet gauges from the database at each scrape', async () => {
+    const before = valueOf((await scrape(server.port)).samples, API_METRICS.schoolsWithoutSuccess)!;
+    const late = uniqueSchoolId('late');
+    const fine = uniqueSchoolId('fine');
+    for (const id of [late, fine]) {
+      await api.db
+        .insertInto('integrations')
+        .values({
+          school_id: id,
+          server_url: 'https://district.powerschool.com',
+          client_id: 'c',
+          active: true,
+          client_secret_encrypted: 'x',
+          client_secret_key_id: 'k',
+          grade_from: 9,
+          grade_to: 12,
+          created_at: sql<Date>`now() - interval '30 days'`,
+        })
+        .execute();
+    }
+    await api.db
+      .insertInto('runs')
+      .values({
+        id: `powerschool-sync-${fine}-manual-1`,
+        school_id: fine,
+        trigger: 'manual',
+        test_run: true,
+        status: 'succeeded',
+        started_at: sql<Date>`now() - interval '2 days'`,
+      })
+      .execute();
+    // A success 9 days ago does not count.
+    await api.db
+      .insertInto('runs')
+      .values({
+        id: `powerschool-sync-${late}-manual-1`,
+        school_id: late,
+        trigger: 'manual',
+        test_run: false,
+        status: 'succeeded',
+        started_at: sql<Date>`now() - interval '9 days'`,
+      })
+      .execute();
+
+    const { samples } = await scrape(server.port);
+    expect(valueOf(samples, API_METRICS.schoolsWithoutSuccess)).toBe(before + 1);
+    // No run can be held until the safety hold lands; the missed-run count needs the schedule's last due time.
+    expect(valueOf(samples, API_METRICS.heldRuns)).toBe(0);
+    expect(valueOf(samples, API_METRICS.oldestHeldRunAge)).toBe(0);
+    expect(valueOf(samples, API_METRICS.missedScheduledRuns)).toBe(0);
+  });
+});
