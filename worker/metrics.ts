@@ -1,7 +1,7 @@
 import type { MetricMeter } from '@temporalio/common';
 import type { TelemetryOptions } from '@temporalio/worker';
 import type { EndedRun, SyncMetrics } from '../activities/metrics.js';
-import type { PowerSchoolRequestOutcome } from '../powerschool/request-outcome.js';
+import { POWERSCHOOL_REQUEST_OUTCOMES, type PowerSchoolRequestOutcome } from '../powerschool/request-outcome.js';
 
 /**
  * The worker's Prometheus endpoint is the Temporal SDK's own exporter (Runtime.install, before
@@ -20,6 +20,9 @@ export const WORKER_METRICS = {
   runDuration: 'powerschool_sync_run_duration_seconds',
   powerSchoolRequests: 'powerschool_sync_powerschool_requests_total',
 } as const;
+
+/** The statuses a run ends in (more may come; they are counted when they occur). */
+const RUN_END_STATUSES = ['succeeded', 'failed', 'cancelled', 'skipped'];
 
 /** Runs last from seconds (a small school) to an hour (a district's first commit). */
 export const RUN_DURATION_BUCKETS_SECONDS = [10, 30, 60, 300, 900, 1800, 3600];
@@ -49,6 +52,14 @@ export function createSyncMetrics(meter: MetricMeter): SyncMetrics {
     undefined,
     'HTTP requests to PowerSchool, by outcome',
   );
+  // Every series starts at 0, so the first failure or 429 is an increase Prometheus can see (a
+  // series that appears at 1 has no earlier sample to rise from) and the dashboards show zeros.
+  for (const status of RUN_END_STATUSES)
+    for (const trigger of ['schedule', 'manual'])
+      for (const testRun of ['true', 'false']) runs.add(0, { status, trigger, test_run: testRun });
+  for (const change of ['create', 'update']) students.add(0, { change });
+  for (const outcome of POWERSCHOOL_REQUEST_OUTCOMES) requests.add(0, { outcome });
+
   return {
     runEnded(run: EndedRun) {
       runs.add(1, { status: run.status, trigger: run.trigger, test_run: String(run.testRun) });

@@ -125,12 +125,14 @@ describe('worker metrics', () => {
     expect(runs('succeeded')).toBe(1);
     expect(runs('failed')).toBe(1);
     expect(valueOf(samples, WORKER_METRICS.students, { change: 'create' })).toBe(created);
-    expect(valueOf(samples, WORKER_METRICS.students, { change: 'update' })).toBeUndefined();
+    expect(valueOf(samples, WORKER_METRICS.students, { change: 'update' })).toBe(0);
+    expect(runs('cancelled')).toBe(0); // every series starts at 0
     expect(valueOf(samples, `${WORKER_METRICS.runDuration}_count`)).toBe(2);
     const buckets = samples.filter((s) => s.name === `${WORKER_METRICS.runDuration}_bucket`).map((s) => s.labels.le);
     expect(buckets).toEqual([...RUN_DURATION_BUCKETS_SECONDS.map(String), '+Inf']);
 
-    const requests = (outcome: string) => valueOf(samples, WORKER_METRICS.powerSchoolRequests, { outcome }) ?? 0;
+    const requests = (outcome: string) => valueOf(samples, WORKER_METRICS.powerSchoolRequests, { outcome });
+    expect(requests('network_error')).toBe(0);
     expect(requests('rate_limited')).toBe(1);
     expect(requests('server_error')).toBe(1);
     expect(requests('unauthorized')).toBe(1); // the wrong secret's token request
