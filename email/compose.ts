@@ -74,6 +74,13 @@ export function remedyFor(code: string | null): string {
   return code !== null && Object.hasOwn(REMEDIES, code) ? REMEDIES[code as RunFailureCode] : GENERIC_REMEDY;
 }
 
+/**
+ * Where the whole record is: the CSV reports are served by our API to Cialfo's backend, so the
+ * email names the place a person gets them, never a link that would need our bearer token.
+ */
+export const FULL_REPORT_NOTE =
+  "The full report of this run (every change and every issue) can be downloaded as CSV files from the school's sync history in Cialfo.";
+
 function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }
@@ -122,7 +129,7 @@ export function composeRunEmail({ run, issues, runUrl }: RunEmailInput): Compose
     (i) => `${i.count} × ${i.field}: ${i.code}${i.skipped ? ' (record skipped)' : ' (synced without this field)'}`,
   );
   if (issueLines.length > 0) lines.push('', 'Issues in PowerSchool data:', ...issueLines.map((l) => `  - ${l}`));
-  lines.push('', `Details: ${runUrl}`);
+  lines.push('', FULL_REPORT_NOTE, `Details: ${runUrl}`);
   const text = lines.join('\n') + '\n';
 
   const html = [
@@ -135,6 +142,7 @@ export function composeRunEmail({ run, issues, runUrl }: RunEmailInput): Compose
     issueLines.length > 0
       ? `<p>Issues in PowerSchool data:</p><ul>${issueLines.map((l) => `<li>${escapeHtml(l)}</li>`).join('')}</ul>`
       : '',
+    `<p>${escapeHtml(FULL_REPORT_NOTE)}</p>`,
     `<p><a href="${escapeHtml(runUrl)}">Open the run</a></p>`,
   ].join('\n');
 

@@ -66,8 +66,10 @@ describe('docker-compose.yml', () => {
     expect(Object.keys(services).sort()).toEqual(
       [
         'api',
+        'grafana',
         'migrate',
         'postgres',
+        'prometheus',
         'temporal',
         'temporal-namespace',
         'temporal-schema',

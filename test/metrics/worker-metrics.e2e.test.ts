@@ -6,12 +6,14 @@ import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDb, type Db } from '../../db/connection.js';
 import { dropDatabase, ensureDatabase, migrateToLatest } from '../../db/migrate.js';
-import type { Simulator } from '../../powerschool/simulator/index.js';
+import type { Simulator } from '../../simulator/index.js';
+import { createApiMetrics } from '../../api/plugins/metrics.js';
 import { RUN_DURATION_BUCKETS_SECONDS, WORKER_METRICS } from '../../worker/metrics.js';
 import { createNamespace, namespaceClient } from '../api/support.js';
 import { testEnv, uniqueSchoolId, uniqueTaskQueue } from '../helpers/env.js';
 import { putIntegration, runRow, startSync, startTestSimulator, syncTestConfig } from '../sync/harness.js';
-import { scrape, valueOf } from './scrape.js';
+import { alertRules, dashboardQueries, seriesNames } from './deploy-files.js';
+import { parseExposition, scrape, valueOf } from './scrape.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -104,7 +106,7 @@ describe('worker metrics', () => {
     await dropDatabase(databaseUrl).catch(() => {});
   }, 60_000);
 
-  it('serves the SDK metrics and every custom series with the right counts', async () => {
+  it('serves the SDK metrics and every custom series with the right counts; the dashboard and alerts name only exported series', async () => {
     const good = uniqueSchoolId('good');
     const bad = uniqueSchoolId('bad');
     await putIntegration(db, config, good, sim, { grades: { from: -2, to: 12 } });
@@ -151,5 +153,17 @@ describe('worker metrics', () => {
     expect(samples.some((s) => s.name === 'temporal_worker_task_slots_available')).toBe(true);
     expect(samples.some((s) => s.name.startsWith('temporal_activity_schedule_to_start_latency'))).toBe(true);
     expect(samples.some((s) => s.name.startsWith('temporal_workflow_task_schedule_to_start_latency'))).toBe(true);
+
+    // Every dashboard query and alert rule names a series this worker or the API exports.
+    const api = createApiMetrics(db);
+    api.observeRequest({ method: 'GET', route: '/healthz', status: 200 }, 0.001);
+    const exported = new Set([
+      ...samples.map((s) => s.name),
+      ...parseExposition(await api.registry.metrics()).map((s) => s.name),
+    ]);
+    for (const { panel, expr } of dashboardQueries())
+      for (const name of seriesNames(expr)) expect(exported, `dashboard panel "${panel}"`).toContain(name);
+    for (const { alert, expr } of alertRules())
+      for (const name of seriesNames(expr)) expect(exported, `alert ${alert}`).toContain(name);
   }, 180_000);
 });
