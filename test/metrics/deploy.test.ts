@@ -89,7 +89,9 @@ describe('docker-compose: Prometheus and Grafana', () => {
     const prometheus = parseYaml(readFileSync(`${DEPLOY}prometheus/prometheus.yml`, 'utf8')) as {
       scrape_configs: { dns_sd_configs: { names: string[]; port: number }[] }[];
     };
-    const targets = prometheus.scrape_configs.flatMap((c) => c.dns_sd_configs.map((d) => `${d.names[0]}:${d.port}`));
+    const targets = prometheus.scrape_configs.flatMap((c) =>
+      c.dns_sd_configs.flatMap((d) => d.names.map((n) => `${n}:${d.port}`)),
+    );
     expect(targets.sort()).toEqual([
       `api:${DEFAULT_API_METRICS_PORT}`,
       `worker-1:${DEFAULT_WORKER_METRICS_PORT}`,
