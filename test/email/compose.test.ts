@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { composeRunEmail, remedyFor, type RunEmailInput } from '../../email/compose.js';
+import { composeRunEmail, FULL_REPORT_NOTE, remedyFor, type RunEmailInput } from '../../email/compose.js';
 
 type RunRow = RunEmailInput['run'];
 
@@ -77,6 +77,7 @@ describe('composeRunEmail', () => {
         'Skipped as invalid: 3',
         'No longer in PowerSchool (kept): 2',
         '',
+        FULL_REPORT_NOTE,
         'Details: http://ui/namespaces/default/workflows/run-1',
         '',
       ].join('\n'),

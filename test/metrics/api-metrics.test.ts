@@ -2,7 +2,8 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_METRICS, createApiMetrics, listenMetrics, type MetricsServer } from '../../api/plugins/metrics.js';
 import type { Db } from '../../db/connection.js';
-import { testDb, uniqueSchoolId } from '../helpers/env.js';
+import { testDb } from '../helpers/db.js';
+import { uniqueSchoolId } from '../helpers/env.js';
 import { startTestApi, type TestApi } from '../api/support.js';
 import { scrape, valueOf } from './scrape.js';
 

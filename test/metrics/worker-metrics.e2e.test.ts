@@ -1,15 +1,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDb, type Db } from '../../db/connection.js';
-import { dropDatabase, ensureDatabase, migrateToLatest } from '../../db/migrate.js';
+import type { Config } from '../../config.js';
+import type { Db } from '../../db/connection.js';
 import type { Simulator } from '../../simulator/index.js';
 import { createApiMetrics } from '../../api/plugins/metrics.js';
 import { RUN_DURATION_BUCKETS_SECONDS, WORKER_METRICS } from '../../worker/metrics.js';
 import { createNamespace, namespaceClient } from '../api/support.js';
+import { freshDatabase, type FreshDatabase } from '../helpers/db.js';
 import { testEnv, uniqueSchoolId, uniqueTaskQueue } from '../helpers/env.js';
 import { putIntegration, runRow, startSync, startTestSimulator, syncTestConfig } from '../sync/harness.js';
 import { alertRules, dashboardQueries, seriesNames } from './deploy-files.js';
@@ -26,18 +26,14 @@ async function freePort(): Promise<number> {
 }
 
 /**
- * `npm run worker` as a real process with WORKER_METRICS_PORT set: after a demo-sized commit
+ * `npm run worker` (worker/main.ts) as a real process with WORKER_METRICS_PORT set: after a demo-sized commit
  * (3,000 students, a 429 and a 503 on the way) and a run that fails (a wrong client secret), its
  * one endpoint serves the SDK's metrics and each of ours with exact counts. A database and a
- * namespace of its own: worker.ts reconciles every schedule of its database into its namespace.
+ * namespace of its own: worker/main.ts reconciles every schedule of its database into its namespace.
  */
 describe('worker metrics', () => {
-  const databaseUrl = (() => {
-    const url = new URL(testEnv.postgresServerUrl);
-    url.pathname = `/pss_metrics_${process.pid}_${randomUUID().slice(0, 8)}`;
-    return url.toString();
-  })();
-  const config = syncTestConfig({ DATABASE_URL: databaseUrl });
+  let database: FreshDatabase;
+  let config: Config;
   const taskQueue = uniqueTaskQueue('metrics');
   let namespace: string;
   let db: Db;
@@ -47,9 +43,9 @@ describe('worker metrics', () => {
   let port: number;
 
   beforeAll(async () => {
-    await ensureDatabase(databaseUrl);
-    db = createDb(databaseUrl, { max: 3, applicationName: 'powerschool-sync-test' });
-    await migrateToLatest(db);
+    database = await freshDatabase('metrics');
+    db = database.db;
+    config = syncTestConfig({ DATABASE_URL: database.url });
     namespace = await createNamespace('metrics');
     client = await namespaceClient(namespace);
     sim = await startTestSimulator({
@@ -59,13 +55,13 @@ describe('worker metrics', () => {
       faults: { next: ['rate-limit', 'error'], retryAfterSeconds: 1 },
     });
     port = await freePort();
-    worker = spawn(process.execPath, ['--import', 'tsx', 'worker.ts'], {
+    worker = spawn(process.execPath, ['--import', 'tsx', 'worker/main.ts'], {
       cwd: ROOT,
       env: {
         PATH: process.env.PATH,
         HOME: process.env.HOME,
         NODE_ENV: 'test',
-        DATABASE_URL: databaseUrl,
+        DATABASE_URL: database.url,
         TEMPORAL_ADDRESS: testEnv.temporalAddress,
         TEMPORAL_NAMESPACE: namespace,
         TEMPORAL_TASK_QUEUE: taskQueue,
@@ -102,8 +98,7 @@ describe('worker metrics', () => {
     }
     await sim?.close();
     await client?.connection.close();
-    await db?.destroy();
-    await dropDatabase(databaseUrl).catch(() => {});
+    await database?.drop();
   }, 60_000);
 
   it('serves the SDK metrics and every custom series with the right counts; the dashboard and alerts name only exported series', async () => {

@@ -6,7 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../../db/connection.js';
-import { testDb, testEnv, uniqueSchoolId } from '../helpers/env.js';
+import { testDb } from '../helpers/db.js';
+import { testEnv, uniqueSchoolId } from '../helpers/env.js';
 
 /**
  * A 1,000,000-row changes CSV, streamed by an API in its own process: the process's peak RSS
