@@ -25,6 +25,8 @@ export const OPERATION_CODES = {
   getRun: [...V1, 'NOT_FOUND'],
   listRunChanges: [...V1, 'NOT_FOUND'],
   listRunIssues: [...V1, 'NOT_FOUND'],
+  getRunChangesCsv: [...V1, 'NOT_FOUND'],
+  getRunIssuesCsv: [...V1, 'NOT_FOUND'],
   listStudents: V1,
   healthz: [],
   readyz: ['NOT_READY'],

@@ -1,12 +1,14 @@
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { Readable } from 'node:stream';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
 import { currentIdMapping } from '../../db/queries/id-mapping.js';
 import { getRun } from '../../db/queries/runs.js';
 import { createReportSource } from '../../db/queries/reports.js';
 import type { Services } from '../services.js';
 import { notFound } from '../errors.js';
-import { runParams, v1ErrorResponses } from '../schemas.js';
+import { errorResponses } from '../operations.js';
+import { runParams } from '../schemas.js';
 
 /**
  * A run's record as CSV files for people (a school's registrar, Cialfo's support team), streamed
@@ -16,6 +18,12 @@ import { runParams, v1ErrorResponses } from '../schemas.js';
 
 const security = [{ bearerAuth: [] }];
 const tags = ['runs'];
+
+/** The 200 of a CSV route, documented as text/csv (not JSON: the zod serializer never sees it, a stream is sent as is). */
+const csvResponse = (what: string) => ({
+  description: `${what} as CSV (RFC 4180, UTF-8, rows end with CRLF)`,
+  content: { 'text/csv': { schema: z.string() } },
+});
 
 /** `<run id>-changes.csv`, with only characters every file system and header parser accepts. */
 function attachmentName(runId: string, report: 'changes' | 'issues'): string {
@@ -45,9 +53,10 @@ export const reportRoutes: FastifyPluginAsync<{ services: Services }> = async (a
       schema: {
         tags,
         security,
+        operationId: 'getRunChangesCsv',
         summary: "The run's changes as CSV (text/csv), one row per changed field",
         params: runParams,
-        response: v1ErrorResponses,
+        response: { 200: csvResponse('The changes'), ...errorResponses('getRunChangesCsv') },
       },
     },
     async (request, reply) => {
@@ -64,9 +73,10 @@ export const reportRoutes: FastifyPluginAsync<{ services: Services }> = async (a
       schema: {
         tags,
         security,
+        operationId: 'getRunIssuesCsv',
         summary: "The run's issues as CSV (text/csv), one row per issue",
         params: runParams,
-        response: v1ErrorResponses,
+        response: { 200: csvResponse('The issues'), ...errorResponses('getRunIssuesCsv') },
       },
     },
     async (request, reply) => {

@@ -169,6 +169,11 @@ describe('the served OpenAPI document against real responses', () => {
     expect(changes.body!.nextCursor).toEqual(expect.any(String));
     const issues = await call('get', `${RUN}/issues`, { schoolId, runId: previewRun.id });
     expect(issues.body!.issues.length).toBeGreaterThan(0);
+    for (const report of ['changes.csv', 'issues.csv']) {
+      const csv = await call('get', `${RUN}/${report}`, { schoolId, runId: previewRun.id });
+      expect(csv.res.statusCode, report).toBe(200);
+      expect(csv.res.body.split('\r\n').length, report).toBeGreaterThan(2);
+    }
     const commit = await call('post', RUNS, p, { payload: { testRun: false } });
     expect(commit.res.statusCode, commit.res.body).toBe(202);
     expect((await runToEnd(schoolId, commit.body!.id)).status).toBe('succeeded');
