@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Db } from '../../db/connection.js';
 import { activeSchoolsWithoutSuccess, heldRuns } from '../../db/queries/fleet-metrics.js';
+import { countMissedScheduledRuns } from '../../db/queries/missed-runs.js';
 
 /**
  * The API's Prometheus metrics, served on a port of their own (API_METRICS_PORT), never on the
@@ -84,14 +85,26 @@ export function createApiMetrics(db: Db, logger?: Pick<Logger, 'warn'>): ApiMetr
     'Active integrations (older than 8 days) without a successful run in the last 8 days',
     () => activeSchoolsWithoutSuccess(db),
   );
-  // Needs each schedule's latest due time and the run it started (the schedule's lastDueAt and
-  // lastDueRunId), which the database does not record yet: until it does the gauge reads 0 and
-  // the alert on it cannot fire.
-  new Gauge({
+  // Every scheduled fire that came due and started no sync, as the worker's reconcile pass records
+  // them (missed_scheduled_runs): a count that only grows, so a counter Prometheus can take increase() of.
+  new Counter({
     name: API_METRICS.missedScheduledRuns,
-    help: 'Active schools whose latest scheduled time started no run',
+    help: 'Scheduled fires that came due and started no sync (overlap, paused or unreachable server, skipped)',
     registers: [registry],
-  }).set(0);
+    async collect() {
+      try {
+        const recorded = await countMissedScheduledRuns(db);
+        this.reset();
+        this.inc(recorded);
+      } catch (err) {
+        // A counter cannot read NaN: it keeps its last value, and the warning says why.
+        logger?.warn(
+          { err, metric: API_METRICS.missedScheduledRuns },
+          'could not read a fleet metric from the database',
+        );
+      }
+    },
+  });
 
   return {
     registry,

@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_METRICS, createApiMetrics, listenMetrics, type MetricsServer } from '../../api/plugins/metrics.js';
 import type { Db } from '../../db/connection.js';
+import { recordMissedScheduledRun } from '../../db/queries/missed-runs.js';
 import { testDb } from '../helpers/db.js';
 import { uniqueSchoolId } from '../helpers/env.js';
 import { startTestApi, type TestApi } from '../api/support.js';
@@ -52,7 +53,9 @@ describe('API metrics', () => {
   });
 
   it('reads the fleet gauges from the database at each scrape', async () => {
-    const before = valueOf((await scrape(server.port)).samples, API_METRICS.schoolsWithoutSuccess)!;
+    const first = (await scrape(server.port)).samples;
+    const before = valueOf(first, API_METRICS.schoolsWithoutSuccess)!;
+    const missedBefore = valueOf(first, API_METRICS.missedScheduledRuns)!;
     const late = uniqueSchoolId('late');
     const fine = uniqueSchoolId('fine');
     for (const id of [late, fine]) {
@@ -95,11 +98,18 @@ describe('API metrics', () => {
       })
       .execute();
 
-    const { samples } = await scrape(server.port);
+    // Two missed fires of one school, as the worker's reconcile pass records them (the second twice).
+    const nominal = new Date('2027-01-03T02:00:00Z');
+    await recordMissedScheduledRun(api.db, late, nominal);
+    await recordMissedScheduledRun(api.db, late, new Date(nominal.getTime() + 7 * 86_400_000));
+    await recordMissedScheduledRun(api.db, late, nominal);
+
+    const { text, samples } = await scrape(server.port);
     expect(valueOf(samples, API_METRICS.schoolsWithoutSuccess)).toBe(before + 1);
-    // No run can be held until the safety hold lands; the missed-run count needs the schedule's last due time.
+    expect(valueOf(samples, API_METRICS.missedScheduledRuns)).toBe(missedBefore + 2);
+    expect(text).toContain(`# TYPE ${API_METRICS.missedScheduledRuns} counter`);
+    // No run can be held until the safety hold lands.
     expect(valueOf(samples, API_METRICS.heldRuns)).toBe(0);
     expect(valueOf(samples, API_METRICS.oldestHeldRunAge)).toBe(0);
-    expect(valueOf(samples, API_METRICS.missedScheduledRuns)).toBe(0);
   });
 });
