@@ -4,17 +4,19 @@ import { countMissedScheduledRuns } from '../../db/queries/missed-runs.js';
 import { checkMissedRun, lastDueOf, MISSED_RUN_GRACE_MS, scheduledWorkflowId } from '../../services/schedules-due.js';
 import { scheduleIdFor } from '../../workflows/types.js';
 import { uniqueSchoolId } from '../helpers/env.js';
-import { settings, startTestApi, type TestApi } from './support.js';
+import { createNamespace, settings, startTestApi, type TestApi } from './support.js';
 
 /**
  * Missed runs on a real schedule firing every minute. No worker polls this API's task queue, so the
  * first scheduled run stays running and the fires after it are skipped by the overlap policy: due,
- * with no run. Once it is terminated, the next fire runs and shows its id.
+ * with no run. Once it is terminated, the next fire runs and shows its id. A Temporal namespace of
+ * its own: workers that other files start on databases of their own reconcile the shared namespace
+ * and would delete this school's schedule as an orphan.
  */
 
 let api: TestApi;
 beforeAll(async () => {
-  api = await startTestApi();
+  api = await startTestApi({ env: { TEMPORAL_NAMESPACE: await createNamespace('api-missed') } });
 });
 afterAll(async () => api?.close());
 
