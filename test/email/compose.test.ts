@@ -165,3 +165,13 @@ describe('composeRunEmail', () => {
     expect(email.text).toContain('School: <script>x</script>');
   });
 });
+
+/** The run email says where the full CSV report is, without a link that would need our API's token. */
+describe('run email: the full report', () => {
+  it.each(['succeeded', 'failed'] as const)('a %s run mentions the CSV report and links no API route', (status) => {
+    const email = composeRunEmail({ run: run({ status }), issues: [], runUrl: 'http://ui/run' });
+    expect(email.text).toContain(FULL_REPORT_NOTE);
+    expect(email.html).toContain('CSV files');
+    for (const body of [email.text, email.html]) expect(body).not.toMatch(/\.csv|\/v1\//);
+  });
+});
