@@ -149,7 +149,7 @@ export const runSummarySchema = z.object({
   schoolId: z.string(),
   trigger: z.enum(['schedule', 'manual']),
   testRun: z.boolean(),
-  status: z.enum(['running', 'succeeded', 'failed', 'cancelled', 'skipped']),
+  status: z.enum(['running', 'held', 'succeeded', 'failed', 'cancelled', 'skipped', 'discarded']),
   startedAt: isoDate,
   finishedAt: isoDate.nullable(),
   counts: countsSchema,

@@ -45,7 +45,7 @@ export interface IntegrationsTable {
   updated_at: DefaultedTimestamp;
 }
 
-export type RunStatus = 'running' | 'succeeded' | 'failed' | 'cancelled' | 'skipped';
+export type RunStatus = 'running' | 'held' | 'succeeded' | 'failed' | 'cancelled' | 'skipped' | 'discarded';
 export type RunTrigger = 'schedule' | 'manual';
 export type NotificationStatus = 'disabled' | 'pending' | 'sent' | 'failed';
 
@@ -100,10 +100,13 @@ export interface RunIssuesTable {
   skipped: boolean;
 }
 
+export type ChangeType = 'create' | 'update' | 'depart' | 'link';
+export type StudentStatus = 'active' | 'departed' | 'unlinked';
+
 export interface RunChangesTable {
   run_id: string;
   dcid: BigIntColumn;
-  type: 'create' | 'update';
+  type: ChangeType;
   before: ColumnType<Record<string, unknown> | null, string | null, string | null>;
   after: ColumnType<Record<string, unknown>, string, string>;
 }
@@ -118,6 +121,7 @@ export interface StudentsTable {
   graduation_year: number;
   date_of_birth: DateColumn;
   gender: string | null;
+  status: Generated<StudentStatus>;
   created_at: DefaultedTimestamp;
   updated_at: DefaultedTimestamp;
   /** Set when the row is written; read lastSeenRunId through db/queries/listings.ts (migration 0300). */

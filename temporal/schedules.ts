@@ -229,7 +229,9 @@ export async function describeSchedule(
       () => client.schedule.getHandle(scheduleIdFor(schoolId)).describe(),
       timeoutMs,
     );
-    return { paused: d.state.paused, nextRunAt: d.state.paused ? null : (d.info.nextActionTimes[0] ?? null) };
+    // Temporal lists the next fire times from the spec whether or not the schedule is paused, and a
+    // describe straight after unpause may still report the pause; the caller decides from the database.
+    return { paused: d.state.paused, nextRunAt: d.info.nextActionTimes[0] ?? null };
   } catch {
     return null;
   }

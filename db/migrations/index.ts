@@ -6,6 +6,7 @@ import * as apiListingIndexes from './2026_11_28_0200_api_listing_indexes.js';
 import * as departedStudents from './2026_11_28_0300_departed_students.js';
 import * as integrationSettingsVersion from './2026_11_28_0400_integration_settings_version.js';
 import * as schedulePauseNoteBlackouts from './2026_11_28_0500_schedule_pause_note_blackouts.js';
+import * as round2Statuses from './2026_11_30_0100_round2_statuses.js';
 
 /**
  * Every migration, by name. Names sort in apply order; add new files at the end and never edit
@@ -19,4 +20,5 @@ export const migrations: Record<string, Migration> = {
   '2026_11_28_0300_departed_students': departedStudents,
   '2026_11_28_0400_integration_settings_version': integrationSettingsVersion,
   '2026_11_28_0500_schedule_pause_note_blackouts': schedulePauseNoteBlackouts,
+  '2026_11_30_0100_round2_statuses': round2Statuses,
 };

@@ -160,6 +160,7 @@ export function studentsPageQuery(db: Db, schoolId: string, opts: { limit: numbe
       's.graduation_year',
       's.date_of_birth',
       's.gender',
+      's.status',
       's.created_at',
       's.updated_at',
     ])
