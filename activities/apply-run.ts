@@ -1,5 +1,6 @@
 // The applyRun and previewRun activities: the run's diff, committed or only recorded.
 import { diffRun } from '../db/queries/run-diff.js';
+import { newlySyncedFields } from './newly-synced.js';
 import type { RunCounts } from '../db/queries/run-counts.js';
 import { activitySignal } from './cancellation.js';
 import type { ActivityDeps } from './deps.js';
@@ -29,6 +30,9 @@ export function makeApplyRun(deps: ActivityDeps, mode: 'commit' | 'preview') {
             schoolId: run.school_id,
             syncDateOfBirth: settings.mapping.dateOfBirth,
             syncGender: settings.mapping.gender,
+            syncGradeLevel: settings.mapping.gradeLevel,
+            newlySynced: await newlySyncedFields(deps.db, run, settings),
+            scope: { gradeFrom: settings.grades.from, gradeTo: settings.grades.to, schools: settings.schools },
             mode,
             ...(signal ? { signal } : {}),
           });

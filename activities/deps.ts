@@ -3,7 +3,7 @@ import type { Client } from '@temporalio/client';
 import type { Config } from '../config.js';
 import type { Db } from '../db/connection.js';
 import type { EmailSender } from '../email/sender.js';
-import type { PowerSchoolCredentials, StudentScope } from '../powerschool/client.js';
+import type { Enrolment, PowerSchoolCredentials, StudentScope } from '../powerschool/client.js';
 import type { PowerSchoolRequestObserver } from '../powerschool/request-outcome.js';
 import type { SecretBox } from '../secrets/secret-box.js';
 import type { Log } from '../logging/log.js';
@@ -26,6 +26,23 @@ export type StudentSourceFactory = (
   onRequest?: PowerSchoolRequestObserver,
 ) => StudentSource;
 
+/** What a departure lookup needs of PowerSchool: unscoped reads of DCID ranges. */
+export interface DepartureSource {
+  getMaxPageSize(): Promise<number>;
+  fetchEnrolmentsInRange(
+    range: { from: string; to: string },
+    afterDcid: string | null,
+    pageSize: number,
+  ): Promise<{ rows: number; enrolments: Enrolment[] }>;
+}
+
+export type DepartureSourceFactory = (
+  credentials: PowerSchoolCredentials,
+  allowInsecure: boolean,
+  signal?: AbortSignal,
+  onRequest?: PowerSchoolRequestObserver,
+) => DepartureSource;
+
 /** pino fits. Activities log ids and counts only: never secrets, never student data. */
 
 export interface ActivityDeps {
@@ -41,6 +58,8 @@ export interface ActivityDeps {
   temporalClient?: Client;
   /** Defaults to the real PowerSchoolClient. */
   powerschoolClientFactory?: StudentSourceFactory;
+  /** The departure lookups' PowerSchool; defaults to the real PowerSchoolClient. */
+  departureSourceFactory?: DepartureSourceFactory;
   logger?: Log;
   /** Reads pages of at most this many rows even when the server allows more (tests, tuning). */
   maxPageSize?: number;

@@ -3,6 +3,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { PowerSchoolClient } from '../powerschool/client.js';
 import { normalisePage } from '../powerschool/normalise-page.js';
+import { schoolPasses } from '../powerschool/scope.js';
 import { getProgressTotals, recordPlan, stagePage } from '../db/queries/staging.js';
 import type { ActivityDeps, StudentSource, StudentSourceFactory } from './deps.js';
 import { activitySignal } from './cancellation.js';
@@ -51,10 +52,17 @@ export function makePlanRun(deps: ActivityDeps) {
         const source = await sourceFor(deps, ctx);
         const serverMax = await source.getMaxPageSize();
         const pageSize = Math.max(1, Math.min(serverMax, deps.maxPageSize ?? serverMax));
-        const recordsTotal = await source.countStudents(scopeOf(ctx.settings));
-        const pagesTotal = Math.ceil(recordsTotal / pageSize);
+        // One count per school pass, so the pages a pass's short last page adds are counted.
+        const passes = schoolPasses(scopeOf(ctx.settings));
+        let recordsTotal = 0;
+        let pagesTotal = 0;
+        for (const pass of passes) {
+          const count = await source.countStudents(pass);
+          recordsTotal += count;
+          pagesTotal += Math.ceil(count / pageSize);
+        }
         await recordPlan(deps.db, runId, { pagesTotal, recordsTotal });
-        return { pageSize, pagesTotal, recordsTotal };
+        return { pageSize, pagesTotal, recordsTotal, passes: passes.length };
       }),
     );
   };
@@ -64,6 +72,8 @@ export function makePlanRun(deps: ActivityDeps) {
 interface ResumePoint {
   page: number | null;
   afterDcid: string | null;
+  /** The school pass (index into schoolPasses); absent in heartbeats of older workers: 0. */
+  pass?: number;
 }
 
 function resumePoint(): ResumePoint | undefined {
@@ -79,15 +89,16 @@ export function makeFetchPage(deps: ActivityDeps) {
     const maxPages = Math.max(1, input.maxPages ?? 1);
     const budgetMs = input.budgetMs ?? DEFAULT_BUDGET_MS;
     const resumed = resumePoint();
-    let at: ResumePoint = resumed ?? { page: input.page, afterDcid: input.afterDcid ?? null };
+    let at: ResumePoint = resumed ?? { page: input.page, afterDcid: input.afterDcid ?? null, pass: input.pass ?? 0 };
     return adaptFailures(() =>
       withHeartbeat(
         async () => {
           const ctx = await loadRunContext(deps.db, runId);
           if (at.page === null) return finishedBefore(deps, runId, input.page);
           const source = await sourceFor(deps, ctx);
-          const scope = scopeOf(ctx.settings);
-          const read = (afterDcid: string | null) => source.fetchStudentsAfter(scope, afterDcid, pageSize);
+          const passes = schoolPasses(scopeOf(ctx.settings));
+          const read = (pass: number, afterDcid: string | null) =>
+            source.fetchStudentsAfter(passes[pass]!, afterDcid, pageSize);
 
           const started = Date.now();
           const result: FetchPageResult = {
@@ -97,13 +108,15 @@ export function makeFetchPage(deps: ActivityDeps) {
             skipped: 0,
             nextPage: null,
             lastDcid: at.afterDcid,
+            pass: at.pass ?? 0,
             pagesRead: 0,
             pagesFetched: 0,
             recordsFetched: 0,
           };
-          let pending: Promise<unknown[]> | null = read(at.afterDcid);
+          let pending: Promise<unknown[]> | null = read(at.pass ?? 0, at.afterDcid);
           while (pending) {
             const page: number = at.page!;
+            const pass = at.pass ?? 0;
             const rows = await pending;
             pending = null;
             const { students, issues, skipped, lastDcid } = normalisePage(rows, ctx.settings, page);
@@ -112,16 +125,18 @@ export function makeFetchPage(deps: ActivityDeps) {
                 `page ${page}: no record on a full page has a readable DCID, so the read cannot go on`,
                 'POWERSCHOOL_BAD_RESPONSE',
               );
-            // A short (or empty) page is the last one, whatever the count said: students may have
-            // been added or removed while we read.
-            const next: ResumePoint = {
-              page: rows.length < pageSize ? null : page + 1,
-              afterDcid: lastDcid ?? at.afterDcid,
-            };
+            // A short (or empty) page ends its school's pass, whatever the count said: students may
+            // have been added or removed while we read. The next school's pass starts from DCID 0.
+            const passEnded = rows.length < pageSize;
+            const next: ResumePoint = !passEnded
+              ? { page: page + 1, afterDcid: lastDcid ?? at.afterDcid, pass }
+              : pass + 1 < passes.length
+                ? { page: page + 1, afterDcid: null, pass: pass + 1 }
+                : { page: null, afterDcid: lastDcid ?? at.afterDcid, pass };
             const more = next.page !== null && result.pagesRead + 1 < maxPages && Date.now() - started < budgetMs;
             // Read the next page while this one is staged (still one request in flight at a time).
             if (more) {
-              pending = read(next.afterDcid);
+              pending = read(next.pass ?? 0, next.afterDcid);
               pending.catch(() => {}); // its failure surfaces when awaited, not as unhandled
             }
             const totals = await stagePage(deps.db, runId, page, students, issues);
@@ -134,6 +149,7 @@ export function makeFetchPage(deps: ActivityDeps) {
               skipped: result.skipped + skipped,
               nextPage: next.page,
               lastDcid: next.afterDcid,
+              pass: next.pass ?? 0,
               pagesRead: result.pagesRead + 1,
               pagesFetched: totals.pagesFetched,
               recordsFetched: totals.recordsFetched,

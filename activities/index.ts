@@ -4,6 +4,7 @@ import { makeApplyRun } from './apply-run.js';
 import { makeBeginRun, makeRecordExecution } from './begin-run.js';
 import { makeFetchPage, makePlanRun } from './fetch-pages.js';
 import { makeFinishRun } from './finish-run.js';
+import { makeLookupDepartures } from './lookup-departures.js';
 import { makeMarkNotificationFailed, makeNotify } from './notify.js';
 import type { SyncActivities } from './types.js';
 
@@ -20,6 +21,7 @@ export function createActivities(deps: ActivityDeps): SyncActivities {
     recordExecution: makeRecordExecution(deps),
     planRun: makePlanRun(deps),
     fetchPage: makeFetchPage(deps),
+    lookupDepartures: makeLookupDepartures(deps),
     applyRun: makeApplyRun(deps, 'commit'),
     previewRun: makeApplyRun(deps, 'preview'),
     finishRun: makeFinishRun(deps),

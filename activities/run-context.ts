@@ -23,7 +23,7 @@ export async function loadRunContext(db: Db, runId: string): Promise<RunContext>
 }
 
 export function scopeOf(settings: RunSettings): StudentScope {
-  return { gradeFrom: settings.grades.from, gradeTo: settings.grades.to };
+  return { gradeFrom: settings.grades.from, gradeTo: settings.grades.to, schools: settings.schools };
 }
 
 /**

@@ -40,6 +40,8 @@ export interface PlanRunResult {
   pageSize: number;
   pagesTotal: number;
   recordsTotal: number;
+  /** Keyset passes the read takes: one per selected school (1 when the school selects none). */
+  passes?: number;
 }
 
 export interface FetchPageInput {
@@ -52,6 +54,8 @@ export interface FetchPageInput {
    * Students added or removed behind the cursor during the run cannot shift later pages.
    */
   afterDcid?: string | null;
+  /** The school pass `afterDcid` belongs to (index into the selected schools; default 0). */
+  pass?: number;
   /**
    * Read up to this many pages in this one activity (default 1), reading each next page while the
    * current one is staged. Each staged page is heartbeated as the resume point of a retry.
@@ -70,13 +74,22 @@ export interface FetchPageResult {
   skipped: number;
   /** Next page to read, or null when this page was the last (short or empty). */
   nextPage: number | null;
-  /** The cursor for the next page: the highest DCID on this one. */
+  /** The cursor for the next page: the highest DCID on this one (null: the next school's pass starts). */
   lastDcid: string | null;
+  /** The school pass of the next page (absent from older workers: 0). */
+  pass?: number;
   /** Pages read by this activity (its last one is `page`). */
   pagesRead: number;
   /** The run's totals so far, computed from the staging tables (exact under retries). */
   pagesFetched: number;
   recordsFetched: number;
+}
+
+export interface LookupDeparturesResult {
+  /** Students asked about in this call. */
+  lookedUp: number;
+  /** Students still to ask about: call again until 0. */
+  remaining: number;
 }
 
 export interface FinishRunInput {
@@ -112,6 +125,7 @@ export interface SyncActivities {
   recordExecution(input: RecordExecutionInput): Promise<void>;
   planRun(input: RunRef): Promise<PlanRunResult>;
   fetchPage(input: FetchPageInput): Promise<FetchPageResult>;
+  lookupDepartures(input: RunRef): Promise<LookupDeparturesResult>;
   applyRun(input: RunRef): Promise<RunCounts>;
   previewRun(input: RunRef): Promise<RunCounts>;
   finishRun(input: FinishRunInput): Promise<FinishRunResult>;

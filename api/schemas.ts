@@ -34,8 +34,16 @@ const limitSchema = z
 const cursorSchema = z.string().min(1).max(512).optional().describe('Opaque cursor from a previous nextCursor');
 
 export const pageQuery = z.object({ limit: limitSchema, cursor: cursorSchema });
+export const CHANGE_TYPES = ['create', 'update', 'depart', 'link'] as const;
+
 export const changesQuery = pageQuery.extend({
-  type: z.enum(['create', 'update']).optional().describe('Only changes of this type'),
+  type: z.enum(CHANGE_TYPES).optional().describe('Only changes of this type'),
+});
+
+export const STUDENT_STATUSES = ['active', 'departed', 'unlinked'] as const;
+
+export const studentsQuery = pageQuery.extend({
+  status: z.enum(STUDENT_STATUSES).optional().describe('Only students with this status'),
 });
 
 // ---------------------------------------------------------------- integration settings (PUT body)
@@ -69,6 +77,14 @@ export const integrationBody = z
         .max(1024)
         .optional()
         .describe('Required on create; omitted on replace keeps the stored one. Never returned.'),
+      schools: z
+        .array(z.int().min(1).max(2_147_483_647))
+        .max(50)
+        .refine((numbers) => new Set(numbers).size === numbers.length, 'must not repeat a school number')
+        .default([])
+        .describe(
+          'PowerSchool school numbers (SCHOOLS.SCHOOL_NUMBER) to sync; [] (the default): every school the plugin sees',
+        ),
     }),
     active: z.boolean().default(false),
     testRun: z.boolean().default(true),
@@ -91,8 +107,9 @@ export const integrationBody = z
         powerschoolId: z.enum(['DCID', 'STUDENT_NUMBER']).default('DCID'),
         dateOfBirth: z.boolean().default(false),
         gender: z.boolean().default(false),
+        gradeLevel: z.boolean().default(false).describe("Sync GRADE_LEVEL into the student's gradeLevel"),
       })
-      .default({ powerschoolId: 'DCID', dateOfBirth: false, gender: false }),
+      .default({ powerschoolId: 'DCID', dateOfBirth: false, gender: false, gradeLevel: false }),
     schedule: z
       .strictObject({
         cron: z
@@ -142,6 +159,7 @@ const countsSchema = z.object({
   unchanged: z.number(),
   invalid: z.number(),
   missing: z.number(),
+  departed: z.number().describe("This run's depart changes"),
 });
 
 export const runSummarySchema = z.object({
@@ -172,7 +190,12 @@ export const runSchema = runSummarySchema.extend({
 
 export const integrationResponse = z.object({
   schoolId: z.string(),
-  powerschool: z.object({ serverUrl: z.string(), clientId: z.string(), clientSecretSet: z.boolean() }),
+  powerschool: z.object({
+    serverUrl: z.string(),
+    clientId: z.string(),
+    clientSecretSet: z.boolean(),
+    schools: z.array(z.number()),
+  }),
   active: z.boolean(),
   testRun: z.boolean(),
   notifications: z.object({ enabled: z.boolean(), recipients: z.array(z.string()) }),
@@ -181,6 +204,7 @@ export const integrationResponse = z.object({
     powerschoolId: z.enum(['DCID', 'STUDENT_NUMBER']),
     dateOfBirth: z.boolean(),
     gender: z.boolean(),
+    gradeLevel: z.boolean(),
   }),
   schedule: z.object({
     cron: z.string(),
@@ -208,6 +232,18 @@ export const integrationResponse = z.object({
 
 export const testConnectionResponse = z.object({ ok: z.literal(true), studentsInScope: z.number() });
 
+export const powerschoolSchoolsResponse = z.object({
+  schools: z.array(
+    z.object({
+      schoolNumber: z.number(),
+      name: z.string().nullable().describe('null: a stored school number PowerSchool does not list'),
+      lowGrade: z.number().nullable(),
+      highGrade: z.number().nullable(),
+      selected: z.boolean(),
+    }),
+  ),
+});
+
 const nextCursor = z.string().nullable();
 
 export const runsPage = z.object({ runs: z.array(runSummarySchema), nextCursor });
@@ -216,7 +252,7 @@ export const changesPage = z.object({
   changes: z.array(
     z.object({
       powerschoolId: z.string().nullable(),
-      type: z.enum(['create', 'update']),
+      type: z.enum(CHANGE_TYPES),
       before: z.record(z.string(), z.unknown()).nullable(),
       after: z.record(z.string(), z.unknown()),
     }),
@@ -249,6 +285,11 @@ export const studentSchema = z.object({
   graduationYear: z.number(),
   dateOfBirth: z.string().nullable(),
   gender: z.string().nullable(),
+  gradeLevel: z.number().nullable(),
+  schoolNumber: z.number().nullable().describe('The PowerSchool school the student was last seen in'),
+  status: z.enum(STUDENT_STATUSES),
+  departedAt: isoDate.nullable(),
+  departureReason: z.enum(['graduated', 'transferred', 'inactive', 'out_of_scope', 'not_found']).nullable(),
   createdAt: isoDate,
   updatedAt: isoDate,
   lastSeenRunId: z.string().nullable(),

@@ -31,6 +31,9 @@ export interface IntegrationsTable {
   mapping_powerschool_id: Generated<'DCID' | 'STUDENT_NUMBER'>;
   mapping_date_of_birth: Generated<boolean>;
   mapping_gender: Generated<boolean>;
+  mapping_grade_level: Generated<boolean>;
+  /** PowerSchool school numbers to sync; empty: every school the plugin sees. */
+  powerschool_schools: ColumnType<number[], number[] | undefined, number[]>;
   schedule_cron: Generated<string>;
   schedule_timezone: Generated<string>;
   /** Why a bulk pause paused the school; null otherwise (cleared by a per-school pause or resume). */
@@ -69,6 +72,7 @@ export interface RunsTable {
   count_unchanged: Generated<number>;
   count_invalid: Generated<number>;
   count_missing: Generated<number>;
+  count_departed: Generated<number>;
   error_code: string | null;
   error_message: string | null;
   notification_status: Generated<NotificationStatus>;
@@ -87,6 +91,7 @@ export interface StagedStudentsTable {
   date_of_birth: DateColumn;
   gender: string | null;
   grade_level: number | null;
+  school_number: number | null;
 }
 
 export interface RunIssuesTable {
@@ -109,6 +114,21 @@ export interface RunChangesTable {
   type: ChangeType;
   before: ColumnType<Record<string, unknown> | null, string | null, string | null>;
   after: ColumnType<Record<string, unknown>, string, string>;
+  /** An update that only fills schoolNumber or a just-switched-on field: the safety hold skips it. */
+  fill: Generated<boolean>;
+}
+
+export type DepartureReason = 'graduated' | 'transferred' | 'inactive' | 'out_of_scope' | 'not_found';
+
+/** What PowerSchool said, unscoped, about a DCID a run did not receive in scope. */
+export interface RunDepartureLookupsTable {
+  run_id: string;
+  dcid: BigIntColumn;
+  looked_up: Generated<boolean>;
+  found: Generated<boolean>;
+  enroll_status: number | null;
+  school_number: number | null;
+  grade_level: number | null;
 }
 
 export interface StudentsTable {
@@ -121,7 +141,12 @@ export interface StudentsTable {
   graduation_year: number;
   date_of_birth: DateColumn;
   gender: string | null;
+  grade_level: number | null;
+  /** The PowerSchool school the student was last seen in. */
+  school_number: number | null;
   status: Generated<StudentStatus>;
+  departed_at: Timestamp | null;
+  departure_reason: DepartureReason | null;
   created_at: DefaultedTimestamp;
   updated_at: DefaultedTimestamp;
   /** Set when the row is written; read lastSeenRunId through db/queries/listings.ts (migration 0300). */
@@ -160,6 +185,7 @@ export interface Database {
   staged_students: StagedStudentsTable;
   run_issues: RunIssuesTable;
   run_changes: RunChangesTable;
+  run_departure_lookups: RunDepartureLookupsTable;
   students: StudentsTable;
   departed_students: DepartedStudentsTable;
   email_outbox: EmailOutboxTable;

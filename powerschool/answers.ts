@@ -31,15 +31,20 @@ export function countOf(body: unknown): number {
 
 /** The raw `tables.students` objects of one page of `GET /ws/schema/table/students`. */
 export function studentRowsOf(body: unknown): unknown[] {
+  return tableRowsOf(body, 'students');
+}
+
+/** The raw `tables.<table>` objects of one page of `GET /ws/schema/table/<table>`. */
+export function tableRowsOf(body: unknown, table: 'students' | 'schools'): unknown[] {
   if (!body || typeof body !== 'object' || Array.isArray(body))
-    throw new PowerSchoolError('POWERSCHOOL_BAD_RESPONSE', 'students page: the answer is not an object', {
+    throw new PowerSchoolError('POWERSCHOOL_BAD_RESPONSE', `${table} page: the answer is not an object`, {
       retryable: false,
     });
   // An empty page may leave out `record`; a lone record may come as an object.
   const record = (body as { record?: unknown }).record;
   const records = record === undefined || record === null ? [] : Array.isArray(record) ? record : [record];
   return records.map((r) => {
-    const students = (r as { tables?: { students?: unknown } } | null)?.tables?.students;
-    return students !== undefined ? students : r;
+    const row = (r as { tables?: Record<string, unknown> } | null)?.tables?.[table];
+    return row !== undefined ? row : r;
   });
 }

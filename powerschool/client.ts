@@ -1,8 +1,10 @@
-// PowerSchoolClient: what the service asks PowerSchool (connection check, page size, count, keyset pages).
-import { countOf, maxPageSizeOf, studentRowsOf } from './answers.js';
+// PowerSchoolClient: what the service asks PowerSchool (connection check, page size, count, keyset pages, schools, DCID ranges).
+import { countOf, maxPageSizeOf, studentRowsOf, tableRowsOf } from './answers.js';
+import { enrolmentOf, ENROLMENT_COLUMNS, type Enrolment } from './enrolments.js';
 import type { PowerSchoolCredentials } from './oauth.js';
 import { STUDENT_COLUMNS } from './records.js';
-import { afterDcidQuery, scopeQuery, type StudentScope } from './scope.js';
+import { SCHOOL_COLUMNS, schoolOf, type PowerSchoolSchool } from './schools.js';
+import { afterDcidQuery, dcidRangeQuery, schoolPasses, scopeQuery, type StudentScope } from './scope.js';
 import type { PowerSchoolRequestObserver } from './request-outcome.js';
 import { PowerSchoolSession } from './session.js';
 import type { Log } from '../logging/log.js';
@@ -10,6 +12,8 @@ import type { Log } from '../logging/log.js';
 export { PowerSchoolError } from './errors.js';
 export type { PowerSchoolCredentials } from './oauth.js';
 export type { StudentScope } from './scope.js';
+export type { Enrolment } from './enrolments.js';
+export type { PowerSchoolSchool } from './schools.js';
 
 export interface PowerSchoolClientOptions {
   credentials: PowerSchoolCredentials;
@@ -70,15 +74,67 @@ export class PowerSchoolClient {
     return this.maxPageSize;
   }
 
+  /** One count per selected school (the query has no OR), one after the other. */
   async countStudents(scope: StudentScope): Promise<number> {
-    return countOf(await this.session.getJson('/ws/schema/table/students/count', { q: scopeQuery(scope) }));
+    let total = 0;
+    for (const pass of schoolPasses(scope))
+      total += countOf(await this.session.getJson('/ws/schema/table/students/count', { q: scopeQuery(pass) }));
+    return total;
+  }
+
+  /** Every school of the district (the SCHOOLS table), sorted by school number. */
+  async listSchools(): Promise<PowerSchoolSchool[]> {
+    const pageSize = await this.getMaxPageSize();
+    const schools: PowerSchoolSchool[] = [];
+    // A district has tens of schools, not thousands: page numbers are safe on a table this small.
+    for (let page = 1; ; page++) {
+      const rows = tableRowsOf(
+        await this.session.getJson('/ws/schema/table/schools', {
+          projection: SCHOOL_COLUMNS.join(','),
+          page: String(page),
+          pagesize: String(pageSize),
+          sort: 'school_number',
+        }),
+        'schools',
+      );
+      for (const row of rows) {
+        const school = schoolOf(row);
+        if (school) schools.push(school);
+      }
+      if (rows.length < pageSize) break;
+    }
+    const unique = new Map(schools.map((s) => [s.schoolNumber, s]));
+    return [...unique.values()].sort((a, b) => a.schoolNumber - b.schoolNumber);
+  }
+
+  /**
+   * Keyset paging over a DCID range without the scope filter: the next `pageSize` student records
+   * with a DCID in `from`…`to` above `afterDcid`, as their enrolment only (status, school, grade).
+   * `rows` is what the page held, for the caller's short-page test.
+   */
+  async fetchEnrolmentsInRange(
+    range: { from: string; to: string },
+    afterDcid: string | null,
+    pageSize: number,
+  ): Promise<{ rows: number; enrolments: Enrolment[] }> {
+    if (!Number.isInteger(pageSize) || pageSize < 1) throw new RangeError('pageSize must be an integer ≥ 1');
+    const body = await this.session.getJson('/ws/schema/table/students', {
+      projection: ENROLMENT_COLUMNS.join(','),
+      q: dcidRangeQuery(range.from, range.to, afterDcid),
+      page: '1',
+      pagesize: String(pageSize),
+      sort: 'dcid',
+    });
+    const rows = studentRowsOf(body);
+    return { rows: rows.length, enrolments: rows.map(enrolmentOf).filter((e): e is Enrolment => e !== null) };
   }
 
   /**
    * Keyset paging: the next `pageSize` in-scope students, sorted by DCID, with a DCID above
    * `afterDcid` (null: from the start), as raw `tables.students` objects (validate them with
    * normaliseStudent). Immune to students added or removed behind the cursor while a long read
-   * runs, which page numbers are not; pass the last DCID of the previous batch.
+   * runs, which page numbers are not; pass the last DCID of the previous batch. A scope of several
+   * schools is read one school at a time (schoolPasses).
    */
   async fetchStudentsAfter(scope: StudentScope, afterDcid: string | null, pageSize: number): Promise<unknown[]> {
     const q = afterDcidQuery(scope, afterDcid);

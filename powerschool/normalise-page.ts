@@ -6,6 +6,8 @@ export interface FieldMapping {
   powerschoolId: 'DCID' | 'STUDENT_NUMBER';
   dateOfBirth: boolean;
   gender: boolean;
+  /** Default false. */
+  gradeLevel?: boolean;
 }
 
 /** A record issue as a run reports it: named by DCID (or position) and by the school's chosen id. */
@@ -14,7 +16,7 @@ export interface PageIssue extends RecordIssue {
 }
 
 /** Fields a school may choose not to sync: their values are dropped and their issues not reported. */
-const OPTIONAL_FIELDS = { dob: 'dateOfBirth', gender: 'gender' } as const;
+const OPTIONAL_FIELDS = { dob: 'dateOfBirth', gender: 'gender', grade_level: 'gradeLevel' } as const;
 
 export function normalisePage(
   rows: unknown[],
@@ -40,6 +42,8 @@ export function normalisePage(
         ...student,
         dateOfBirth: settings.mapping.dateOfBirth ? student.dateOfBirth : null,
         gender: settings.mapping.gender ? student.gender : null,
+        // Staged even when not synced: a record's grade says whether it is in scope.
+        gradeLevel: student.gradeLevel,
       });
     } else {
       skipped++;

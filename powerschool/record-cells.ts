@@ -138,6 +138,16 @@ export const gradeLevelSchema = z.unknown().transform((value, ctx) => {
   return Number(canonical);
 });
 
+/** A school number or an enrolment status: an integer, or null when absent. */
+export const integerCellSchema = z.unknown().transform((value, ctx) => {
+  const text = cellText(value, ctx);
+  if (text === WRONG_TYPE) return z.NEVER;
+  if (text === null) return null;
+  const canonical = integerText(text);
+  if (canonical === null) return fail(ctx, 'INVALID_NUMBER', 'not an integer');
+  return Number(canonical);
+});
+
 export const graduationYearSchema = z.unknown().transform((value, ctx) => {
   const text = cellText(value, ctx);
   if (text === WRONG_TYPE) return z.NEVER;

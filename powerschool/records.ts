@@ -7,6 +7,7 @@ import {
   genderSchema,
   gradeLevelSchema,
   graduationYearSchema,
+  integerCellSchema,
   lastNameSchema,
   studentNumberSchema,
 } from './record-cells.js';
@@ -39,6 +40,8 @@ export interface NormalisedStudent {
   dateOfBirth: string | null;
   gender: string | null;
   gradeLevel: number | null;
+  /** STUDENTS.SCHOOLID: the school number the student is enrolled in. */
+  schoolNumber: number | null;
 }
 
 export interface RecordIssue {
@@ -143,6 +146,7 @@ function normaliseRow(input: unknown): NormaliseResult {
   const dateOfBirth = optional('dob', checkColumn(dateOfBirthSchema, row.dob));
   const gender = optional('gender', checkColumn(genderSchema, row.gender));
   const gradeLevel = optional('grade_level', checkColumn(gradeLevelSchema, row.grade_level));
+  const schoolNumber = optional('schoolid', checkColumn(integerCellSchema, row.schoolid));
 
   if (dcidValue === undefined || firstName === undefined || lastName === undefined || graduationYear === undefined) {
     // The record is skipped: every issue on it is reported as skipped, so the run's issue list
@@ -151,7 +155,17 @@ function normaliseRow(input: unknown): NormaliseResult {
   }
   return {
     ok: true,
-    student: { dcid: dcidValue, studentNumber, firstName, lastName, graduationYear, dateOfBirth, gender, gradeLevel },
+    student: {
+      dcid: dcidValue,
+      studentNumber,
+      firstName,
+      lastName,
+      graduationYear,
+      dateOfBirth,
+      gender,
+      gradeLevel,
+      schoolNumber,
+    },
     issues,
   };
 }

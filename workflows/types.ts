@@ -58,6 +58,8 @@ export interface SyncContinuation {
   nextPage: number;
   /** Keyset cursor: the highest DCID read so far (null before the first page). */
   afterDcid: string | null;
+  /** The school pass the cursor belongs to (absent in continuations of older executions: 0). */
+  pass?: number;
   /** Guard against a server that never returns a short page. */
   maxPage: number;
   progress: SyncProgress;
@@ -90,4 +92,12 @@ export interface SyncStudentsResult {
 }
 
 /** What the progress query answers: SyncProgress plus the step the run is in. */
-export type SyncPhase = 'starting' | 'planning' | 'fetching' | 'applying' | 'finishing' | 'notifying' | 'done';
+export type SyncPhase =
+  | 'starting'
+  | 'planning'
+  | 'fetching'
+  | 'looking-up'
+  | 'applying'
+  | 'finishing'
+  | 'notifying'
+  | 'done';

@@ -101,6 +101,8 @@ export const integrationRoutes: FastifyPluginAsync<{ services: Services }> = asy
           mappingPowerschoolId: body.mapping.powerschoolId,
           mappingDateOfBirth: body.mapping.dateOfBirth,
           mappingGender: body.mapping.gender,
+          mappingGradeLevel: body.mapping.gradeLevel,
+          powerschoolSchools: body.powerschool.schools,
           scheduleCron,
           scheduleTimezone: body.schedule.timezone,
           // Ranges wholly in the past say nothing any more: dropped, so they never fill the ten.

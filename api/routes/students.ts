@@ -5,7 +5,7 @@ import { currentIdMapping } from '../../db/queries/id-mapping.js';
 import { listStudents } from '../../db/queries/listings.js';
 import { decodeCursor, DEFAULT_LIMIT, encodeCursor } from '../pagination.js';
 import { errorResponses } from '../operations.js';
-import { pageQuery, schoolParams, studentsPage } from '../schemas.js';
+import { schoolParams, studentsPage, studentsQuery } from '../schemas.js';
 import { studentJson } from '../serialize.js';
 import type { Services } from '../services.js';
 
@@ -21,7 +21,7 @@ export const studentRoutes: FastifyPluginAsync<{ services: Services }> = async (
         security: [{ bearerAuth: [] }],
         summary: 'The school’s students on the Cialfo side, in DCID order',
         params: schoolParams,
-        querystring: pageQuery,
+        querystring: studentsQuery,
         response: { 200: studentsPage, ...errorResponses('listStudents') },
       },
     },
@@ -29,7 +29,11 @@ export const studentRoutes: FastifyPluginAsync<{ services: Services }> = async (
       const { schoolId } = request.params;
       const limit = request.query.limit ?? DEFAULT_LIMIT;
       const after = request.query.cursor ? decodeCursor('students', request.query.cursor) : undefined;
-      const page = await listStudents(services.db, schoolId, { limit, afterDcid: after?.[0] });
+      const page = await listStudents(services.db, schoolId, {
+        limit,
+        afterDcid: after?.[0],
+        ...(request.query.status ? { status: request.query.status } : {}),
+      });
       const first = page.items[0];
       // The list query read the integration's mapping; only without an integration (deleted) does
       // it take a look at the runs' settings, and an empty page needs no mapping at all.

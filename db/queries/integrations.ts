@@ -63,6 +63,10 @@ export interface IntegrationSettings {
   mappingPowerschoolId: 'DCID' | 'STUDENT_NUMBER';
   mappingDateOfBirth: boolean;
   mappingGender: boolean;
+  /** Default false. */
+  mappingGradeLevel?: boolean;
+  /** PowerSchool school numbers; omitted or empty: every school. */
+  powerschoolSchools?: number[];
   scheduleCron: string;
   scheduleTimezone: string;
   /** Already checked and stripped of ranges wholly in the past; omitted: none. */
@@ -119,6 +123,8 @@ export async function putIntegration(
       mapping_powerschool_id: settings.mappingPowerschoolId,
       mapping_date_of_birth: settings.mappingDateOfBirth,
       mapping_gender: settings.mappingGender,
+      mapping_grade_level: settings.mappingGradeLevel ?? false,
+      powerschool_schools: settings.powerschoolSchools ?? [],
       schedule_cron: settings.scheduleCron,
       schedule_timezone: settings.scheduleTimezone,
       blackouts: JSON.stringify(settings.blackouts ?? []),

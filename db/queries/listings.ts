@@ -1,7 +1,7 @@
 // The API's keyset-paginated lists: runs, changes, issues and students.
 import { sql } from 'kysely';
 import type { Db } from '../connection.js';
-import type { Run, Student } from '../types.js';
+import type { ChangeType, Run, Student, StudentStatus } from '../types.js';
 
 /**
  * The API's read side. Every list is keyset-paginated on a unique sort key, so following cursors
@@ -59,7 +59,7 @@ export async function getLatestRun(db: Db, schoolId: string): Promise<Run | unde
 
 export interface ChangeRow {
   dcid: string;
-  type: 'create' | 'update';
+  type: ChangeType;
   before: Record<string, unknown> | null;
   after: Record<string, unknown>;
   student_number: string | null;
@@ -69,7 +69,7 @@ export interface ChangeRow {
 export async function listChanges(
   db: Db,
   runId: string,
-  opts: { limit: number; type?: 'create' | 'update'; afterDcid?: string },
+  opts: { limit: number; type?: ChangeType; afterDcid?: string },
 ): Promise<Page<ChangeRow>> {
   let q = db
     .selectFrom('run_changes')
@@ -129,13 +129,20 @@ export type StudentListRow = Student & { id_mapping: 'DCID' | 'STUDENT_NUMBER' |
 export async function listStudents(
   db: Db,
   schoolId: string,
-  opts: { limit: number; afterDcid?: string },
+  opts: StudentsPageOptions,
 ): Promise<Page<StudentListRow>> {
   return page(await studentsPageQuery(db, schoolId, opts).execute(), opts.limit);
 }
 
 /** The query behind listStudents (exported so the benchmark's bare handler runs the very same SQL). */
-export function studentsPageQuery(db: Db, schoolId: string, opts: { limit: number; afterDcid?: string }) {
+export interface StudentsPageOptions {
+  limit: number;
+  afterDcid?: string;
+  /** Only students with this status; omitted: every student. */
+  status?: StudentStatus;
+}
+
+export function studentsPageQuery(db: Db, schoolId: string, opts: StudentsPageOptions) {
   // Uncorrelated, so PostgreSQL evaluates it once per query.
   const latestCommit = db
     .selectFrom('runs')
@@ -160,7 +167,11 @@ export function studentsPageQuery(db: Db, schoolId: string, opts: { limit: numbe
       's.graduation_year',
       's.date_of_birth',
       's.gender',
+      's.grade_level',
+      's.school_number',
       's.status',
+      's.departed_at',
+      's.departure_reason',
       's.created_at',
       's.updated_at',
     ])
@@ -179,6 +190,7 @@ export function studentsPageQuery(db: Db, schoolId: string, opts: { limit: numbe
     )
     .where('s.school_id', '=', schoolId);
   if (opts.afterDcid !== undefined) q = q.where('s.dcid', '>', opts.afterDcid);
+  if (opts.status !== undefined) q = q.where('s.status', '=', opts.status);
   return q.orderBy('s.dcid', 'asc').limit(opts.limit + 1);
 }
 

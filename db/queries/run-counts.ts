@@ -1,4 +1,4 @@
-// A run's six counts: the one type, and its one mapping to and from the runs row's count_* columns.
+// A run's counts: the one type, and its one mapping to and from the runs row's count_* columns.
 import type { Run } from '../types.js';
 
 /** A run's counts, as the Run JSON names them; what applyRun, previewRun and the workflow return. */
@@ -9,6 +9,8 @@ export interface RunCounts {
   unchanged: number;
   invalid: number;
   missing: number;
+  /** This run's depart changes. */
+  departed: number;
 }
 
 /** The runs columns that hold the counts, for a select. */
@@ -19,6 +21,7 @@ export const RUN_COUNT_COLUMNS = [
   'count_unchanged',
   'count_invalid',
   'count_missing',
+  'count_departed',
 ] as const;
 
 export type RunCountColumns = Pick<Run, (typeof RUN_COUNT_COLUMNS)[number]>;
@@ -31,6 +34,7 @@ export function runCountsOf(row: RunCountColumns): RunCounts {
     unchanged: row.count_unchanged,
     invalid: row.count_invalid,
     missing: row.count_missing,
+    departed: row.count_departed,
   };
 }
 
@@ -42,5 +46,6 @@ export function runCountColumns(counts: RunCounts): RunCountColumns {
     count_unchanged: counts.unchanged,
     count_invalid: counts.invalid,
     count_missing: counts.missing,
+    count_departed: counts.departed,
   };
 }

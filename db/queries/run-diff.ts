@@ -3,13 +3,14 @@ import { sql, type Transaction } from 'kysely';
 import { abortableTransaction, setLocalTimeouts, type Db } from '../connection.js';
 import type { Database } from '../types.js';
 import { RUN_COUNT_COLUMNS, runCountColumns, runCountsOf, type RunCounts } from './run-counts.js';
+import { applyDepartChanges, recordDepartChanges, type DepartureScope } from './run-departures.js';
 import { RunEndedError } from './staging.js';
 
 /**
  * The set-based diff of a run's staged rows against the school's students, matched on DCID.
  * One statement per kind over the whole run, never one round-trip per student.
  *
- *   preview: records every create/update in run_changes and the counts; writes no student.
+ *   preview: records every create/update/depart in run_changes and the counts; writes no student.
  *   commit:  the same, then applies exactly the recorded changes, in the same transaction.
  *
  * Optional fields the school does not sync (date of birth, gender) are neither compared nor
@@ -23,6 +24,15 @@ export interface DiffOptions {
   schoolId: string;
   syncDateOfBirth: boolean;
   syncGender: boolean;
+  /** Default false. */
+  syncGradeLevel?: boolean;
+  /**
+   * Optional fields switched on since the school's previous commit: an update that only sets
+   * these (or fills an empty schoolNumber) is recorded as a fill, which the safety hold skips.
+   */
+  newlySynced?: { dateOfBirth?: boolean; gender?: boolean; gradeLevel?: boolean };
+  /** What the run read; without it nobody departs (a record in scope after all never does). */
+  scope?: DepartureScope;
   mode: 'preview' | 'commit';
   /** Called between statements: a long diff keeps its activity's heartbeat going. */
   onStep?: () => void;
@@ -69,10 +79,16 @@ export async function diffRun(db: Db, options: DiffOptions): Promise<RunCounts> 
 
     await recordChanges(tx, options);
     step();
+    if (options.scope) {
+      await recordDepartChanges(tx, { ...options, scope: options.scope, studentJson: studentJson('st', options) });
+      step();
+    }
     if (options.mode === 'commit') {
       await applyCreates(tx, options);
       step();
       await applyUpdates(tx, options);
+      step();
+      await applyDepartChanges(tx, options);
       step();
       await recordDepartures(tx, options);
       step();
@@ -95,9 +111,11 @@ function studentJson(alias: 'st' | 's', o: DiffOptions) {
       'studentNumber', ${t}.student_number,
       'firstName', ${t}.first_name,
       'lastName', ${t}.last_name,
-      'graduationYear', ${t}.graduation_year)
+      'graduationYear', ${t}.graduation_year,
+      'schoolNumber', ${t}.school_number)
     || ${o.syncDateOfBirth ? sql`jsonb_build_object('dateOfBirth', ${t}.date_of_birth)` : sql`'{}'::jsonb`}
-    || ${o.syncGender ? sql`jsonb_build_object('gender', ${t}.gender)` : sql`'{}'::jsonb`}`;
+    || ${o.syncGender ? sql`jsonb_build_object('gender', ${t}.gender)` : sql`'{}'::jsonb`}
+    || ${o.syncGradeLevel ? sql`jsonb_build_object('gradeLevel', ${t}.grade_level)` : sql`'{}'::jsonb`}`;
 }
 
 /** The "after" of an update keeps the stored value of a field the school does not sync. */
@@ -107,28 +125,54 @@ function afterJson(o: DiffOptions) {
       'studentNumber', s.student_number,
       'firstName', s.first_name,
       'lastName', s.last_name,
-      'graduationYear', s.graduation_year)
+      'graduationYear', s.graduation_year,
+      'schoolNumber', s.school_number)
     || ${o.syncDateOfBirth ? sql`jsonb_build_object('dateOfBirth', s.date_of_birth)` : sql`'{}'::jsonb`}
-    || ${o.syncGender ? sql`jsonb_build_object('gender', s.gender)` : sql`'{}'::jsonb`}`;
+    || ${o.syncGender ? sql`jsonb_build_object('gender', s.gender)` : sql`'{}'::jsonb`}
+    || ${o.syncGradeLevel ? sql`jsonb_build_object('gradeLevel', s.grade_level)` : sql`'{}'::jsonb`}`;
 }
 
-function differs(o: DiffOptions) {
+/** A departed student who is back: its before and after say so (the hold does not count returns). */
+const RETURN_BEFORE = sql`case when st.status = 'departed'
+    then jsonb_build_object('status', st.status, 'departureReason', st.departure_reason) else '{}'::jsonb end`;
+const RETURN_AFTER = sql`case when st.status = 'departed'
+    then jsonb_build_object('status', 'active', 'departureReason', null) else '{}'::jsonb end`;
+
+/**
+ * Differences that make an update more than a fill: every synced field, except an empty
+ * schoolNumber being filled and the fields the school has just switched on.
+ */
+function differsBeyondFill(o: DiffOptions) {
+  const newly = o.newlySynced ?? {};
   return sql`(
        st.student_number is distinct from s.student_number
     or st.first_name is distinct from s.first_name
     or st.last_name is distinct from s.last_name
     or st.graduation_year is distinct from s.graduation_year
+    or st.status = 'departed'
+    or (st.school_number is not null and st.school_number is distinct from s.school_number)
+    ${o.syncDateOfBirth && !newly.dateOfBirth ? sql`or st.date_of_birth is distinct from s.date_of_birth` : sql``}
+    ${o.syncGender && !newly.gender ? sql`or st.gender is distinct from s.gender` : sql``}
+    ${o.syncGradeLevel && !newly.gradeLevel ? sql`or st.grade_level is distinct from s.grade_level` : sql``})`;
+}
+
+function differs(o: DiffOptions) {
+  return sql`(
+       ${differsBeyondFill(o)}
+    or st.school_number is distinct from s.school_number
     ${o.syncDateOfBirth ? sql`or st.date_of_birth is distinct from s.date_of_birth` : sql``}
-    ${o.syncGender ? sql`or st.gender is distinct from s.gender` : sql``})`;
+    ${o.syncGender ? sql`or st.gender is distinct from s.gender` : sql``}
+    ${o.syncGradeLevel ? sql`or st.grade_level is distinct from s.grade_level` : sql``})`;
 }
 
 async function recordChanges(tx: Tx, o: DiffOptions): Promise<void> {
   await sql`
-    insert into run_changes (run_id, dcid, type, before, after)
+    insert into run_changes (run_id, dcid, type, before, after, fill)
     select s.run_id, s.dcid,
            case when st.id is null then 'create' else 'update' end,
-           case when st.id is null then null else ${studentJson('st', o)} end,
-           ${afterJson(o)}
+           case when st.id is null then null else ${studentJson('st', o)} || ${RETURN_BEFORE} end,
+           ${afterJson(o)} || case when st.id is null then '{}'::jsonb else ${RETURN_AFTER} end,
+           st.id is not null and not ${differsBeyondFill(o)}
     from staged_students s
     left join students st on st.school_id = ${o.schoolId} and st.dcid = s.dcid
     where s.run_id = ${o.runId}
@@ -140,10 +184,12 @@ async function recordChanges(tx: Tx, o: DiffOptions): Promise<void> {
 async function applyCreates(tx: Tx, o: DiffOptions): Promise<void> {
   await sql`
     insert into students (school_id, dcid, student_number, first_name, last_name, graduation_year,
-                          date_of_birth, gender, last_seen_run_id)
+                          date_of_birth, gender, grade_level, school_number, last_seen_run_id)
     select ${o.schoolId}, s.dcid, s.student_number, s.first_name, s.last_name, s.graduation_year,
            ${o.syncDateOfBirth ? sql`s.date_of_birth` : sql`null`},
            ${o.syncGender ? sql`s.gender` : sql`null`},
+           ${o.syncGradeLevel ? sql`s.grade_level` : sql`null`},
+           s.school_number,
            ${o.runId}
     from run_changes c
     join staged_students s on s.run_id = c.run_id and s.dcid = c.dcid
@@ -161,6 +207,11 @@ async function applyUpdates(tx: Tx, o: DiffOptions): Promise<void> {
       graduation_year = s.graduation_year,
       ${o.syncDateOfBirth ? sql`date_of_birth = s.date_of_birth,` : sql``}
       ${o.syncGender ? sql`gender = s.gender,` : sql``}
+      ${o.syncGradeLevel ? sql`grade_level = s.grade_level,` : sql``}
+      school_number = s.school_number,
+      status = 'active',
+      departed_at = null,
+      departure_reason = null,
       updated_at = now(),
       last_seen_run_id = ${o.runId}
     from run_changes c
@@ -201,7 +252,7 @@ async function recordDepartures(tx: Tx, o: DiffOptions): Promise<void> {
 }
 
 /**
- * missing: the school's students not staged this run — except those PowerSchool did return but
+ * missing: the school's linked students (active or departed) not staged this run — except those PowerSchool did return but
  * whose record was skipped as invalid (they are counted as invalid, not as gone).
  */
 async function countRun(tx: Tx, o: DiffOptions): Promise<RunCounts> {
@@ -211,14 +262,16 @@ async function countRun(tx: Tx, o: DiffOptions): Promise<RunCounts> {
     updated: number;
     invalid: number;
     missing: number;
+    departed: number;
   }>`
     select
       (select count(*) from staged_students where run_id = ${o.runId})::int as staged,
       (select count(*) from run_changes where run_id = ${o.runId} and type = 'create')::int as created,
       (select count(*) from run_changes where run_id = ${o.runId} and type = 'update')::int as updated,
+      (select count(*) from run_changes where run_id = ${o.runId} and type = 'depart')::int as departed,
       (select count(distinct dcid) from run_issues where run_id = ${o.runId} and skipped)::int as invalid,
       (select count(*) from students st
-        where st.school_id = ${o.schoolId}
+        where st.school_id = ${o.schoolId} and st.dcid is not null and st.status in ('active', 'departed')
           and not exists (select 1 from staged_students s where s.run_id = ${o.runId} and s.dcid = st.dcid)
           and not exists (select 1 from run_issues i
                           where i.run_id = ${o.runId} and i.skipped and i.dcid = st.dcid::text)
@@ -232,5 +285,6 @@ async function countRun(tx: Tx, o: DiffOptions): Promise<RunCounts> {
     unchanged: r.staged - r.created - r.updated,
     invalid: r.invalid,
     missing: r.missing,
+    departed: r.departed,
   };
 }

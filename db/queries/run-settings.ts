@@ -11,10 +11,13 @@ const runSettingsSchema = z.object({
   serverUrl: z.string(),
   clientId: z.string(),
   grades: z.object({ from: z.number().int(), to: z.number().int() }),
+  // Snapshots taken before districts have neither: every school, and no grade level.
+  schools: z.array(z.number().int()).default([]),
   mapping: z.object({
     powerschoolId: z.enum(['DCID', 'STUDENT_NUMBER']),
     dateOfBirth: z.boolean(),
     gender: z.boolean(),
+    gradeLevel: z.boolean().default(false),
   }),
   testRun: z.boolean(),
   notifications: z.object({ enabled: z.boolean(), recipients: z.array(z.string()) }),
@@ -27,10 +30,12 @@ export function snapshotSettings(integration: Integration, testRun: boolean): Ru
     serverUrl: integration.server_url,
     clientId: integration.client_id,
     grades: { from: integration.grade_from, to: integration.grade_to },
+    schools: integration.powerschool_schools,
     mapping: {
       powerschoolId: integration.mapping_powerschool_id,
       dateOfBirth: integration.mapping_date_of_birth,
       gender: integration.mapping_gender,
+      gradeLevel: integration.mapping_grade_level,
     },
     testRun,
     notifications: { enabled: integration.notifications_enabled, recipients: integration.notification_recipients },

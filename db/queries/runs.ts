@@ -52,3 +52,21 @@ export async function claimRunSlot(db: Db, run: NewRun): Promise<ClaimResult> {
   // The holder finished between our insert and our look-up: try once more.
   return claimRunSlot(db, run);
 }
+
+/**
+ * The settings snapshot of the school's latest commit other than `runId` (null: no earlier commit,
+ * or its snapshot is unreadable): what the school synced before this run.
+ */
+export async function getPreviousCommitSettings(db: Db, schoolId: string, runId: string): Promise<RunSettings | null> {
+  const row = await db
+    .selectFrom('runs')
+    .select('settings')
+    .where('school_id', '=', schoolId)
+    .where('test_run', '=', false)
+    .where('applied_at', 'is not', null)
+    .where('id', '<>', runId)
+    .orderBy('applied_at', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  return parseRunSettings(row?.settings);
+}

@@ -31,7 +31,7 @@ export async function stageStudents(db: Executor, runId: string, students: Norma
   const { rows: out } = await sql<{ inserted: number }>`
     with staged as (
       insert into staged_students (run_id, dcid, student_number, first_name, last_name, graduation_year,
-                                   date_of_birth, gender, grade_level)
+                                   date_of_birth, gender, grade_level, school_number)
       select ${runId}, u.* from unnest(
         ${rows.map((r) => r.dcid)}::bigint[],
         ${rows.map((r) => r.studentNumber)}::text[],
@@ -40,7 +40,8 @@ export async function stageStudents(db: Executor, runId: string, students: Norma
         ${rows.map((r) => r.graduationYear)}::int[],
         ${rows.map((r) => r.dateOfBirth)}::date[],
         ${rows.map((r) => r.gender)}::text[],
-        ${rows.map((r) => r.gradeLevel)}::int[]) as u
+        ${rows.map((r) => r.gradeLevel)}::int[],
+        ${rows.map((r) => r.schoolNumber)}::int[]) as u
       on conflict (run_id, dcid) do update set
         student_number = excluded.student_number,
         first_name = excluded.first_name,
@@ -48,7 +49,8 @@ export async function stageStudents(db: Executor, runId: string, students: Norma
         graduation_year = excluded.graduation_year,
         date_of_birth = excluded.date_of_birth,
         gender = excluded.gender,
-        grade_level = excluded.grade_level
+        grade_level = excluded.grade_level,
+        school_number = excluded.school_number
       returning (xmax = 0) as inserted
     )
     select (count(*) filter (where inserted))::int as inserted from staged

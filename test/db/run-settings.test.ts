@@ -19,6 +19,8 @@ const integration = {
   mapping_powerschool_id: 'STUDENT_NUMBER',
   mapping_date_of_birth: true,
   mapping_gender: false,
+  mapping_grade_level: false,
+  powerschool_schools: [],
   schedule_cron: '0 2 * * 0',
   schedule_timezone: 'UTC',
   pause_note: null,
@@ -84,7 +86,7 @@ describe('wantsEmail', () => {
 
 describe('run counts', () => {
   it('map to the count_* columns and back without losing or swapping one', () => {
-    const counts: RunCounts = { fetched: 1, created: 2, updated: 3, unchanged: 4, invalid: 5, missing: 6 };
+    const counts: RunCounts = { fetched: 1, created: 2, updated: 3, unchanged: 4, invalid: 5, missing: 6, departed: 7 };
     expect(runCountColumns(counts)).toEqual({
       count_fetched: 1,
       count_created: 2,
@@ -92,6 +94,7 @@ describe('run counts', () => {
       count_unchanged: 4,
       count_invalid: 5,
       count_missing: 6,
+      count_departed: 7,
     });
     expect(runCountsOf(runCountColumns(counts))).toEqual(counts);
   });

@@ -20,7 +20,7 @@ import { createTestWorker, testClient, uniqueTaskQueue } from '../helpers/env.js
  * server (the suite's dev server); only the activities are stand-ins that record their calls.
  */
 
-const COUNTS: RunCounts = { fetched: 25, created: 20, updated: 3, unchanged: 2, invalid: 0, missing: 0 };
+const COUNTS: RunCounts = { fetched: 25, created: 20, updated: 3, unchanged: 2, invalid: 0, missing: 0, departed: 0 };
 const PAGE_SIZE = 10;
 
 type Call = { name: keyof SyncActivities; input: unknown };
@@ -54,6 +54,7 @@ function fakeActivities(overrides: Partial<SyncActivities> = {}, pages = 3) {
         recordsFetched: last * PAGE_SIZE,
       };
     },
+    lookupDepartures: async () => ({ lookedUp: 0, remaining: 0 }),
     applyRun: async () => COUNTS,
     previewRun: async () => COUNTS,
     finishRun: async (input) => ({ status: input.status, notify: false }),
@@ -123,7 +124,7 @@ describe('syncStudents with fake activities', () => {
       counts: COUNTS,
       notification: 'disabled',
     });
-    expect(fake.names()).toEqual(['beginRun', 'planRun', 'fetchPage', 'applyRun', 'finishRun']);
+    expect(fake.names()).toEqual(['beginRun', 'planRun', 'fetchPage', 'lookupDepartures', 'applyRun', 'finishRun']);
     expect(fake.inputsOf('finishRun')).toEqual([{ runId: handle.workflowId, status: 'succeeded' }]);
   });
 

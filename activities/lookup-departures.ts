@@ -1,0 +1,100 @@
+// The lookupDepartures activity: asks PowerSchool, without the scope filter, about the students a run did not receive.
+import { PowerSchoolClient } from '../powerschool/client.js';
+import { planDcidRanges, type DcidRange } from '../powerschool/dcid-ranges.js';
+import {
+  countUnaskedCandidates,
+  markRangeAsked,
+  nextUnaskedCandidates,
+  recordEnrolments,
+  stageDepartureCandidates,
+} from '../db/queries/departure-lookups.js';
+import { activitySignal } from './cancellation.js';
+import type { ActivityDeps, DepartureSource, DepartureSourceFactory } from './deps.js';
+import { adaptFailures } from './failures.js';
+import { withHeartbeat } from './heartbeat.js';
+import { credentialsFor, loadRunContext } from './run-context.js';
+import type { LookupDeparturesResult, RunRef } from './types.js';
+
+/**
+ * Each active student the run did not receive in scope is looked up by DCID: nearby DCIDs share
+ * one range read (`dcid=ge=A;dcid=le=B`, keyset-paged like the main read, through the same
+ * one-request-at-a-time slot). Answers go to PostgreSQL; the activity returns counts only. There
+ * is no cap: a year-end rollover asks about a quarter of a school. Each call stops starting new
+ * ranges after about 10 s; the workflow calls again until none is left, and a retry resumes at
+ * the first range not read to its end.
+ */
+
+const BUDGET_MS = 10_000;
+/** A range read stays short enough to finish well inside one call's budget. */
+const MAX_PAGES_PER_RANGE = 50;
+/** Candidates planned per round (a round's ranges are read before the next is planned). */
+const CANDIDATES_PER_ROUND = 5_000;
+
+const defaultFactory: DepartureSourceFactory = (credentials, allowInsecure, signal, onRequest) =>
+  new PowerSchoolClient({
+    credentials,
+    allowInsecure,
+    maxAttempts: 2,
+    retryBaseDelayMs: 250,
+    maxRetryDelayMs: 5_000,
+    ...(signal ? { signal } : {}),
+    ...(onRequest ? { onRequest } : {}),
+  });
+
+export function makeLookupDepartures(deps: ActivityDeps) {
+  return async function lookupDepartures({ runId }: RunRef): Promise<LookupDeparturesResult> {
+    return adaptFailures(() =>
+      withHeartbeat(async () => {
+        const ctx = await loadRunContext(deps.db, runId);
+        await stageDepartureCandidates(deps.db, runId, ctx.run.school_id);
+        let candidates = await nextUnaskedCandidates(deps.db, runId, CANDIDATES_PER_ROUND);
+        if (candidates.length === 0) return { lookedUp: 0, remaining: 0 };
+
+        const metrics = deps.metrics;
+        const source = (deps.departureSourceFactory ?? defaultFactory)(
+          await credentialsFor(deps.db, deps.secretBox, ctx),
+          deps.config.allowInsecurePowerSchool,
+          activitySignal(),
+          metrics ? (outcome) => metrics.powerSchoolRequest(outcome) : undefined,
+        );
+        const serverMax = await source.getMaxPageSize();
+        const pageSize = Math.max(1, Math.min(serverMax, deps.maxPageSize ?? serverMax));
+        const started = Date.now();
+        let lookedUp = 0;
+        while (candidates.length > 0 && Date.now() - started < BUDGET_MS) {
+          for (const range of planDcidRanges(candidates, pageSize, MAX_PAGES_PER_RANGE)) {
+            if (Date.now() - started >= BUDGET_MS) break;
+            await readRange(deps, runId, source, range, pageSize);
+            lookedUp += candidates.filter((d) => inRange(d, range)).length;
+          }
+          candidates = await nextUnaskedCandidates(deps.db, runId, CANDIDATES_PER_ROUND);
+        }
+        return { lookedUp, remaining: await countUnaskedCandidates(deps.db, runId) };
+      }),
+    );
+  };
+}
+
+async function readRange(
+  deps: ActivityDeps,
+  runId: string,
+  source: DepartureSource,
+  range: DcidRange,
+  pageSize: number,
+): Promise<void> {
+  let after: string | null = null;
+  for (;;) {
+    const page = await source.fetchEnrolmentsInRange(range, after, pageSize);
+    await recordEnrolments(deps.db, runId, page.enrolments);
+    const last = page.enrolments.at(-1)?.dcid ?? null;
+    // A short page ends the range; so does a full page with no readable DCID to continue from.
+    if (page.rows < pageSize || last === null) break;
+    after = last;
+  }
+  await markRangeAsked(deps.db, runId, range);
+}
+
+function inRange(dcid: string, range: DcidRange): boolean {
+  const d = BigInt(dcid);
+  return d >= BigInt(range.from) && d <= BigInt(range.to);
+}
