@@ -8,6 +8,7 @@ import { testDb } from '../helpers/db.js';
 import { testClient, uniqueSchoolId } from '../helpers/env.js';
 import {
   comparable,
+  departureReasonOf,
   expectedStudent,
   putIntegration,
   runRow,
@@ -73,8 +74,15 @@ describe('sync pipeline: commit runs', () => {
     const expected = inScope.map((s) => expectedStudent(s, mapping));
     const stored = comparable(rows).filter((r) => r.dcid !== String(inactive.dcid));
     expect(stored).toEqual(expected);
-    // Out-of-range grades and inactive students are neither created nor touched.
-    expect(rows.find((r) => r.dcid === String(inactive.dcid))).toEqual(before);
+    // Out-of-range grades and inactive students are not created; the inactive one synced earlier
+    // keeps its data and is marked departed, with PowerSchool's reason.
+    expect(rows.find((r) => r.dcid === String(inactive.dcid))).toEqual({
+      ...before,
+      status: 'departed',
+      departed_at: expect.any(Date),
+      departure_reason: departureReasonOf(inactive.enroll_status),
+      updated_at: expect.any(Date),
+    });
     const outOfScope = new Set(
       sim.students
         .list()
@@ -102,7 +110,7 @@ describe('sync pipeline: commit runs', () => {
     const staged = await db.selectFrom('staged_students').select('dcid').where('run_id', '=', run.id).execute();
     expect(staged).toEqual([]);
     const changes = await db.selectFrom('run_changes').selectAll().where('run_id', '=', run.id).execute();
-    expect(changes).toHaveLength(inScope.length);
+    expect(changes).toHaveLength(inScope.length + 1); // and the inactive one's depart
     const oneChange = changes.find((c) => c.dcid === String(inScope[0]!.dcid))!;
     expect(oneChange.before).toBeNull();
     const e = expected[0]!;
@@ -112,6 +120,7 @@ describe('sync pipeline: commit runs', () => {
       firstName: e.first_name,
       lastName: e.last_name,
       graduationYear: e.graduation_year,
+      schoolNumber: inScope[0]!.schoolid,
       ...(mapping.dateOfBirth ? { dateOfBirth: e.date_of_birth } : {}),
       ...(mapping.gender ? { gender: e.gender } : {}),
     });
@@ -184,22 +193,31 @@ describe('sync pipeline: commit runs', () => {
         unchanged: n - 5 - 2,
         invalid: 0,
         missing: 2,
+        departed: 2,
       });
       const rows = await studentsOf(db, schoolId);
-      expect(rows).toHaveLength(n + 3); // the removed two are kept
+      expect(rows).toHaveLength(n + 3); // the removed two are kept, as departed
       const touched = rows.filter((r) => {
         const old = before.get(r.dcid);
         return !old || millis(old.updated_at) !== millis(r.updated_at) || old.first_name !== r.first_name;
       });
-      expect(touched.map((r) => r.dcid).sort()).toEqual([...renamed, ...added].map((s) => String(s.dcid)).sort());
+      expect(touched.map((r) => r.dcid).sort()).toEqual(
+        [...renamed, ...added, ...removed].map((s) => String(s.dcid)).sort(),
+      );
       for (const s of removed) {
         const kept = rows.find((r) => r.dcid === String(s.dcid))!;
-        expect(kept).toEqual(before.get(String(s.dcid)));
+        expect(kept).toEqual({
+          ...before.get(String(s.dcid)),
+          status: 'departed',
+          departed_at: expect.any(Date),
+          departure_reason: 'not_found',
+          updated_at: expect.any(Date),
+        });
       }
       // Rows PostgreSQL wrote (their row version moved): exactly the renamed and the added.
       const xminAfter = await rowVersions(db, schoolId);
       const written = [...xminAfter].filter(([dcid, xmin]) => xminBefore.get(dcid) !== xmin).map(([dcid]) => dcid);
-      expect(written.sort()).toEqual([...renamed, ...added].map((s) => String(s.dcid)).sort());
+      expect(written.sort()).toEqual([...renamed, ...added, ...removed].map((s) => String(s.dcid)).sort());
       // lastSeenRunId as the API reads it: the second run for everyone it saw, the first for those gone.
       const listed = (await listStudents(db, schoolId, { limit: 10_000 })).items;
       expect(listed).toHaveLength(n + 3);
@@ -210,7 +228,7 @@ describe('sync pipeline: commit runs', () => {
       expect(comparable(rows.filter((r) => !removed.some((s) => String(s.dcid) === r.dcid)))).toEqual(
         own.students.inScope(9, 12).map((s) => expectedStudent(s, mapping)),
       );
-      expect(await changesOf(db, second.workflowId)).toHaveLength(8);
+      expect(await changesOf(db, second.workflowId)).toHaveLength(10);
     } finally {
       await own.close();
     }

@@ -175,3 +175,10 @@ export function comparable(rows: Awaited<ReturnType<typeof studentsOf>>): Expect
 export async function runRow(db: Db, runId: string) {
   return db.selectFrom('runs').selectAll().where('id', '=', runId).executeTakeFirstOrThrow();
 }
+
+/** The departure reason the contract gives a record PowerSchool still has, from its ENROLL_STATUS. */
+export function departureReasonOf(enrollStatus: number): string {
+  if (enrollStatus === 3) return 'graduated';
+  if (enrollStatus === 2) return 'transferred';
+  return enrollStatus !== 0 ? 'inactive' : 'out_of_scope';
+}
