@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { faultsSchema, type FaultInjector } from './faults.js';
 import type { TokenIssuer } from './oauth.js';
 import type { RequestStats } from './stats.js';
+import { graduateClass, leave } from './leavers.js';
 import type { StudentStore } from './students.js';
 import type { ColumnGrants } from './table-routes.js';
 import type { SimulatorStudents } from './types.js';
@@ -29,6 +30,7 @@ export interface ControlOptions {
   store: StudentStore;
   faults: FaultInjector;
   grants: ColumnGrants;
+  schoolGrants: ColumnGrants;
   tokens: TokenIssuer;
   stats: RequestStats;
 }
@@ -47,15 +49,35 @@ export function studentsView(store: StudentStore): SimulatorStudents {
       return s ? { ...s } : undefined;
     },
     remove: (dcid) => store.remove(dcid),
-    inScope: (gradeFrom, gradeTo) =>
+    inScope: (gradeFrom, gradeTo, schools = []) =>
       store
         .all()
-        .filter((s) => s.enroll_status === 0 && s.grade_level >= gradeFrom && s.grade_level <= gradeTo)
+        .filter(
+          (s) =>
+            s.enroll_status === 0 &&
+            s.grade_level >= gradeFrom &&
+            s.grade_level <= gradeTo &&
+            (schools.length === 0 || schools.includes(s.schoolid)),
+        )
         .map((s) => ({ ...s })),
+    leave: (dcid, kind, toSchool) => leave(store, dcid, kind, toSchool),
+    graduateClass: (graduationYear, school) => graduateClass(store, graduationYear, school),
   };
 }
 
-export function registerControlRoutes(app: FastifyInstance, { store, faults, grants, tokens, stats }: ControlOptions) {
+const leaveSchema = z.strictObject({
+  kind: z.enum(['graduated', 'transferred', 'inactive', 'moved', 'deleted']),
+  toSchool: z.number().int().positive().optional(),
+});
+const graduateSchema = z.strictObject({
+  graduationYear: z.number().int(),
+  school: z.number().int().positive().optional(),
+});
+
+export function registerControlRoutes(
+  app: FastifyInstance,
+  { store, faults, grants, schoolGrants, tokens, stats }: ControlOptions,
+) {
   const dcidParam = (request: FastifyRequest) => Number((request.params as { dcid: string }).dcid);
 
   app.get('/_simulator/students', async (request) => {
@@ -87,6 +109,20 @@ export function registerControlRoutes(app: FastifyInstance, { store, faults, gra
       ? reply.code(204).send()
       : reply.code(404).send({ message: 'no such student' });
   });
+  app.post('/_simulator/students/:dcid/leave', async (request, reply) => {
+    const parsed = leaveSchema.safeParse(request.body ?? {});
+    if (!parsed.success) return reply.code(400).send({ message: parsed.error.message });
+    if (parsed.data.kind === 'moved' && parsed.data.toSchool === undefined)
+      return reply.code(400).send({ message: 'a move names toSchool' });
+    return leave(store, dcidParam(request), parsed.data.kind, parsed.data.toSchool)
+      ? reply.code(204).send()
+      : reply.code(404).send({ message: 'no such student' });
+  });
+  app.post('/_simulator/graduate', async (request, reply) => {
+    const parsed = graduateSchema.safeParse(request.body ?? {});
+    if (!parsed.success) return reply.code(400).send({ message: parsed.error.message });
+    return { graduated: graduateClass(store, parsed.data.graduationYear, parsed.data.school) };
+  });
   app.get('/_simulator/faults', async () => faults.current);
   app.put('/_simulator/faults', async (request, reply) => {
     const parsed = faultsSchema.safeParse(request.body ?? {});
@@ -96,12 +132,13 @@ export function registerControlRoutes(app: FastifyInstance, { store, faults, gra
   });
   app.put('/_simulator/grants', async (request, reply) => {
     const parsed = z
-      .object({ columns: z.array(z.string()) })
+      .object({ columns: z.array(z.string()).optional(), schoolColumns: z.array(z.string()).optional() })
       .strict()
       .safeParse(request.body);
     if (!parsed.success) return reply.code(400).send({ message: parsed.error.message });
-    grants.set(parsed.data.columns);
-    return { columns: grants.list() };
+    if (parsed.data.columns) grants.set(parsed.data.columns);
+    if (parsed.data.schoolColumns) schoolGrants.set(parsed.data.schoolColumns);
+    return { columns: grants.list(), schoolColumns: schoolGrants.list() };
   });
   app.post('/_simulator/revoke-tokens', async () => {
     tokens.revokeAll();

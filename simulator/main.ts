@@ -3,7 +3,8 @@ import { startSimulator } from './index.js';
 
 /**
  * `npm run simulator`: a PowerSchool look-alike for demos and manual testing.
- * SIMULATOR_HOST (127.0.0.1), SIMULATOR_PORT (7070), SIMULATOR_STUDENTS (1000), SIMULATOR_SEED (1).
+ * SIMULATOR_HOST (127.0.0.1), SIMULATOR_PORT (7070), SIMULATOR_STUDENTS (1000), SIMULATOR_SEED (1),
+ * SIMULATOR_SCHOOLS (3).
  */
 
 function intFromEnv(name: string, fallback: number, min: number, max: number): number {
@@ -21,13 +22,17 @@ const host = process.env.SIMULATOR_HOST?.trim() || '127.0.0.1';
 const port = intFromEnv('SIMULATOR_PORT', 7070, 0, 65535);
 const students = intFromEnv('SIMULATOR_STUDENTS', 1000, 0, 2_000_000);
 const seed = intFromEnv('SIMULATOR_SEED', 1, 0, 2 ** 31 - 1);
+const schools = intFromEnv('SIMULATOR_SCHOOLS', 3, 1, 50);
 
-const simulator = await startSimulator({ host, port, students, seed, logger: false });
+const simulator = await startSimulator({ host, port, students, seed, schools, logger: false });
 console.log(`PowerSchool simulator listening at ${simulator.url}`);
 console.log(`  students:      ${students} (seed ${seed})`);
+console.log(`  schools:       ${simulator.schools.map((s) => `${s.school_number} ${s.name}`).join(', ')}`);
 console.log(`  client id:     ${simulator.clientId}`);
 console.log(`  client secret: ${simulator.clientSecret}`);
-console.log(`  control:       ${simulator.url}/_simulator/students, /_simulator/faults, /_simulator/stats`);
+console.log(
+  `  control:       ${simulator.url}/_simulator/students, /_simulator/faults, /_simulator/stats, /_simulator/graduate`,
+);
 
 let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

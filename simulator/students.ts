@@ -41,6 +41,8 @@ export type StudentColumn = (typeof STUDENT_TABLE_COLUMNS)[number];
 export interface SeedOptions {
   count: number;
   seed: number;
+  /** Schools of the district (default 3): school numbers 100, 200, … */
+  schools?: number;
   /** 0..1: share of records with one broken field (impossible DOB, graduation year 0, ...). */
   malformedShare?: number;
   /** The calendar year in which the current school year ends; derives graduation years. */
@@ -53,8 +55,15 @@ export function currentSchoolYearEnd(now = new Date()): number {
 }
 
 const OTHER_STATUSES = [-1, 1, -2, 2, 3, 4];
-const SCHOOL_NUMBERS = [100, 200, 300];
 const FIRST_DCID = 1001;
+/** PowerSchool's "Graduated Students" school: where graduates are moved. */
+export const GRADUATED_SCHOOL_NUMBER = 999999;
+export const DEFAULT_SCHOOLS = 3;
+
+/** The district's school numbers: 100, 200, … */
+export function schoolNumbers(schools: number): number[] {
+  return Array.from({ length: schools }, (_, i) => (i + 1) * 100);
+}
 
 function pad(n: number): string {
   return String(n).padStart(2, '0');
@@ -68,11 +77,11 @@ function randomDob(random: Random, graduationYear: number): string {
   return `${year}-${pad(month)}-${pad(day)}`;
 }
 
-function generateStudent(random: Random, dcid: number, schoolYearEnd: number): SimulatedStudent {
+function generateStudent(random: Random, dcid: number, schoolYearEnd: number, schools: number): SimulatedStudent {
   const gradeLevel = intBetween(random, -2, 12);
   const graduationYear = schoolYearEnd + (12 - gradeLevel);
   const genderRoll = random();
-  return {
+  const student: SimulatedStudent = {
     dcid,
     // ID is another internal key, deliberately unlike the DCID.
     id: 500_000 + ((dcid * 7919) % 400_000),
@@ -84,8 +93,11 @@ function generateStudent(random: Random, dcid: number, schoolYearEnd: number): S
     grade_level: gradeLevel,
     sched_yearofgraduation: graduationYear,
     enroll_status: random() < 0.85 ? 0 : pick(random, OTHER_STATUSES),
-    schoolid: gradeLevel >= 9 ? SCHOOL_NUMBERS[0]! : gradeLevel >= 6 ? SCHOOL_NUMBERS[1]! : SCHOOL_NUMBERS[2]!,
+    // Consecutive DCIDs go to different schools, as a district's records interleave.
+    schoolid: schoolNumbers(schools)[dcid % schools]!,
   };
+  if (student.enroll_status === 3) student.schoolid = GRADUATED_SCHOOL_NUMBER;
+  return student;
 }
 
 /** One broken field, of the kinds real districts have. */
@@ -103,10 +115,11 @@ export function seedStudents(options: SeedOptions): SimulatedStudent[] {
   const random = seededRandom(options.seed);
   const schoolYearEnd = options.schoolYearEnd ?? currentSchoolYearEnd();
   const malformedShare = options.malformedShare ?? 0;
+  const schools = options.schools ?? DEFAULT_SCHOOLS;
   const students: SimulatedStudent[] = [];
   let dcid = FIRST_DCID;
   for (let i = 0; i < options.count; i++) {
-    const student = generateStudent(random, dcid, schoolYearEnd);
+    const student = generateStudent(random, dcid, schoolYearEnd, schools);
     if (malformedShare > 0 && random() < malformedShare) breakOneField(random, student);
     students.push(student);
     dcid += random() < 0.1 ? intBetween(random, 2, 5) : 1; // DCIDs have gaps (deleted records)
@@ -125,6 +138,7 @@ export class StudentStore {
     initial: SimulatedStudent[],
     seed: number,
     private readonly schoolYearEnd: number,
+    private readonly schools = DEFAULT_SCHOOLS,
   ) {
     this.rows = [...initial].sort((a, b) => a.dcid - b.dcid);
     for (const s of this.rows) this.byDcid.set(s.dcid, s);
@@ -147,7 +161,7 @@ export class StudentStore {
   add(partial: Partial<SimulatedStudent> = {}): SimulatedStudent {
     const dcid = partial.dcid ?? (this.rows.at(-1)?.dcid ?? FIRST_DCID - 1) + 1;
     if (this.byDcid.has(dcid)) throw new Error(`a student with DCID ${dcid} exists`);
-    const base = generateStudent(this.random, dcid, this.schoolYearEnd);
+    const base = generateStudent(this.random, dcid, this.schoolYearEnd, this.schools);
     if (partial.grade_level !== undefined && partial.sched_yearofgraduation === undefined)
       base.sched_yearofgraduation = this.schoolYearEnd + (12 - partial.grade_level);
     const student: SimulatedStudent = { ...base, ...partial, dcid };

@@ -1,7 +1,11 @@
 // The simulator's public shapes: its options, fault settings, statistics and handle.
+import type { LeaveKind } from './leavers.js';
+import type { SimulatedSchool } from './schools.js';
 import type { SimulatedStudent } from './students.js';
 
 export type { SimulatedStudent } from './students.js';
+export type { SimulatedSchool } from './schools.js';
+export type { LeaveKind } from './leavers.js';
 
 type ScriptedFault = 'rate-limit' | 'error' | 'unavailable' | 'drop' | 'timeout' | 'unauthorized' | 'ok';
 
@@ -46,6 +50,8 @@ export interface SimulatorOptions {
   port?: number;
   /** Seeded students (default 1000). */
   students?: number;
+  /** Schools of the district (default 3), numbered 100, 200, …; students are spread over them. */
+  schools?: number;
   seed?: number;
   clientId?: string;
   clientSecret?: string;
@@ -55,6 +61,8 @@ export interface SimulatorOptions {
   maxPageSize?: number;
   /** STUDENTS columns the plugin was granted (default: all). */
   grantedColumns?: string[];
+  /** SCHOOLS columns the plugin was granted (default: all). */
+  grantedSchoolColumns?: string[];
   /** 0..1: share of seeded records with one broken field. */
   malformedShare?: number;
   faults?: SimulatorFaults;
@@ -85,8 +93,15 @@ export interface SimulatorStudents {
   add(partial?: Partial<SimulatedStudent>): SimulatedStudent;
   update(dcid: number, patch: Partial<Omit<SimulatedStudent, 'dcid'>>): SimulatedStudent | undefined;
   remove(dcid: number): boolean;
-  /** Active (enroll_status 0) students in the grades, sorted by DCID: what a sync should read. */
-  inScope(gradeFrom: number, gradeTo: number): SimulatedStudent[];
+  /**
+   * Active (enroll_status 0) students in the grades (and in one of `schools`, when given), sorted
+   * by DCID: what a sync should read.
+   */
+  inScope(gradeFrom: number, gradeTo: number, schools?: readonly number[]): SimulatedStudent[];
+  /** The student leaves as PowerSchool records it (leavers.ts); false: no such student. */
+  leave(dcid: number, kind: LeaveKind, toSchool?: number): boolean;
+  /** Every enrolled student of the class (in `school`, when given) graduates; their DCIDs. */
+  graduateClass(graduationYear: number, school?: number): number[];
 }
 
 export interface Simulator {
@@ -99,6 +114,9 @@ export interface Simulator {
   requestLog(): SimulatorRequest[];
   setFaults(faults: SimulatorFaults): void;
   setGrantedColumns(columns: string[]): void;
+  setGrantedSchoolColumns(columns: string[]): void;
+  /** The SCHOOLS table: the district's schools and the graduates' school. */
+  schools: SimulatedSchool[];
   /** Revoke every issued token (the next data call gets 401). */
   revokeTokens(): void;
   students: SimulatorStudents;

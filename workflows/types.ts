@@ -93,11 +93,4 @@ export interface SyncStudentsResult {
 
 /** What the progress query answers: SyncProgress plus the step the run is in. */
 export type SyncPhase =
-  | 'starting'
-  | 'planning'
-  | 'fetching'
-  | 'looking-up'
-  | 'applying'
-  | 'finishing'
-  | 'notifying'
-  | 'done';
+  'starting' | 'planning' | 'fetching' | 'looking-up' | 'applying' | 'finishing' | 'notifying' | 'done';

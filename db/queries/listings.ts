@@ -126,11 +126,7 @@ export type StudentListRow = Student & { id_mapping: 'DCID' | 'STUDENT_NUMBER' |
  * departure's for a student who left scope, otherwise the school's latest commit. Each row also
  * carries the integration's mapping column, so GET /students needs no second query for it.
  */
-export async function listStudents(
-  db: Db,
-  schoolId: string,
-  opts: StudentsPageOptions,
-): Promise<Page<StudentListRow>> {
+export async function listStudents(db: Db, schoolId: string, opts: StudentsPageOptions): Promise<Page<StudentListRow>> {
   return page(await studentsPageQuery(db, schoolId, opts).execute(), opts.limit);
 }
 
