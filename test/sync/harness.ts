@@ -30,7 +30,14 @@ export function syncTestConfig(env: Record<string, string> = {}): Config {
 
 export interface IntegrationSettings {
   grades?: { from: number; to: number };
-  mapping?: { powerschoolId?: 'DCID' | 'STUDENT_NUMBER'; dateOfBirth?: boolean; gender?: boolean };
+  mapping?: {
+    powerschoolId?: 'DCID' | 'STUDENT_NUMBER';
+    dateOfBirth?: boolean;
+    gender?: boolean;
+    gradeLevel?: boolean;
+  };
+  /** PowerSchool school numbers; omitted: every school. */
+  schools?: number[];
   testRun?: boolean;
   active?: boolean;
   notifications?: { enabled: boolean; recipients: string[] };
@@ -61,6 +68,8 @@ export async function putIntegration(
     mapping_powerschool_id: s.mapping?.powerschoolId ?? 'DCID',
     mapping_date_of_birth: s.mapping?.dateOfBirth ?? false,
     mapping_gender: s.mapping?.gender ?? false,
+    mapping_grade_level: s.mapping?.gradeLevel ?? false,
+    powerschool_schools: s.schools ?? [],
   };
   await db.transaction().execute(async (tx) => {
     await tx.deleteFrom('integrations').where('school_id', '=', schoolId).execute();
