@@ -20,6 +20,7 @@ import type { PowerSchoolProbe } from './powerschool-probe.js';
 import { httpMetrics, type ApiMetrics } from './plugins/metrics.js';
 import { bulkRoutes } from './routes/bulk.js';
 import { integrationRoutes } from './routes/integration.js';
+import { powerschoolSchoolRoutes } from './routes/powerschool-schools.js';
 import { reportRoutes } from './routes/reports.js';
 import { runRoutes } from './routes/runs.js';
 import { serviceRoutes } from './routes/service.js';
@@ -43,7 +44,8 @@ export interface AppDeps {
   /** Largest accepted body in bytes. Default 64 KiB. */
   bodyLimit?: number;
   /** test-connection's PowerSchool call; defaults to the real PowerSchool client. */
-  powerSchool?: PowerSchoolProbe;
+  /** Any of the probe's calls to stand in for (the others stay real). */
+  powerSchool?: Partial<PowerSchoolProbe>;
   /** Counts every request (api/plugins/metrics.ts); served on a port of its own by api/main.ts. */
   metrics?: ApiMetrics;
 }
@@ -99,6 +101,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       // The first hook of every /v1 route: before the body is parsed.
       v1.addHook('onRequest', app.authGuard);
       await v1.register(integrationRoutes, { services });
+      await v1.register(powerschoolSchoolRoutes, { services });
       await v1.register(bulkRoutes, { services });
       await v1.register(runRoutes, { services });
       await v1.register(reportRoutes, { services });

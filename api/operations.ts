@@ -20,6 +20,13 @@ export const OPERATION_CODES = {
   bulkPauseIntegrations: BODY,
   bulkResumeIntegrations: BODY,
   testConnection: [...BODY, 'NOT_FOUND', 'POWERSCHOOL_AUTH_FAILED', 'POWERSCHOOL_FORBIDDEN', 'POWERSCHOOL_UNREACHABLE'],
+  listPowerSchoolSchools: [
+    ...V1,
+    'NOT_FOUND',
+    'POWERSCHOOL_AUTH_FAILED',
+    'POWERSCHOOL_FORBIDDEN',
+    'POWERSCHOOL_UNREACHABLE',
+  ],
   startRun: [...BODY, 'NOT_FOUND', 'INTEGRATION_INACTIVE', 'RUN_IN_PROGRESS'],
   listRuns: V1,
   getRun: [...V1, 'NOT_FOUND'],

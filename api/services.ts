@@ -20,15 +20,15 @@ export function createServices(deps: {
   db: Db;
   temporalClient: Client;
   logger: Logger;
-  /** test-connection's PowerSchool call; defaults to the real PowerSchool client. */
-  powerSchool?: PowerSchoolProbe;
+  /** The API's PowerSchool calls; each defaults to the real PowerSchool client. */
+  powerSchool?: Partial<PowerSchoolProbe>;
 }): Services {
   return {
     config: deps.config,
     db: deps.db,
     temporal: deps.temporalClient,
     box: new SecretBox(deps.config.secretsKeys),
-    powerSchool: deps.powerSchool ?? createPowerSchoolProbe(deps.config, deps.logger),
+    powerSchool: { ...createPowerSchoolProbe(deps.config, deps.logger), ...deps.powerSchool },
     logger: deps.logger,
   };
 }

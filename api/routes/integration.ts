@@ -220,6 +220,7 @@ export const integrationRoutes: FastifyPluginAsync<{ services: Services }> = asy
           clientSecret,
           gradeFrom: row.grade_from,
           gradeTo: row.grade_to,
+          schools: row.powerschool_schools,
         });
         return { ok: true as const, studentsInScope };
       } catch (err) {
