@@ -82,6 +82,11 @@ function expected(s: SimulatedStudent) {
     graduationYear: s.sched_yearofgraduation,
     dateOfBirth: s.dob,
     gender: s.gender ? s.gender.toUpperCase() : null,
+    gradeLevel: null,
+    schoolNumber: s.schoolid,
+    status: 'active',
+    departedAt: null,
+    departureReason: null,
   };
 }
 

@@ -32,12 +32,17 @@ describe('PUT /integration', () => {
     const body = created.json();
     expect(body).toEqual({
       schoolId: id,
-      powerschool: { serverUrl: 'https://district.powerschool.com', clientId: 'client-1', clientSecretSet: true },
+      powerschool: {
+        serverUrl: 'https://district.powerschool.com',
+        clientId: 'client-1',
+        clientSecretSet: true,
+        schools: [],
+      },
       active: false,
       testRun: true,
       notifications: { enabled: false, recipients: [] },
       grades: { from: 9, to: 12 },
-      mapping: { powerschoolId: 'DCID', dateOfBirth: false, gender: false },
+      mapping: { powerschoolId: 'DCID', dateOfBirth: false, gender: false, gradeLevel: false },
       schedule: {
         cron: '0 2 * * 0',
         timezone: 'UTC',
@@ -133,6 +138,7 @@ describe('PUT /integration', () => {
       serverUrl: 'https://other.powerschool.com',
       clientId: 'client-2',
       clientSecretSet: true,
+      schools: [],
     });
     const after = await stored();
     expect(after.client_secret_encrypted).not.toBe(before.client_secret_encrypted);

@@ -46,7 +46,14 @@ beforeAll(async () => {
     startTestApi({ env: { ALLOW_INSECURE_POWERSCHOOL: 'true' } }),
     startTestApi({ env: { API_AUTH_FAILURES_MAX: '1' } }),
     startTestApi({ deps: { db: brokenDb } }),
-    startTestApi({ deps: { powerSchool: { countStudentsInScope: () => Promise.reject(forbidden) } } }),
+    startTestApi({
+      deps: {
+        powerSchool: {
+          countStudentsInScope: () => Promise.reject(forbidden),
+          listSchools: () => Promise.reject(forbidden),
+        },
+      },
+    }),
   ]);
   worker = await createWorker(api.config, {
     db: api.db,
@@ -146,6 +153,8 @@ describe('the served OpenAPI document against real responses', () => {
     expect((await call('get', INTEGRATION, p)).res.statusCode).toBe(200);
     const probe = await call('post', `${INTEGRATION}/test-connection`, p);
     expect(probe.res.statusCode, probe.res.body).toBe(200);
+    const schools = await call('get', `${INTEGRATION}/powerschool-schools`, p);
+    expect(schools.res.statusCode, schools.res.body).toBe(200);
     expect((await call('post', `${INTEGRATION}/pause`, p)).res.statusCode).toBe(200);
     expect((await call('post', `${INTEGRATION}/resume`, p, { payload: {} })).res.statusCode).toBe(200);
     const bulkPause = await call(
@@ -245,21 +254,29 @@ describe('the served OpenAPI document against real responses', () => {
     expect(held.claimed).toBe(true);
     expect((await call('post', RUNS, { schoolId })).body?.error.code).toBe('RUN_IN_PROGRESS');
 
-    // 422s of testConnection: a wrong secret, nothing listening, a column not granted.
-    const probe = async (powerschool: Record<string, string>) => {
-      const s = uniqueSchoolId('oas-probe');
-      await call('put', INTEGRATION, { schoolId: s }, { payload: { ...simSettings(sim), powerschool } });
-      return (await call('post', `${INTEGRATION}/test-connection`, { schoolId: s })).body?.error.code;
-    };
-    expect(await probe({ serverUrl: sim.url, clientId: sim.clientId, clientSecret: 'wrong-secret' })).toBe(
-      'POWERSCHOOL_AUTH_FAILED',
-    );
-    await call('put', INTEGRATION, { schoolId }, { target: forbidding, payload: settings() });
-    const forbidden = await call('post', `${INTEGRATION}/test-connection`, { schoolId }, { target: forbidding });
-    expect(forbidden.body?.error).toMatchObject({ code: 'POWERSCHOOL_FORBIDDEN', details: [{ path: 'students.dob' }] });
-    expect(await probe({ serverUrl: 'http://127.0.0.1:1', clientId: 'c', clientSecret: 's' })).toBe(
-      'POWERSCHOOL_UNREACHABLE',
-    );
+    // 422s of testConnection and of the schools route: a wrong secret, nothing listening, a column not granted.
+    for (const [method, route] of [
+      ['post', `${INTEGRATION}/test-connection`],
+      ['get', `${INTEGRATION}/powerschool-schools`],
+    ] as const) {
+      const probe = async (powerschool: Record<string, string>) => {
+        const s = uniqueSchoolId('oas-probe');
+        await call('put', INTEGRATION, { schoolId: s }, { payload: { ...simSettings(sim), powerschool } });
+        return (await call(method, route, { schoolId: s })).body?.error.code;
+      };
+      expect(await probe({ serverUrl: sim.url, clientId: sim.clientId, clientSecret: 'wrong-secret' })).toBe(
+        'POWERSCHOOL_AUTH_FAILED',
+      );
+      await call('put', INTEGRATION, { schoolId }, { target: forbidding, payload: settings() });
+      const forbidden = await call(method, route, { schoolId }, { target: forbidding });
+      expect(forbidden.body?.error).toMatchObject({
+        code: 'POWERSCHOOL_FORBIDDEN',
+        details: [{ path: 'students.dob' }],
+      });
+      expect(await probe({ serverUrl: 'http://127.0.0.1:1', clientId: 'c', clientSecret: 's' })).toBe(
+        'POWERSCHOOL_UNREACHABLE',
+      );
+    }
 
     // Every code the table lists for an operation was answered by it above.
     for (const [operationId, codes] of Object.entries(OPERATION_CODES)) {
