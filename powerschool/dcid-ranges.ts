@@ -6,19 +6,19 @@ export interface DcidRange {
 }
 
 /**
- * Sorted DCIDs → ranges covering them all. A range of width w holds at most w records, so it costs
+ * DCIDs → ranges covering them all (in numeric order, whatever order they come in). A range of width w holds at most w records, so it costs
  * at most ceil(w / pageSize) pages; the next DCID joins the current range when that adds at most
  * one page (never worse than a request of its own), and a range stops growing at `maxPages`, so
  * each read ends within a lookup activity's time budget.
  */
-export function planDcidRanges(sortedDcids: readonly string[], pageSize: number, maxPages: number): DcidRange[] {
+export function planDcidRanges(dcids: readonly string[], pageSize: number, maxPages: number): DcidRange[] {
   const ranges: DcidRange[] = [];
   const size = BigInt(pageSize);
   const pagesOf = (from: bigint, to: bigint) => (to - from + size) / size; // ceil((to - from + 1) / size)
   let from: bigint | null = null;
   let to: bigint | null = null;
-  for (const text of sortedDcids) {
-    const dcid = BigInt(text);
+  const sorted = dcids.map((d) => BigInt(d)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  for (const dcid of sorted) {
     if (from !== null && to !== null) {
       const merged = pagesOf(from, dcid);
       if (merged <= pagesOf(from, to) + 1n && merged <= BigInt(maxPages)) {

@@ -35,7 +35,8 @@ export async function nextUnaskedCandidates(db: Db, runId: string, limit: number
     .select(sql<string>`dcid::text`.as('dcid'))
     .where('run_id', '=', runId)
     .where('looked_up', '=', false)
-    .orderBy('dcid')
+    // The bigint column, not the text alias: numeric order.
+    .orderBy('run_departure_lookups.dcid')
     .limit(limit)
     .execute();
   return rows.map((r) => r.dcid);
