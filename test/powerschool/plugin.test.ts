@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { ENROLMENT_COLUMNS } from '../../powerschool/enrolments.js';
 import { STUDENT_COLUMNS } from '../../powerschool/records.js';
+import { SCHOOL_COLUMNS } from '../../powerschool/schools.js';
 import { parseXml } from './tiny-xml.js';
 
 const PLUGIN_NS = 'http://plugin.powerschool.pearson.com';
@@ -8,15 +10,22 @@ const xml = readFileSync(new URL('../../powerschool/plugin/plugin.xml', import.m
 const root = parseXml(xml);
 
 describe('plugin.xml', () => {
-  it('grants exactly the columns the client projects, ViewOnly, on STUDENTS', () => {
+  it('grants exactly the columns the client projects, ViewOnly, on STUDENTS and SCHOOLS', () => {
     const fields = root.children.filter((c) => c.name === 'access_request').flatMap((a) => a.children);
     expect(fields.every((f) => f.name === 'field')).toBe(true);
-    expect(fields.map((f) => f.attributes.table)).toEqual(fields.map(() => 'STUDENTS'));
+    expect(new Set(fields.map((f) => f.attributes.table))).toEqual(new Set(['STUDENTS', 'SCHOOLS']));
     expect(fields.map((f) => f.attributes.access)).toEqual(fields.map(() => 'ViewOnly'));
-    const granted = fields.map((f) => f.attributes.field!);
-    expect(granted.every((g) => g === g.toUpperCase())).toBe(true);
-    expect(new Set(granted).size).toBe(granted.length);
-    expect(new Set(granted.map((g) => g.toLowerCase()))).toEqual(new Set(STUDENT_COLUMNS));
+    const granted = (table: string) =>
+      fields.filter((f) => f.attributes.table === table).map((f) => f.attributes.field!);
+    for (const table of ['STUDENTS', 'SCHOOLS']) {
+      expect(granted(table).every((g) => g === g.toUpperCase())).toBe(true);
+      expect(new Set(granted(table)).size).toBe(granted(table).length);
+    }
+    const lower = (table: string) => new Set(granted(table).map((g) => g.toLowerCase()));
+    // The departure lookup's projection is part of the student read's grants.
+    expect(lower('STUDENTS')).toEqual(new Set([...STUDENT_COLUMNS, ...ENROLMENT_COLUMNS]));
+    expect(lower('STUDENTS')).toEqual(new Set(STUDENT_COLUMNS));
+    expect(lower('SCHOOLS')).toEqual(new Set(SCHOOL_COLUMNS));
   });
 
   it('has the root, namespace and attributes the installer requires', () => {
@@ -25,7 +34,8 @@ describe('plugin.xml', () => {
     const { name, version, description } = root.attributes;
     expect(name).toBe('Cialfo PowerSchool Plugin');
     expect(name!.length).toBeLessThanOrEqual(40);
-    expect(version).toBe('1.0');
+    // A new grant means a new version every school installs.
+    expect(version).toBe('2.0');
     expect(version).toMatch(/^[\d.]{1,20}$/);
     expect(description).toBeDefined();
     expect(description!.length).toBeLessThanOrEqual(256);
