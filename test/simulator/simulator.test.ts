@@ -225,3 +225,72 @@ describe('simulator: control endpoints', () => {
     }
   });
 });
+
+describe('simulator: a district', () => {
+  it('spreads students over SIMULATOR_SCHOOLS schools, graduates sit in the Graduated Students school', async () => {
+    const sim = await simulator({ students: 600, schools: 4 });
+    const bySchool = new Map<number, number>();
+    for (const s of sim.students.list()) bySchool.set(s.schoolid, (bySchool.get(s.schoolid) ?? 0) + 1);
+    expect([...bySchool.keys()].sort((a, b) => a - b)).toEqual([100, 200, 300, 400, 999999]);
+    for (const n of [100, 200, 300, 400]) expect(bySchool.get(n)).toBeGreaterThan(100);
+    expect(
+      sim.students
+        .list()
+        .filter((s) => s.schoolid === 999999)
+        .every((s) => s.enroll_status === 3),
+    ).toBe(true);
+    const q = 'enroll_status==0;schoolid==200';
+    const count = await get(sim, '/ws/schema/table/students/count', { q });
+    expect(count.body).toEqual({
+      count: sim.students.list().filter((s) => s.enroll_status === 0 && s.schoolid === 200).length,
+    });
+  });
+
+  it('serves the SCHOOLS table with its own grants', async () => {
+    const sim = await simulator({ schools: 2 });
+    const { status, body } = await get(sim, '/ws/schema/table/schools', {
+      projection: 'school_number,name,low_grade,high_grade',
+    });
+    expect(status).toBe(200);
+    expect((body as { record: { tables: { schools: unknown } }[] }).record.map((r) => r.tables.schools)).toEqual([
+      { school_number: '100', name: 'North School', low_grade: '-2', high_grade: '12' },
+      { school_number: '200', name: 'South School', low_grade: '-2', high_grade: '12' },
+      { school_number: '999999', name: 'Graduated Students', low_grade: '99', high_grade: '99' },
+    ]);
+    sim.setGrantedSchoolColumns(['school_number']);
+    const denied = await get(sim, '/ws/schema/table/schools', { projection: 'school_number,name' });
+    expect(denied).toEqual({
+      status: 403,
+      body: {
+        message: 'Validation Failed',
+        errors: [{ resource: 'schools', field: 'schools.name', code: 'No access to the field' }],
+      },
+    });
+  });
+
+  it('leavers change as PowerSchool records them, in process and over HTTP', async () => {
+    const sim = await simulator({ students: 900, schools: 3 });
+    const [a, b, c, d, e] = sim.students.inScope(9, 11, [100]);
+    sim.students.leave(a!.dcid, 'graduated');
+    sim.students.leave(b!.dcid, 'transferred');
+    sim.students.leave(c!.dcid, 'moved', 300);
+    expect(sim.students.get(a!.dcid)).toMatchObject({ enroll_status: 3, schoolid: 999999, grade_level: 99 });
+    expect(sim.students.get(b!.dcid)).toMatchObject({ enroll_status: 2, schoolid: 100, grade_level: b!.grade_level });
+    expect(sim.students.get(c!.dcid)).toMatchObject({ enroll_status: 0, schoolid: 300 });
+    const json = { 'content-type': 'application/json' };
+    const post = (path: string, body: unknown) =>
+      fetch(`${sim.url}${path}`, { method: 'POST', headers: json, body: JSON.stringify(body) });
+    expect((await post(`/_simulator/students/${d!.dcid}/leave`, { kind: 'inactive' })).status).toBe(204);
+    expect(sim.students.get(d!.dcid)!.enroll_status).toBe(1);
+    expect((await post(`/_simulator/students/${e!.dcid}/leave`, { kind: 'deleted' })).status).toBe(204);
+    expect(sim.students.get(e!.dcid)).toBeUndefined();
+    expect((await post(`/_simulator/students/${d!.dcid}/leave`, { kind: 'moved' })).status).toBe(400);
+
+    const seniorYear = sim.students.inScope(12, 12)[0]!.sched_yearofgraduation;
+    const seniors = sim.students.inScope(12, 12, [200]).map((s) => s.dcid);
+    const graduated = await post('/_simulator/graduate', { graduationYear: seniorYear, school: 200 });
+    expect(((await graduated.json()) as { graduated: number[] }).graduated).toEqual(seniors);
+    expect(sim.students.inScope(12, 12, [200])).toEqual([]);
+    expect(sim.students.inScope(12, 12, [100]).length).toBeGreaterThan(0);
+  });
+});
