@@ -9,6 +9,7 @@ import {
   type EmbeddedPostgres,
 } from './lib/embedded-postgres.js';
 import { PROJECT_ROOT } from './lib/go-build.js';
+import { districtStory } from './lib/demo-district.js';
 import { startStack, type Stack } from './lib/stack.js';
 
 /**
@@ -217,7 +218,9 @@ async function main() {
     await sampleChanges(stack, incremental, 'update', 3);
     await sampleChanges(stack, incremental, 'create', 1);
 
-    step('5. What went out, and where to look');
+    const [districtCommit, rollover] = await districtStory(stack, say, step);
+
+    step('8. What went out, and where to look');
     const emails = await listOutboxEmails(stack.db, SCHOOL);
     say(`  ${emails.length} emails in the outbox (no RESEND_API_KEY set, so they were not sent):`);
     for (const e of emails) say(`    to ${e.to.join(', ')}: ${e.subject}`);
@@ -230,6 +233,8 @@ async function main() {
       ['test run', preview],
       ['commit', commit],
       ['incremental', incremental],
+      ['district', districtCommit!],
+      ['rollover', rollover!],
     ] as const) {
       say(`    ${label.padEnd(12)} ${run.temporal.uiUrl}`);
     }

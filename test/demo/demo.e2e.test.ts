@@ -41,5 +41,20 @@ describe('npm run demo -- --once', () => {
     // 3 renames, 1 new, 1 transferred out; the rest unchanged.
     expect(incremental.slice(1)).toEqual([1, 3, commit[1]! - 3 - 1, commit[4], 1]);
     expect(out).toMatch(/3 emails in the outbox/);
+
+    // The district: one school of three synced, then its seniors graduate and depart, with the reason.
+    const [picked, district] = [
+      /: (\d+) students in scope \(the whole district has (\d+)\)/.exec(out),
+      [...out.matchAll(/succeeded: fetched (\d+) · created (\d+) · updated (\d+) · departed (\d+) · missing (\d+)/g)],
+    ] as const;
+    expect(Number(picked![1])).toBeLessThan(Number(picked![2]));
+    const [districtCommit, rollover] = district.map((m) => m.slice(1).map(Number)) as [number[], number[]];
+    expect(districtCommit[0]).toBe(Number(picked![1])); // fetched: exactly the picked school's students
+    expect(districtCommit[1]).toBeGreaterThan(0);
+    expect(rollover.slice(1, 3)).toEqual([0, 0]); // nothing created or updated at the rollover
+    const graduated = Number(/PowerSchool: (\d+) seniors/.exec(out)![1]);
+    expect(graduated).toBeGreaterThan(0);
+    expect(rollover[3]).toBe(graduated);
+    expect(out).toContain('departed (graduated)');
   }, 180_000);
 });
