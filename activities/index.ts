@@ -4,6 +4,7 @@ import { makeApplyRun } from './apply-run.js';
 import { makeBeginRun, makeRecordExecution } from './begin-run.js';
 import { makeFetchPage, makePlanRun } from './fetch-pages.js';
 import { makeFinishRun } from './finish-run.js';
+import { makeApplyHeldRun, makeDiscardHeldRun, makeNotifyHold, makeResumeHeldRun } from './hold.js';
 import { makeMarkNotificationFailed, makeNotify } from './notify.js';
 import type { SyncActivities } from './types.js';
 
@@ -25,5 +26,9 @@ export function createActivities(deps: ActivityDeps): SyncActivities {
     finishRun: makeFinishRun(deps),
     notify: makeNotify(deps),
     markNotificationFailed: makeMarkNotificationFailed(deps),
+    notifyHold: makeNotifyHold(deps),
+    resumeHeldRun: makeResumeHeldRun(deps),
+    applyHeldRun: makeApplyHeldRun(deps),
+    discardHeldRun: makeDiscardHeldRun(deps),
   };
 }

@@ -21,6 +21,7 @@ import { httpMetrics, type ApiMetrics } from './plugins/metrics.js';
 import { bulkRoutes } from './routes/bulk.js';
 import { integrationRoutes } from './routes/integration.js';
 import { reportRoutes } from './routes/reports.js';
+import { holdRoutes } from './routes/holds.js';
 import { runRoutes } from './routes/runs.js';
 import { serviceRoutes } from './routes/service.js';
 import { studentRoutes } from './routes/students.js';
@@ -101,6 +102,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await v1.register(integrationRoutes, { services });
       await v1.register(bulkRoutes, { services });
       await v1.register(runRoutes, { services });
+      await v1.register(holdRoutes, { services });
       await v1.register(reportRoutes, { services });
       await v1.register(studentRoutes, { services });
     },

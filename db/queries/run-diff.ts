@@ -10,7 +10,9 @@ import { RunEndedError } from './staging.js';
  * One statement per kind over the whole run, never one round-trip per student.
  *
  *   preview: records every create/update in run_changes and the counts; writes no student.
- *   commit:  the same, then applies exactly the recorded changes, in the same transaction.
+ *   commit:  the same, then applies exactly the recorded changes, in the same transaction —
+ *            unless `holdCheck` holds it: then the changes stay recorded, unapplied, for a person
+ *            to approve (db/queries/run-hold.ts applies them later).
  *
  * Optional fields the school does not sync (date of birth, gender) are neither compared nor
  * written, and are left out of the recorded before/after. A run whose diff is already recorded
@@ -31,6 +33,11 @@ export interface DiffOptions {
    * the transaction rolled back, unless its COMMIT has already gone through.
    */
   signal?: AbortSignal;
+  /**
+   * Commit only: called once the changes are recorded and before any student is written; true
+   * when it held the run (status `held`), which leaves the students untouched.
+   */
+  holdCheck?: (tx: Transaction<Database>) => Promise<boolean>;
 }
 
 /**
@@ -63,32 +70,49 @@ export async function diffRun(db: Db, options: DiffOptions): Promise<RunCounts> 
       .where('id', '=', options.runId)
       .forUpdate()
       .executeTakeFirstOrThrow();
-    if (run.applied_at) return runCountsOf(run);
+    // Applied, or held by an earlier attempt: its counts are recorded, nothing more to do here.
+    if (run.applied_at || run.status === 'held') return runCountsOf(run);
     // A run that already ended (cancelled, failed) gets no commit: its status says nothing was written.
     if (run.status !== 'running') throw new RunEndedError(options.runId, run.status);
 
     await recordChanges(tx, options);
     step();
-    if (options.mode === 'commit') {
-      await applyCreates(tx, options);
-      step();
-      await applyUpdates(tx, options);
-      step();
-      await recordDepartures(tx, options);
-      step();
-    }
+    const held = options.mode === 'commit' && options.holdCheck ? await options.holdCheck(tx) : false;
+    step();
+    if (options.mode === 'commit' && !held) await applyRecordedChanges(tx, options, step);
     const counts = await countRun(tx, options);
     await tx
       .updateTable('runs')
-      .set({ applied_at: sql<Date>`now()`, ...runCountColumns(counts) })
+      .set({ ...(held ? {} : { applied_at: sql<Date>`now()` }), ...runCountColumns(counts) })
       .where('id', '=', options.runId)
       .execute();
     return counts;
   });
 }
 
-/** A student as the contract names its fields, for run_changes.before/after. */
-function studentJson(alias: 'st' | 's', o: DiffOptions) {
+/** Writes exactly the run's recorded changes to the school's students (and records who left). */
+export async function applyRecordedChanges(
+  tx: Tx,
+  o: Pick<DiffOptions, 'runId' | 'schoolId' | 'syncDateOfBirth' | 'syncGender'>,
+  step: () => void,
+): Promise<void> {
+  await applyCreates(tx, o);
+  step();
+  await applyUpdates(tx, o);
+  step();
+  await recordDepartures(tx, o);
+  step();
+}
+
+/** The options that shape a student's recorded JSON. */
+type JsonOptions = Pick<DiffOptions, 'syncDateOfBirth' | 'syncGender'>;
+type ApplyOptions = Pick<DiffOptions, 'runId' | 'schoolId' | 'syncDateOfBirth' | 'syncGender'>;
+
+/**
+ * A student as the contract names its fields, for run_changes.before/after (and, compared with a
+ * recorded `before`, to tell whether a held change is still what was shown).
+ */
+export function studentJson(alias: 'st' | 's', o: JsonOptions) {
   const t = sql.raw(alias);
   return sql`jsonb_build_object(
       'dcid', ${t}.dcid::text,
@@ -101,7 +125,7 @@ function studentJson(alias: 'st' | 's', o: DiffOptions) {
 }
 
 /** The "after" of an update keeps the stored value of a field the school does not sync. */
-function afterJson(o: DiffOptions) {
+function afterJson(o: JsonOptions) {
   return sql`jsonb_build_object(
       'dcid', s.dcid::text,
       'studentNumber', s.student_number,
@@ -112,7 +136,7 @@ function afterJson(o: DiffOptions) {
     || ${o.syncGender ? sql`jsonb_build_object('gender', s.gender)` : sql`'{}'::jsonb`}`;
 }
 
-function differs(o: DiffOptions) {
+function differs(o: JsonOptions) {
   return sql`(
        st.student_number is distinct from s.student_number
     or st.first_name is distinct from s.first_name
@@ -137,7 +161,7 @@ async function recordChanges(tx: Tx, o: DiffOptions): Promise<void> {
   `.execute(tx);
 }
 
-async function applyCreates(tx: Tx, o: DiffOptions): Promise<void> {
+async function applyCreates(tx: Tx, o: ApplyOptions): Promise<void> {
   await sql`
     insert into students (school_id, dcid, student_number, first_name, last_name, graduation_year,
                           date_of_birth, gender, last_seen_run_id)
@@ -152,7 +176,7 @@ async function applyCreates(tx: Tx, o: DiffOptions): Promise<void> {
   `.execute(tx);
 }
 
-async function applyUpdates(tx: Tx, o: DiffOptions): Promise<void> {
+async function applyUpdates(tx: Tx, o: ApplyOptions): Promise<void> {
   await sql`
     update students st set
       student_number = s.student_number,
@@ -176,7 +200,7 @@ async function applyUpdates(tx: Tx, o: DiffOptions): Promise<void> {
  * departed_students, never on the student row, so a no-change re-sync writes no student row and
  * a student who left is never touched.
  */
-async function recordDepartures(tx: Tx, o: DiffOptions): Promise<void> {
+async function recordDepartures(tx: Tx, o: ApplyOptions): Promise<void> {
   await sql`
     delete from departed_students d
     using staged_students s

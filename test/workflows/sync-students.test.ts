@@ -59,6 +59,10 @@ function fakeActivities(overrides: Partial<SyncActivities> = {}, pages = 3) {
     finishRun: async (input) => ({ status: input.status, notify: false }),
     notify: async () => ({ status: 'sent', messageId: 'message-1' }),
     markNotificationFailed: async () => {},
+    notifyHold: async () => ({ status: 'sent', messageId: 'hold-message-1' }),
+    resumeHeldRun: async () => {},
+    applyHeldRun: async () => COUNTS,
+    discardHeldRun: async () => ({ notify: false }),
   };
   const merged = { ...defaults, ...overrides };
   const activities = Object.fromEntries(
