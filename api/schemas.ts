@@ -267,7 +267,7 @@ const nextCursor = z.string().nullable();
 export const runsPage = z.object({ runs: z.array(runSummarySchema), nextCursor });
 
 export const heldRunsQuery = pageQuery.extend({
-  status: z.enum(['held']).describe('Which runs: held (the only value)'),
+  status: z.enum(['held']).default('held').describe('Which runs: held (the only value, and the default)'),
 });
 
 export const changesPage = z.object({
