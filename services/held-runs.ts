@@ -2,9 +2,7 @@
 import type { Client } from '@temporalio/client';
 import type { Db } from '../db/connection.js';
 import { heldRunOf } from '../db/queries/run-hold.js';
-import { decideHold, type HoldDecisionOutcome } from '../temporal/hold-decision.js';
-
-export type { HoldDecisionOutcome };
+import { decideHold } from '../temporal/hold-decision.js';
 
 /**
  * Deleting an integration ends its held run `discarded` (INTEGRATION_DELETED): nobody could
