@@ -481,3 +481,28 @@ describe('hold expiry', () => {
     expect((await handle.describe()).typedSearchAttributes.get(SyncStatusKey)).toBeUndefined();
   });
 });
+
+describe('no worker', () => {
+  it('approve answers 503 TEMPORAL_UNAVAILABLE within 10 s + margin and never takes effect later', async () => {
+    const school = await committedSchool();
+    const { run } = await heldCommit(school, 'down');
+    await worker.stop();
+    const asked = Date.now();
+    const refused = await decide(school.id, run.id, 'approve');
+    const waitedMs = Date.now() - asked;
+    expect(refused.statusCode, refused.body).toBe(503);
+    expect(refused.json().error.code).toBe('TEMPORAL_UNAVAILABLE');
+    expect(waitedMs).toBeGreaterThanOrEqual(10_000);
+    expect(waitedMs).toBeLessThan(20_000);
+
+    worker = await startSyncWorker(api.client, syncTestConfig({ TEMPORAL_NAMESPACE: namespace }), api.db, {
+      taskQueue: api.config.temporal.taskQueue,
+      emailSender: new ResendEmailSender(resend.apiKey, resend.url),
+    });
+    // The refused approve reaches the workflow (if the server kept it) before this discard, and is
+    // refused there as late: had it been taken, the run would be running and this would be a 409.
+    const discarded = await decide(school.id, run.id, 'discard');
+    expect(discarded.statusCode, discarded.body).toBe(200);
+    expect(discarded.json().status).toBe('discarded');
+  });
+});
