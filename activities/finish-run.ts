@@ -16,7 +16,8 @@ import type { FinishRunInput, FinishRunResult } from './types.js';
 export function makeFinishRun(deps: ActivityDeps) {
   return async function finishRun({ runId, status, error }: FinishRunInput): Promise<FinishRunResult> {
     // Counted only by the call that ends the run: a retried finishRun finds it ended already.
-    const wasRunning = (await getRun(deps.db, runId))?.status === 'running';
+    const before = (await getRun(deps.db, runId))?.status;
+    const wasRunning = before === 'running' || before === 'held';
     const settings = await getRunSettings(deps.db, runId);
     const run = await endRun(deps.db, runId, status, error ?? null, wantsEmail(settings) ? 'pending' : 'disabled');
     await clearStaging(deps.db, runId);

@@ -5,6 +5,7 @@ import { makeBeginRun, makeRecordExecution } from './begin-run.js';
 import { makeFetchPage, makePlanRun } from './fetch-pages.js';
 import { makeFinishRun } from './finish-run.js';
 import { makeLookupDepartures } from './lookup-departures.js';
+import { makeApplyHeldRun, makeDiscardHeldRun, makeNotifyHold, makeResumeHeldRun } from './hold.js';
 import { makeMarkNotificationFailed, makeNotify } from './notify.js';
 import type { SyncActivities } from './types.js';
 
@@ -27,5 +28,9 @@ export function createActivities(deps: ActivityDeps): SyncActivities {
     finishRun: makeFinishRun(deps),
     notify: makeNotify(deps),
     markNotificationFailed: makeMarkNotificationFailed(deps),
+    notifyHold: makeNotifyHold(deps),
+    resumeHeldRun: makeResumeHeldRun(deps),
+    applyHeldRun: makeApplyHeldRun(deps),
+    discardHeldRun: makeDiscardHeldRun(deps),
   };
 }

@@ -1,8 +1,8 @@
 // The activities' inputs, results and signatures: the one types module the workflow imports.
 import type { RunCounts } from '../db/queries/run-counts.js';
-import type { RunTrigger } from '../db/types.js';
+import type { HoldReason, RunTrigger } from '../db/types.js';
 
-export type { RunCounts };
+export type { HoldReason, RunCounts };
 /** What started a run: its schedule, or the API's "trigger now". */
 export type SyncTrigger = RunTrigger;
 
@@ -114,6 +114,30 @@ export interface NotifyResult {
   messageId: string | null;
 }
 
+export interface CommitInput extends RunRef {
+  /** The length of a hold day in ms (tests only; default a real day): see SyncStudentsOptions. */
+  holdDayMs?: number;
+}
+
+/** A commit's counts; `held` when it crossed a safety threshold and waits, unwritten, for a person. */
+export type CommitResult = RunCounts & { held?: HeldCommit };
+
+export interface HeldCommit {
+  reasons: HoldReason[];
+  /** ISO time at which the held run is discarded unless decided. */
+  expiresAt: string;
+}
+
+export interface DiscardHeldRunInput extends RunRef {
+  /** What discarded it (HOLD_EXPIRED, INTEGRATION_DELETED); absent: a person did. */
+  error?: { code: string; message: string };
+}
+
+export interface DiscardHeldRunResult {
+  /** True when notifications are enabled for this run and its end email is due. */
+  notify: boolean;
+}
+
 export interface NotificationFailedInput {
   runId: string;
   message: string;
@@ -126,9 +150,18 @@ export interface SyncActivities {
   planRun(input: RunRef): Promise<PlanRunResult>;
   fetchPage(input: FetchPageInput): Promise<FetchPageResult>;
   lookupDepartures(input: RunRef): Promise<LookupDeparturesResult>;
-  applyRun(input: RunRef): Promise<RunCounts>;
+  /** Commit: records the diff, then holds it (nothing written) or writes it. */
+  applyRun(input: CommitInput): Promise<CommitResult>;
   previewRun(input: RunRef): Promise<RunCounts>;
   finishRun(input: FinishRunInput): Promise<FinishRunResult>;
   notify(input: RunRef): Promise<NotifyResult>;
   markNotificationFailed(input: NotificationFailedInput): Promise<void>;
+  /** The hold email (once per run). */
+  notifyHold(input: RunRef): Promise<NotifyResult>;
+  /** Approved: the held run is `running` again. */
+  resumeHeldRun(input: RunRef): Promise<void>;
+  /** Approved and resumed: writes exactly the recorded changes, or fails HOLD_STALE writing nothing. */
+  applyHeldRun(input: RunRef): Promise<RunCounts>;
+  /** Discarded (by a person, expiry or deletion): ends the held run `discarded`, nothing written. */
+  discardHeldRun(input: DiscardHeldRunInput): Promise<DiscardHeldRunResult>;
 }

@@ -22,6 +22,7 @@ import { bulkRoutes } from './routes/bulk.js';
 import { integrationRoutes } from './routes/integration.js';
 import { powerschoolSchoolRoutes } from './routes/powerschool-schools.js';
 import { reportRoutes } from './routes/reports.js';
+import { holdRoutes } from './routes/holds.js';
 import { runRoutes } from './routes/runs.js';
 import { serviceRoutes } from './routes/service.js';
 import { studentRoutes } from './routes/students.js';
@@ -104,6 +105,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await v1.register(powerschoolSchoolRoutes, { services });
       await v1.register(bulkRoutes, { services });
       await v1.register(runRoutes, { services });
+      await v1.register(holdRoutes, { services });
       await v1.register(reportRoutes, { services });
       await v1.register(studentRoutes, { services });
     },

@@ -28,6 +28,9 @@ export const OPERATION_CODES = {
     'POWERSCHOOL_UNREACHABLE',
   ],
   startRun: [...BODY, 'NOT_FOUND', 'INTEGRATION_INACTIVE', 'RUN_IN_PROGRESS'],
+  approveRun: [...BODY, 'NOT_FOUND', 'RUN_NOT_HELD', 'TEMPORAL_UNAVAILABLE'],
+  discardRun: [...BODY, 'NOT_FOUND', 'RUN_NOT_HELD', 'TEMPORAL_UNAVAILABLE'],
+  listHeldRuns: V1,
   listRuns: V1,
   getRun: [...V1, 'NOT_FOUND'],
   listRunChanges: [...V1, 'NOT_FOUND'],
@@ -51,7 +54,7 @@ const STATUS_TEXT: Record<number, string> = {
   422: 'PowerSchool refused or could not be reached',
   429: 'Too many requests; see Retry-After',
   500: 'Internal error',
-  503: 'Not ready',
+  503: 'Unavailable: a dependency did not answer in time',
 };
 
 /** The contract's one error shape, with `code` narrowed to the given codes. */

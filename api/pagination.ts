@@ -9,7 +9,7 @@ import { validationFailed } from './errors.js';
 
 export const DEFAULT_LIMIT = 20;
 
-export type CursorKind = 'runs' | 'changes' | 'issues' | 'students';
+export type CursorKind = 'runs' | 'changes' | 'issues' | 'students' | 'heldRuns';
 
 export function encodeCursor(kind: CursorKind, key: string[]): string {
   return Buffer.from(JSON.stringify([kind, ...key]), 'utf8').toString('base64url');
@@ -21,6 +21,11 @@ const keySchemas = {
   changes: z.tuple([z.literal('changes'), digits]),
   issues: z.tuple([z.literal('issues'), digits]),
   students: z.tuple([z.literal('students'), digits]),
+  heldRuns: z.tuple([
+    z.literal('heldRuns'),
+    z.iso.datetime({ offset: false, precision: 6 }),
+    z.string().min(1).max(255),
+  ]),
 } as const;
 
 export function decodeCursor<K extends CursorKind>(kind: K, cursor: string): string[] {

@@ -1,6 +1,7 @@
 // The zod schemas of every route: request validation, response serialisation and /openapi.json from one source.
 import { z } from 'zod';
 import { DEFAULT_SCHEDULE } from '../db/queries/integrations.js';
+import { DEFAULT_SAFETY } from '../db/queries/safety-settings.js';
 import { blackoutDateProblem, cronProblem, isIanaTimeZone } from './validation.js';
 
 /**
@@ -57,6 +58,33 @@ const blackoutDate = z
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
   })
   .describe('YYYY-MM-DD');
+
+const percentSchema = z.number().min(0).max(100);
+
+const safetySchema = z
+  .strictObject({
+    enabled: z.boolean().default(DEFAULT_SAFETY.enabled),
+    maxDepartedPercent: percentSchema
+      .default(DEFAULT_SAFETY.maxDepartedPercent)
+      .describe('Hold a commit that would mark more than this share of the active students departed'),
+    maxUpdatedPercent: percentSchema
+      .default(DEFAULT_SAFETY.maxUpdatedPercent)
+      .describe('Hold a commit that would update more than this share of the active students'),
+    minStudents: z
+      .int()
+      .min(0)
+      .max(100000)
+      .default(DEFAULT_SAFETY.minStudents)
+      .describe('Schools with fewer active students are never held'),
+    holdDays: z
+      .int()
+      .min(1)
+      .max(30)
+      .default(DEFAULT_SAFETY.holdDays)
+      .describe('Days a held run waits, then is discarded'),
+  })
+  .default({ ...DEFAULT_SAFETY })
+  .describe('When a commit waits for a person to approve or discard it');
 
 const blackoutSchema = z
   .strictObject({ from: blackoutDate, to: blackoutDate })
@@ -136,6 +164,7 @@ export const integrationBody = z
       .describe(
         "Dates (inclusive, in the schedule's time zone) with no scheduled run; ranges wholly in the past are dropped on write",
       ),
+    safety: safetySchema,
   })
   .describe('Integration settings');
 
@@ -162,6 +191,23 @@ const countsSchema = z.object({
   departed: z.number().describe("This run's depart changes"),
 });
 
+const holdSchema = z
+  .object({
+    reasons: z.array(
+      z.object({
+        code: z.enum(['TOO_MANY_DEPARTURES', 'TOO_MANY_UPDATES']),
+        count: z.number(),
+        base: z.number().describe('Active students when the diff was computed'),
+        percent: z.number().describe('count / base, rounded to 0.1'),
+        limit: z.number(),
+      }),
+    ),
+    heldAt: isoDate,
+    expiresAt: isoDate.describe('When the run is discarded (HOLD_EXPIRED) unless approved or discarded first'),
+  })
+  .nullable()
+  .describe('Why a commit was held; null on runs that were never held');
+
 export const runSummarySchema = z.object({
   id: z.string(),
   schoolId: z.string(),
@@ -177,6 +223,7 @@ export const runSummarySchema = z.object({
     messageId: z.string().nullable(),
   }),
   temporal: z.object({ workflowId: z.string(), runId: z.string().nullable(), uiUrl: z.string() }),
+  hold: holdSchema,
 });
 
 export const runSchema = runSummarySchema.extend({
@@ -225,6 +272,13 @@ export const integrationResponse = z.object({
     pauseNote: z.string().nullable().describe('The note of the bulk pause that paused the school'),
   }),
   blackouts: z.array(z.object({ from: z.string(), to: z.string() })),
+  safety: z.object({
+    enabled: z.boolean(),
+    maxDepartedPercent: z.number(),
+    maxUpdatedPercent: z.number(),
+    minStudents: z.number(),
+    holdDays: z.number(),
+  }),
   createdAt: isoDate,
   updatedAt: isoDate,
   lastRun: runSummarySchema.nullable(),
@@ -247,6 +301,10 @@ export const powerschoolSchoolsResponse = z.object({
 const nextCursor = z.string().nullable();
 
 export const runsPage = z.object({ runs: z.array(runSummarySchema), nextCursor });
+
+export const heldRunsQuery = pageQuery.extend({
+  status: z.enum(['held']).default('held').describe('Which runs: held (the only value, and the default)'),
+});
 
 export const changesPage = z.object({
   changes: z.array(

@@ -2,6 +2,8 @@
 import type { Config } from '../config.js';
 import type { ChangeRow, IssueRow } from '../db/queries/listings.js';
 import { runCountsOf } from '../db/queries/run-counts.js';
+import { holdOf } from '../db/queries/run-hold.js';
+import { safetyOf } from '../db/queries/safety-settings.js';
 import type { Integration, Run, Student } from '../db/types.js';
 import { temporalUiUrl } from '../shared/temporal-ui-url.js';
 import type { LastDue } from '../services/schedules-due.js';
@@ -27,7 +29,13 @@ export function runSummaryJson(config: Pick<Config, 'temporal'>, run: Run) {
       runId: run.temporal_run_id,
       uiUrl: temporalUiUrl(config.temporal, run.id, run.temporal_run_id),
     },
+    hold: holdJson(run),
   };
+}
+
+function holdJson(run: Run) {
+  const hold = holdOf(run);
+  return hold ? { reasons: hold.reasons, heldAt: iso(hold.heldAt), expiresAt: iso(hold.expiresAt) } : null;
 }
 
 export function runJson(config: Pick<Config, 'temporal'>, run: Run) {
@@ -78,6 +86,7 @@ export function integrationJson(
       pauseNote: row.active ? null : row.pause_note,
     },
     blackouts: row.blackouts.map((b) => ({ from: b.from, to: b.to })),
+    safety: safetyOf(row),
     createdAt: iso(row.created_at),
     updatedAt: iso(row.updated_at),
     lastRun: lastRun ? runSummaryJson(config, lastRun) : null,

@@ -42,6 +42,12 @@ export interface IntegrationsTable {
   paused_in_bulk: Generated<boolean>;
   /** Inclusive date ranges in the schedule's zone with no scheduled run. */
   blackouts: ColumnType<BlackoutRange[], string | undefined, string>;
+  /** The safety hold's thresholds (db/queries/safety-settings.ts reads them as one object). */
+  safety_enabled: Generated<boolean>;
+  safety_max_departed_percent: Generated<number>;
+  safety_max_updated_percent: Generated<number>;
+  safety_min_students: Generated<number>;
+  safety_hold_days: Generated<number>;
   /** Moves on every settings write (db/queries/integrations.ts); see its migration. */
   settings_version: ColumnType<string, never, RawBuilder<unknown>>;
   created_at: DefaultedTimestamp;
@@ -79,6 +85,22 @@ export interface RunsTable {
   notification_message_id: string | null;
   /** Set when the run's diff was recorded (preview) or committed; guards applyRun/previewRun retries. */
   applied_at: Timestamp | null;
+  /** Why a commit was held (HoldReason[], db/queries/run-hold.ts); null for a run never held. */
+  hold_reasons: ColumnType<HoldReason[] | null, string | null | undefined, string | null>;
+  held_at: Timestamp | null;
+  hold_expires_at: Timestamp | null;
+}
+
+export type HoldReasonCode = 'TOO_MANY_DEPARTURES' | 'TOO_MANY_UPDATES';
+
+/** One threshold a held commit crossed: how many of how many, as a percent, against which limit. */
+export interface HoldReason {
+  code: HoldReasonCode;
+  count: number;
+  base: number;
+  /** Rounded to 0.1. */
+  percent: number;
+  limit: number;
 }
 
 export interface StagedStudentsTable {
@@ -169,8 +191,12 @@ export interface EmailOutboxTable {
   subject: string;
   text: string;
   html: string;
+  /** `run` (the run's end) or `held` (its hold): one email per run and kind. */
+  kind: Generated<EmailKind>;
   created_at: DefaultedTimestamp;
 }
+
+export type EmailKind = 'run' | 'held';
 
 /** A scheduled fire that came due and started no sync (services/schedules-due.ts records it). */
 export interface MissedScheduledRunsTable {

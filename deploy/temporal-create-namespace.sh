@@ -15,7 +15,7 @@ t operator namespace describe -n "$TEMPORAL_NAMESPACE" >/dev/null 2>&1 ||
   t operator namespace create -n "$TEMPORAL_NAMESPACE" --retention "$TEMPORAL_NAMESPACE_RETENTION"
 # A namespace just created can be unknown to the server's caches for a few seconds: retry until each
 # attribute is listed, and fail (so the job is restarted) if one never is.
-for sa in SchoolId:Keyword SyncTrigger:Keyword TestRun:Bool; do
+for sa in SchoolId:Keyword SyncTrigger:Keyword TestRun:Bool SyncStatus:Keyword; do
   name=${sa%%:*}
   tries=0
   until t operator search-attribute list --namespace "$TEMPORAL_NAMESPACE" | grep -qw "$name"; do

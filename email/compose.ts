@@ -67,6 +67,8 @@ const REMEDIES = {
   RUN_ABANDONED: GENERIC_REMEDY,
   RUN_ENDED: GENERIC_REMEDY,
   INTERNAL: GENERIC_REMEDY,
+  HOLD_STALE:
+    'Students changed in Cialfo after this sync was held, so its changes were not written. The next run compares PowerSchool with the students as they are now.',
 } as const satisfies Record<RunFailureCode, string>;
 
 /** The remedy of a run's error code (the column is free text: an unknown or no code gets the generic one). */
@@ -81,14 +83,27 @@ export function remedyFor(code: string | null): string {
 export const FULL_REPORT_NOTE =
   "The full report of this run (every change and every issue) can be downloaded as CSV files from the school's sync history in Cialfo.";
 
-function escapeHtml(s: string): string {
+export function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }
 
 function statusWord(status: string): string {
   return (
-    { succeeded: 'completed', failed: 'FAILED', cancelled: 'was cancelled', skipped: 'was skipped' }[status] ?? status
+    {
+      succeeded: 'completed',
+      failed: 'FAILED',
+      cancelled: 'was cancelled',
+      skipped: 'was skipped',
+      discarded: 'was discarded',
+    }[status] ?? status
   );
+}
+
+/** Why a held commit was discarded, by its error code (none: a person discarded it). */
+function discardedBecause(code: string | null): string {
+  if (code === 'HOLD_EXPIRED') return 'nobody approved the held sync before its hold expired';
+  if (code === 'INTEGRATION_DELETED') return 'the integration was deleted while the sync was held';
+  return 'the held sync was discarded in Cialfo';
 }
 
 export function composeRunEmail({ run, issues, runUrl }: RunEmailInput): ComposedEmail {
@@ -96,29 +111,33 @@ export function composeRunEmail({ run, issues, runUrl }: RunEmailInput): Compose
   const modeShort = run.test_run ? 'test run' : 'sync';
   const subject = `PowerSchool ${modeShort} for ${run.school_id} ${statusWord(run.status)}`;
 
-  const countRows: [string, number][] = run.test_run
-    ? [
-        ['Fetched from PowerSchool', run.count_fetched],
-        ['Would be created', run.count_created],
-        ['Would be updated', run.count_updated],
-        ['Unchanged', run.count_unchanged],
-        ['Skipped as invalid', run.count_invalid],
-        ['No longer in PowerSchool (kept)', run.count_missing],
-      ]
-    : [
-        ['Fetched from PowerSchool', run.count_fetched],
-        ['Created', run.count_created],
-        ['Updated', run.count_updated],
-        ['Unchanged', run.count_unchanged],
-        ['Skipped as invalid', run.count_invalid],
-        ['No longer in PowerSchool (kept)', run.count_missing],
-      ];
+  // A discarded commit wrote nothing: its counts say what it would have done, as a test run's do.
+  const countRows: [string, number][] =
+    run.test_run || run.status === 'discarded'
+      ? [
+          ['Fetched from PowerSchool', run.count_fetched],
+          ['Would be created', run.count_created],
+          ['Would be updated', run.count_updated],
+          ['Unchanged', run.count_unchanged],
+          ['Skipped as invalid', run.count_invalid],
+          ['No longer in PowerSchool (kept)', run.count_missing],
+        ]
+      : [
+          ['Fetched from PowerSchool', run.count_fetched],
+          ['Created', run.count_created],
+          ['Updated', run.count_updated],
+          ['Unchanged', run.count_unchanged],
+          ['Skipped as invalid', run.count_invalid],
+          ['No longer in PowerSchool (kept)', run.count_missing],
+        ];
 
   const lines: string[] = [`School: ${run.school_id}`, `Mode: ${mode}`, `Status: ${run.status}`, `Run: ${run.id}`, ''];
   if (run.status === 'failed') {
     lines.push(`Error: ${run.error_code ?? 'INTERNAL'} — ${run.error_message ?? 'the run failed'}`);
     lines.push(`What to do: ${remedyFor(run.error_code)}`, '');
   }
+  const discarded = run.status === 'discarded' ? `Nothing was written: ${discardedBecause(run.error_code)}.` : null;
+  if (discarded) lines.push(discarded, '');
   lines.push(...countRows.map(([label, n]) => `${label}: ${n}`));
   if (run.records_total !== null && run.status === 'succeeded' && run.records_total !== run.count_fetched) {
     lines.push(
@@ -138,6 +157,7 @@ export function composeRunEmail({ run, issues, runUrl }: RunEmailInput): Compose
     run.status === 'failed'
       ? `<p><b>Error:</b> ${escapeHtml(run.error_code ?? 'INTERNAL')} — ${escapeHtml(run.error_message ?? 'the run failed')}<br><b>What to do:</b> ${escapeHtml(remedyFor(run.error_code))}</p>`
       : '',
+    discarded ? `<p><b>${escapeHtml(discarded)}</b></p>` : '',
     `<table>${countRows.map(([label, n]) => `<tr><td>${escapeHtml(label)}</td><td align="right">${n}</td></tr>`).join('')}</table>`,
     issueLines.length > 0
       ? `<p>Issues in PowerSchool data:</p><ul>${issueLines.map((l) => `<li>${escapeHtml(l)}</li>`).join('')}</ul>`

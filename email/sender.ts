@@ -2,6 +2,7 @@
 import { Resend } from 'resend';
 import type { Db } from '../db/connection.js';
 import { writeOutboxEmail } from '../db/queries/email-outbox.js';
+import type { EmailKind } from '../db/types.js';
 import type { Code } from '../shared/codes.js';
 import type { ComposedEmail } from './compose.js';
 import type { Log } from '../logging/log.js';
@@ -19,6 +20,13 @@ export interface OutgoingEmail extends ComposedEmail {
 export interface SendContext {
   runId: string;
   schoolId: string;
+  /** Which of the run's emails: its end (default) or its hold. Each is delivered once. */
+  kind?: EmailKind;
+}
+
+/** The idempotency key of one of a run's emails: the run id (its end), or the run id and the kind. */
+export function emailIdempotencyKey(ctx: SendContext): string {
+  return !ctx.kind || ctx.kind === 'run' ? ctx.runId : `${ctx.runId}-${ctx.kind}`;
 }
 
 /**
@@ -58,7 +66,7 @@ export class ResendEmailSender implements EmailSender {
     const { data, error } = await this.resend.emails.send(
       { from: email.from, to: email.to, subject: email.subject, text: email.text, html: email.html },
       // Resend delivers once per key (for 24 hours), so a retried activity sends one email.
-      { idempotencyKey: ctx.runId },
+      { idempotencyKey: emailIdempotencyKey(ctx) },
     );
     if (error) throw resendFailure(error);
     if (!data?.id) throw new EmailSendError('EMAIL_SEND_FAILED', 'Resend answered without a message id');
@@ -85,7 +93,12 @@ export class OutboxEmailSender implements EmailSender {
 
   async send(email: OutgoingEmail, ctx: SendContext): Promise<string> {
     // One row per run however often this is called: a retry reads back the first one's id.
-    const { id, written } = await writeOutboxEmail(this.db, { ...email, runId: ctx.runId, schoolId: ctx.schoolId });
+    const { id, written } = await writeOutboxEmail(this.db, {
+      ...email,
+      runId: ctx.runId,
+      schoolId: ctx.schoolId,
+      kind: ctx.kind ?? 'run',
+    });
     if (written) {
       // How many recipients, not who: addresses are personal data and stay in the table with the body.
       this.logger?.info(

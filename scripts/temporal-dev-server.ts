@@ -44,7 +44,9 @@ try {
 }
 const server = await startTemporalDevServer({ cliPath, port, uiPort, dbFile, stdio: 'inherit' });
 console.log(`Temporal dev server ready: gRPC ${server.address}, UI ${server.uiUrl}, state in ${dbFile}`);
-console.log('Search attributes: SchoolId (Keyword), SyncTrigger (Keyword), TestRun (Bool). Ctrl-C to stop.');
+console.log(
+  'Search attributes: SchoolId (Keyword), SyncTrigger (Keyword), TestRun (Bool), SyncStatus (Keyword). Ctrl-C to stop.',
+);
 
 let stopping = false;
 const stop = async () => {

@@ -15,7 +15,7 @@ interface CodeSpec {
    * null: never a run's code (an API-only code, or a failure of the notify step, which leaves
    * the run as it ended).
    */
-  readonly run: 'failed' | 'skipped' | 'cancelled' | 'failed or cancelled' | null;
+  readonly run: 'failed' | 'skipped' | 'cancelled' | 'failed or cancelled' | 'discarded' | null;
   /** No retry can fix it: the school has to change its settings or its PowerSchool plugin first. */
   readonly school?: true;
 }
@@ -33,6 +33,13 @@ export const CODES = {
   INTEGRATION_INACTIVE: { http: 409, run: 'skipped' },
   RUN_IN_PROGRESS: { http: 409, run: 'skipped' },
   RUN_ALREADY_ENDED: { http: null, run: 'skipped' },
+  // The safety hold: approve/discard of a run that is not (or no longer) waiting, or that no worker took up.
+  RUN_NOT_HELD: { http: 409, run: null },
+  TEMPORAL_UNAVAILABLE: { http: 503, run: null },
+  /** Approved, but a recorded change no longer matches the stored student: nothing written. */
+  HOLD_STALE: { http: null, run: 'failed' },
+  HOLD_EXPIRED: { http: null, run: 'discarded' },
+  INTEGRATION_DELETED: { http: null, run: 'discarded' },
   // PowerSchool, as the client reports it; test-connection answers the first three as 422.
   POWERSCHOOL_AUTH_FAILED: { http: 422, run: 'failed', school: true },
   POWERSCHOOL_FORBIDDEN: { http: 422, run: 'failed', school: true },

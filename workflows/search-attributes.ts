@@ -9,8 +9,10 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
 export const SchoolIdKey = defineSearchAttributeKey('SchoolId', SearchAttributeType.KEYWORD);
 export const SyncTriggerKey = defineSearchAttributeKey('SyncTrigger', SearchAttributeType.KEYWORD);
 export const TestRunKey = defineSearchAttributeKey('TestRun', SearchAttributeType.BOOL);
+/** `held` while a commit waits for a person (on-call's `SyncStatus="held"`); unset otherwise. */
+export const SyncStatusKey = defineSearchAttributeKey('SyncStatus', SearchAttributeType.KEYWORD);
 
-export const SEARCH_ATTRIBUTES = [SchoolIdKey, SyncTriggerKey, TestRunKey] as const;
+export const SEARCH_ATTRIBUTES = [SchoolIdKey, SyncTriggerKey, TestRunKey, SyncStatusKey] as const;
 
 /** How the Temporal CLI spells each type (`--search-attribute Name=Type`, `--type Type`). */
 const CLI_TYPE_NAMES = {

@@ -16,6 +16,7 @@ import {
 } from '@temporalio/workflow';
 import type { SyncActivities } from '../activities/types.js';
 import { bookkeeping, diff, email, powerschool } from './activity-profiles.js';
+import { HoldGate } from './hold.js';
 import { SchoolIdKey, SyncTriggerKey, TestRunKey } from './search-attributes.js';
 import {
   PROGRESS_QUERY,
@@ -31,6 +32,10 @@ import {
  * syncStudents: one run of one school, as data.
  *
  *   beginRun → planRun → fetchPage × pages → lookupDepartures × n → applyRun | previewRun → finishRun → notify
+ *
+ * A commit that crosses the school's safety thresholds is held by applyRun: the workflow then
+ * waits (workflows/hold.ts) for an approve or discard Update or the hold's expiry; approved, it
+ * writes exactly the recorded changes (applyHeldRun); discarded, it ends `discarded`.
  *
  * A long run continues as new between pages; each new execution records itself on the run
  * (recordExecution) so the run's Temporal links open the execution that is carrying it.
@@ -65,6 +70,7 @@ export async function syncStudents(input: SyncStudentsWorkflowInput): Promise<Sy
     { key: SchoolIdKey, value: input.schoolId },
     { key: SyncTriggerKey, value: input.trigger },
   ]);
+  const hold = new HoldGate(runId);
 
   let state: SyncContinuation | undefined = input.continuation;
   let notificationsEnabled = state?.notificationsEnabled ?? false;
@@ -119,7 +125,23 @@ export async function syncStudents(input: SyncStudentsWorkflowInput): Promise<Sy
       await lookupDepartures(runId);
       phase = 'applying';
       setCurrentDetails(state.testRun ? 'Previewing the changes' : 'Committing the changes');
-      const counts = state.testRun ? await diff.previewRun({ runId }) : await diff.applyRun({ runId });
+      let counts: RunCounts;
+      if (state.testRun) counts = await diff.previewRun({ runId });
+      else {
+        const { held, ...committed } = await diff.applyRun({
+          runId,
+          ...(input.options?.holdDayMs ? { holdDayMs: input.options.holdDayMs } : {}),
+        });
+        counts = committed;
+        if (held) {
+          phase = 'held';
+          const outcome = await hold.wait(held, notificationsEnabled);
+          if (outcome.decision === 'discard') return endDiscarded(runId, counts, outcome, (p) => (phase = p));
+          phase = 'applying';
+          setCurrentDetails('Approved: writing the changes recorded when the commit was held');
+          counts = await diff.applyHeldRun({ runId });
+        }
+      }
       phase = 'finishing';
       const finished = await bookkeeping.finishRun({ runId, status: 'succeeded' });
       phase = 'notifying';
@@ -289,6 +311,20 @@ function endedWithoutRunning(
     skipped: { code: 'RUN_ALREADY_ENDED', runningRunId: null },
     notification: 'disabled',
   };
+}
+
+/** A held commit that was discarded: nothing written; the end email says so (the row is already ended). */
+async function endDiscarded(
+  runId: string,
+  counts: RunCounts,
+  outcome: { code: string | null; notify: boolean },
+  setPhase: (p: SyncPhase) => void,
+): Promise<SyncStudentsResult> {
+  setPhase('notifying');
+  const notification = outcome.notify ? await sendNotification(runId) : 'disabled';
+  setPhase('done');
+  setCurrentDetails(`Discarded${outcome.code ? ` (${outcome.code})` : ''}: nothing was written`);
+  return { runId, status: 'discarded', testRun: false, counts, notification };
 }
 
 function describeCounts(testRun: boolean, c: RunCounts): string {

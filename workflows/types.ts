@@ -70,6 +70,26 @@ export interface SyncStudentsOptions {
   pagesPerExecution?: number;
   /** Pages one fetchPage activity may read (default 25; it also stops after ~10 s). */
   pagesPerActivity?: number;
+  /**
+   * The length of a day of `safety.holdDays`, in ms (default a real day). Tests only: a hold
+   * expiry cannot wait days, and the time-skipping test server cannot be had offline. Neither the
+   * API nor a schedule ever sets it, and no environment variable reaches it.
+   */
+  holdDayMs?: number;
+}
+
+/** The Update that approves or discards a held run (validated: refused unless the run waits). */
+export const DECIDE_HOLD_UPDATE = 'decideHold';
+
+export interface HoldDecisionInput {
+  decision: 'approve' | 'discard';
+  /**
+   * ISO time after which the workflow refuses the request as TEMPORAL_UNAVAILABLE: a caller that
+   * gave up waiting (no worker took it up) has answered 503, so it must not take effect later.
+   */
+  acceptBy: string;
+  /** A discard by the service itself (the integration was deleted); absent: a person decided. */
+  code?: 'INTEGRATION_DELETED';
 }
 
 /** SyncStudentsInput as the workflow itself receives it, including its own continuation. */
@@ -78,7 +98,7 @@ export interface SyncStudentsWorkflowInput extends SyncStudentsInput {
   options?: SyncStudentsOptions;
 }
 
-export type SyncOutcome = 'succeeded' | 'skipped';
+export type SyncOutcome = 'succeeded' | 'skipped' | 'discarded';
 
 /** The workflow's result (a failed or cancelled run ends the workflow with a failure instead). */
 export interface SyncStudentsResult {
@@ -93,4 +113,4 @@ export interface SyncStudentsResult {
 
 /** What the progress query answers: SyncProgress plus the step the run is in. */
 export type SyncPhase =
-  'starting' | 'planning' | 'fetching' | 'looking-up' | 'applying' | 'finishing' | 'notifying' | 'done';
+  'starting' | 'planning' | 'fetching' | 'looking-up' | 'applying' | 'held' | 'finishing' | 'notifying' | 'done';

@@ -10,6 +10,7 @@ import {
 } from '../../db/queries/integrations.js';
 import { getLatestRun } from '../../db/queries/listings.js';
 import type { Integration } from '../../db/types.js';
+import { discardHeldRunOfDeletedIntegration } from '../../services/held-runs.js';
 import { alignSchedule } from '../../services/schedules.js';
 import { daylightSavingProblem, todayIn } from '../../services/schedules-calendar.js';
 import { lastDueOf } from '../../services/schedules-due.js';
@@ -107,6 +108,7 @@ export const integrationRoutes: FastifyPluginAsync<{ services: Services }> = asy
           scheduleTimezone: body.schedule.timezone,
           // Ranges wholly in the past say nothing any more: dropped, so they never fill the ten.
           blackouts: body.blackouts.filter((b) => b.to >= todayIn(body.schedule.timezone)),
+          safety: body.safety,
         },
         secret,
       );
@@ -160,6 +162,10 @@ export const integrationRoutes: FastifyPluginAsync<{ services: Services }> = asy
       const { schoolId } = request.params;
       if (!(await deleteIntegration(services.db, schoolId))) throw notFound('Integration');
       await alignScheduleAfterWrite(services, schoolId);
+      await discardHeldRunOfDeletedIntegration(
+        { db: services.db, temporal: services.temporal, log: request.log },
+        schoolId,
+      );
       return reply.code(204).send();
     },
   );

@@ -69,9 +69,14 @@ export const runRoutes: FastifyPluginAsync<{ services: Services }> = async (app,
         { temporal, log: request.log },
       );
       if (!claim.claimed) {
-        throw new ApiError(409, 'RUN_IN_PROGRESS', 'Another run of this school is in progress', [
-          { runId: claim.runningRunId },
-        ]);
+        throw new ApiError(
+          409,
+          'RUN_IN_PROGRESS',
+          claim.runningStatus === 'held'
+            ? 'A held run of this school waits for approval; approve or discard it first'
+            : 'Another run of this school is in progress',
+          [{ runId: claim.runningRunId, status: claim.runningStatus }],
+        );
       }
 
       const input: SyncStudentsInput = { schoolId, trigger: 'manual', testRun };

@@ -8,6 +8,7 @@ import * as integrationSettingsVersion from './2026_11_28_0400_integration_setti
 import * as schedulePauseNoteBlackouts from './2026_11_28_0500_schedule_pause_note_blackouts.js';
 import * as round2Statuses from './2026_11_30_0100_round2_statuses.js';
 import * as districts from './2026_11_30_0200_districts.js';
+import * as safetyHold from './2026_11_30_0300_safety_hold.js';
 
 /**
  * Every migration, by name. Names sort in apply order; add new files at the end and never edit
@@ -23,4 +24,5 @@ export const migrations: Record<string, Migration> = {
   '2026_11_28_0500_schedule_pause_note_blackouts': schedulePauseNoteBlackouts,
   '2026_11_30_0100_round2_statuses': round2Statuses,
   '2026_11_30_0200_districts': districts,
+  '2026_11_30_0300_safety_hold': safetyHold,
 };

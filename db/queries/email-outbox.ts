@@ -1,5 +1,6 @@
 // The email_outbox table: where run emails go when no email provider is configured.
 import type { Db } from '../connection.js';
+import type { EmailKind } from '../types.js';
 
 export interface OutboxEmail {
   runId: string;
@@ -9,11 +10,13 @@ export interface OutboxEmail {
   subject: string;
   text: string;
   html: string;
+  /** Default `run` (the run's end email). */
+  kind?: EmailKind;
 }
 
 /**
- * Writes the run's email once: the unique run_id makes a retried write a no-op that reads back
- * the first one's id. `written` is false for such a retry.
+ * Writes each of the run's emails once: the unique (run_id, kind) makes a retried write a no-op
+ * that reads back the first one's id. `written` is false for such a retry.
  */
 export async function writeOutboxEmail(db: Db, email: OutboxEmail): Promise<{ id: string; written: boolean }> {
   const inserted = await db
@@ -26,8 +29,9 @@ export async function writeOutboxEmail(db: Db, email: OutboxEmail): Promise<{ id
       subject: email.subject,
       text: email.text,
       html: email.html,
+      kind: email.kind ?? 'run',
     })
-    .onConflict((oc) => oc.column('run_id').doNothing())
+    .onConflict((oc) => oc.columns(['run_id', 'kind']).doNothing())
     .returning('id')
     .executeTakeFirst();
   if (inserted) return { id: inserted.id, written: true };
@@ -35,6 +39,7 @@ export async function writeOutboxEmail(db: Db, email: OutboxEmail): Promise<{ id
     .selectFrom('email_outbox')
     .select('id')
     .where('run_id', '=', email.runId)
+    .where('kind', '=', email.kind ?? 'run')
     .executeTakeFirstOrThrow();
   return { id: existing.id, written: false };
 }

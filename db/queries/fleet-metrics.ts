@@ -12,15 +12,15 @@ export const SUCCESS_WINDOW_DAYS = 8;
 
 export interface HeldRuns {
   count: number;
-  /** Seconds since the oldest held run started; 0 when none is held. */
+  /** Seconds since the oldest held run was held; 0 when none is held. */
   oldestAgeSeconds: number;
 }
 
-/** Runs waiting on a person (status `held`); none until the safety hold writes that status. */
+/** Runs waiting on a person (status `held`), and how long the oldest has waited. */
 export async function heldRuns(db: Db): Promise<HeldRuns> {
   const { rows } = await sql<{ count: number; oldest_age_seconds: number | null }>`
     select count(*)::int as count,
-           extract(epoch from now() - min(started_at))::float8 as oldest_age_seconds
+           extract(epoch from now() - min(coalesce(held_at, started_at)))::float8 as oldest_age_seconds
     from runs where status = 'held'
   `.execute(db);
   const row = rows[0];

@@ -2,6 +2,7 @@
 import { sql } from 'kysely';
 import type { Db } from '../connection.js';
 import type { BlackoutRange, Integration } from '../types.js';
+import { DEFAULT_SAFETY, safetyColumns, type SafetySettings } from './safety-settings.js';
 
 export async function getIntegration(db: Db, schoolId: string): Promise<Integration | undefined> {
   return db.selectFrom('integrations').selectAll().where('school_id', '=', schoolId).executeTakeFirst();
@@ -71,6 +72,8 @@ export interface IntegrationSettings {
   scheduleTimezone: string;
   /** Already checked and stripped of ranges wholly in the past; omitted: none. */
   blackouts?: BlackoutRange[];
+  /** Omitted: the defaults. */
+  safety?: SafetySettings;
 }
 
 export interface SealedSecret {
@@ -128,6 +131,7 @@ export async function putIntegration(
       schedule_cron: settings.scheduleCron,
       schedule_timezone: settings.scheduleTimezone,
       blackouts: JSON.stringify(settings.blackouts ?? []),
+      ...safetyColumns(settings.safety ?? DEFAULT_SAFETY),
     };
     const secretValues = secret
       ? { client_secret_encrypted: secret.ciphertext, client_secret_key_id: secret.keyId }

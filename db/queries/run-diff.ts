@@ -11,7 +11,9 @@ import { RunEndedError } from './staging.js';
  * One statement per kind over the whole run, never one round-trip per student.
  *
  *   preview: records every create/update/depart in run_changes and the counts; writes no student.
- *   commit:  the same, then applies exactly the recorded changes, in the same transaction.
+ *   commit:  the same, then applies exactly the recorded changes, in the same transaction —
+ *            unless `holdCheck` holds it: then the changes stay recorded, unapplied, for a person
+ *            to approve (db/queries/run-hold.ts applies them later).
  *
  * Optional fields the school does not sync (date of birth, gender) are neither compared nor
  * written, and are left out of the recorded before/after. A run whose diff is already recorded
@@ -41,6 +43,11 @@ export interface DiffOptions {
    * the transaction rolled back, unless its COMMIT has already gone through.
    */
   signal?: AbortSignal;
+  /**
+   * Commit only: called once the changes are recorded and before any student is written; true
+   * when it held the run (status `held`), which leaves the students untouched.
+   */
+  holdCheck?: (tx: Transaction<Database>) => Promise<boolean>;
 }
 
 /**
@@ -73,7 +80,8 @@ export async function diffRun(db: Db, options: DiffOptions): Promise<RunCounts> 
       .where('id', '=', options.runId)
       .forUpdate()
       .executeTakeFirstOrThrow();
-    if (run.applied_at) return runCountsOf(run);
+    // Applied, or held by an earlier attempt: its counts are recorded, nothing more to do here.
+    if (run.applied_at || run.status === 'held') return runCountsOf(run);
     // A run that already ended (cancelled, failed) gets no commit: its status says nothing was written.
     if (run.status !== 'running') throw new RunEndedError(options.runId, run.status);
 
@@ -83,28 +91,40 @@ export async function diffRun(db: Db, options: DiffOptions): Promise<RunCounts> 
       await recordDepartChanges(tx, { ...options, scope: options.scope, studentJson: studentJson('st', options) });
       step();
     }
-    if (options.mode === 'commit') {
-      await applyCreates(tx, options);
-      step();
-      await applyUpdates(tx, options);
-      step();
-      await applyDepartChanges(tx, options);
-      step();
-      await recordDepartures(tx, options);
-      step();
-    }
+    const held = options.mode === 'commit' && options.holdCheck ? await options.holdCheck(tx) : false;
+    step();
+    if (options.mode === 'commit' && !held) await applyRecordedChanges(tx, options, step);
     const counts = await countRun(tx, options);
     await tx
       .updateTable('runs')
-      .set({ applied_at: sql<Date>`now()`, ...runCountColumns(counts) })
+      .set({ ...(held ? {} : { applied_at: sql<Date>`now()` }), ...runCountColumns(counts) })
       .where('id', '=', options.runId)
       .execute();
     return counts;
   });
 }
 
-/** A student as the contract names its fields, for run_changes.before/after. */
-function studentJson(alias: 'st' | 's', o: DiffOptions) {
+/** Writes exactly the run's recorded changes to the school's students (and records who left). */
+export async function applyRecordedChanges(tx: Tx, o: ApplyOptions, step: () => void): Promise<void> {
+  await applyCreates(tx, o);
+  step();
+  await applyUpdates(tx, o);
+  step();
+  await applyDepartChanges(tx, o);
+  step();
+  await recordDepartures(tx, o);
+  step();
+}
+
+/** The options that shape a student's recorded JSON. */
+type JsonOptions = Pick<DiffOptions, 'syncDateOfBirth' | 'syncGender' | 'syncGradeLevel'>;
+type ApplyOptions = Pick<DiffOptions, 'runId' | 'schoolId' | 'syncDateOfBirth' | 'syncGender' | 'syncGradeLevel'>;
+
+/**
+ * A student as the contract names its fields, for run_changes.before/after (and, compared with a
+ * recorded `before`, to tell whether a held change is still what was shown).
+ */
+export function studentJson(alias: 'st' | 's', o: JsonOptions) {
   const t = sql.raw(alias);
   return sql`jsonb_build_object(
       'dcid', ${t}.dcid::text,
@@ -119,7 +139,7 @@ function studentJson(alias: 'st' | 's', o: DiffOptions) {
 }
 
 /** The "after" of an update keeps the stored value of a field the school does not sync. */
-function afterJson(o: DiffOptions) {
+function afterJson(o: JsonOptions) {
   return sql`jsonb_build_object(
       'dcid', s.dcid::text,
       'studentNumber', s.student_number,
@@ -135,6 +155,15 @@ function afterJson(o: DiffOptions) {
 /** A departed student who is back: its before and after say so (the hold does not count returns). */
 const RETURN_BEFORE = sql`case when st.status = 'departed'
     then jsonb_build_object('status', st.status, 'departureReason', st.departure_reason) else '{}'::jsonb end`;
+
+/**
+ * The `before` an update or depart change records for the stored student `st`; compared with the
+ * stored student again, it tells whether a held change is still what was shown.
+ */
+export function recordedBefore(o: JsonOptions) {
+  return sql`(${studentJson('st', o)} || ${RETURN_BEFORE})`;
+}
+
 const RETURN_AFTER = sql`case when st.status = 'departed'
     then jsonb_build_object('status', 'active', 'departureReason', null) else '{}'::jsonb end`;
 
@@ -170,7 +199,7 @@ async function recordChanges(tx: Tx, o: DiffOptions): Promise<void> {
     insert into run_changes (run_id, dcid, type, before, after, fill)
     select s.run_id, s.dcid,
            case when st.id is null then 'create' else 'update' end,
-           case when st.id is null then null else ${studentJson('st', o)} || ${RETURN_BEFORE} end,
+           case when st.id is null then null else ${recordedBefore(o)} end,
            ${afterJson(o)} || case when st.id is null then '{}'::jsonb else ${RETURN_AFTER} end,
            st.id is not null and not ${differsBeyondFill(o)}
     from staged_students s
@@ -181,7 +210,7 @@ async function recordChanges(tx: Tx, o: DiffOptions): Promise<void> {
   `.execute(tx);
 }
 
-async function applyCreates(tx: Tx, o: DiffOptions): Promise<void> {
+async function applyCreates(tx: Tx, o: ApplyOptions): Promise<void> {
   await sql`
     insert into students (school_id, dcid, student_number, first_name, last_name, graduation_year,
                           date_of_birth, gender, grade_level, school_number, last_seen_run_id)
@@ -198,7 +227,7 @@ async function applyCreates(tx: Tx, o: DiffOptions): Promise<void> {
   `.execute(tx);
 }
 
-async function applyUpdates(tx: Tx, o: DiffOptions): Promise<void> {
+async function applyUpdates(tx: Tx, o: ApplyOptions): Promise<void> {
   await sql`
     update students st set
       student_number = s.student_number,
@@ -227,7 +256,7 @@ async function applyUpdates(tx: Tx, o: DiffOptions): Promise<void> {
  * departed_students, never on the student row, so a no-change re-sync writes no student row and
  * a student who left is never touched.
  */
-async function recordDepartures(tx: Tx, o: DiffOptions): Promise<void> {
+async function recordDepartures(tx: Tx, o: ApplyOptions): Promise<void> {
   await sql`
     delete from departed_students d
     using staged_students s

@@ -92,8 +92,8 @@ function unlessCommitted(value: string | null) {
 }
 
 /**
- * Ends a run that is still running: status, error and end time (a run whose commit landed ends
- * `succeeded`, see `committed`). Returns the row as it now is.
+ * Ends a run that is still running or held: status, error and end time (a run whose commit landed
+ * ends `succeeded`, see `committed`). Returns the row as it now is.
  */
 export async function endRun(
   db: Db,
@@ -112,7 +112,7 @@ export async function endRun(
       notification_status: notificationStatus,
     })
     .where('id', '=', runId)
-    .where('status', '=', 'running')
+    .where('status', 'in', ['running', 'held'])
     .execute();
   return getRun(db, runId);
 }
@@ -137,7 +137,7 @@ export async function setNotification(
 
 /**
  * Frees the school's run slot held by a run whose workflow is gone (terminated behind our back,
- * or never started), so the school can never be stuck. Only a still-`running` row changes.
+ * or never started), so the school can never be stuck. Only a still-`running` or `held` row changes.
  */
 export async function releaseAbandonedRun(
   db: Db,
@@ -154,7 +154,7 @@ export async function releaseAbandonedRun(
       error_message: unlessCommitted(message),
     })
     .where('id', '=', runId)
-    .where('status', '=', 'running')
+    .where('status', 'in', ['running', 'held'])
     .executeTakeFirst();
   await clearStaging(db, runId);
   return Number(released.numUpdatedRows) > 0;

@@ -1,6 +1,7 @@
 // The settings snapshot a run takes when it begins: its shape (one zod schema), how it is made and read back.
 import { z } from 'zod';
 import type { Integration } from '../types.js';
+import { DEFAULT_SAFETY, safetyOf } from './safety-settings.js';
 
 /**
  * The settings a run used, stored on its runs row when it begins, so the run can be understood
@@ -21,6 +22,16 @@ const runSettingsSchema = z.object({
   }),
   testRun: z.boolean(),
   notifications: z.object({ enabled: z.boolean(), recipients: z.array(z.string()) }),
+  // Snapshots taken before the safety hold existed read as the defaults.
+  safety: z
+    .object({
+      enabled: z.boolean(),
+      maxDepartedPercent: z.number(),
+      maxUpdatedPercent: z.number(),
+      minStudents: z.number(),
+      holdDays: z.number(),
+    })
+    .default(DEFAULT_SAFETY),
 });
 
 export type RunSettings = z.infer<typeof runSettingsSchema>;
@@ -39,6 +50,7 @@ export function snapshotSettings(integration: Integration, testRun: boolean): Ru
     },
     testRun,
     notifications: { enabled: integration.notifications_enabled, recipients: integration.notification_recipients },
+    safety: safetyOf(integration),
   };
 }
 

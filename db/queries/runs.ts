@@ -23,12 +23,14 @@ export interface NewRun {
   testRun: boolean;
 }
 
-export type ClaimResult = { claimed: true; run: Run } | { claimed: false; runningRunId: string };
+export type ClaimResult =
+  { claimed: true; run: Run } | { claimed: false; runningRunId: string; runningStatus: 'running' | 'held' };
 
 /**
  * Records a run as `running`, which takes the school's run slot (a partial unique index allows one
- * running run per school). Idempotent on the run id: claiming a run that already holds the slot
- * returns it. When another run holds the slot, nothing is written and its id is returned.
+ * run per school that is `running` or `held`: a commit waiting for a person keeps the slot).
+ * Idempotent on the run id: claiming a run that already holds the slot returns it. When another
+ * run holds the slot, nothing is written and its id and status are returned.
  */
 export async function claimRunSlot(db: Db, run: NewRun): Promise<ClaimResult> {
   const inserted = await db
@@ -43,11 +45,11 @@ export async function claimRunSlot(db: Db, run: NewRun): Promise<ClaimResult> {
   if (existing?.status === 'running') return { claimed: true, run: existing };
   const holder = await db
     .selectFrom('runs')
-    .select('id')
+    .select(['id', 'status'])
     .where('school_id', '=', run.schoolId)
-    .where('status', '=', 'running')
+    .where('status', 'in', ['running', 'held'])
     .executeTakeFirst();
-  if (holder) return { claimed: false, runningRunId: holder.id };
+  if (holder) return { claimed: false, runningRunId: holder.id, runningStatus: holder.status as 'running' | 'held' };
   if (existing) throw new Error(`run ${run.id} already ended as ${existing.status}`);
   // The holder finished between our insert and our look-up: try once more.
   return claimRunSlot(db, run);

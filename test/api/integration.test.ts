@@ -53,6 +53,7 @@ describe('PUT /integration', () => {
         pauseNote: null,
       },
       blackouts: [],
+      safety: { enabled: true, maxDepartedPercent: 10, maxUpdatedPercent: 75, minStudents: 20, holdDays: 7 },
       createdAt: expect.any(String),
       updatedAt: expect.any(String),
       lastRun: null,
@@ -188,7 +189,30 @@ describe('PUT /integration', () => {
     ['unknown time zone', { schedule: { timezone: 'Mars/Olympus' } }, 'schedule.timezone'],
     ['offset is not IANA', { schedule: { timezone: '+08:00' } }, 'schedule.timezone'],
     ['active not boolean', { active: 'yes' }, 'active'],
+    ['safety percent over 100', { safety: { maxDepartedPercent: 100.5 } }, 'safety.maxDepartedPercent'],
+    ['safety percent below 0', { safety: { maxUpdatedPercent: -1 } }, 'safety.maxUpdatedPercent'],
+    ['safety minStudents over 100000', { safety: { minStudents: 100001 } }, 'safety.minStudents'],
+    ['safety holdDays 0', { safety: { holdDays: 0 } }, 'safety.holdDays'],
+    ['safety holdDays 31', { safety: { holdDays: 31 } }, 'safety.holdDays'],
+    ['safety holdDays not an integer', { safety: { holdDays: 1.5 } }, 'safety.holdDays'],
+    ['safety unknown key', { safety: { dayMs: 1000 } }, 'safety.dayMs'],
   ];
+  it('stores the safety thresholds, fills the rest with defaults and echoes them', async () => {
+    const id = uniqueSchoolId();
+    const res = await api.req({
+      method: 'PUT',
+      url: url(id),
+      payload: settings({ safety: { maxUpdatedPercent: 50.5, holdDays: 30, minStudents: 0 } }),
+    });
+    expect(res.statusCode).toBe(201);
+    const safety = { enabled: true, maxDepartedPercent: 10, maxUpdatedPercent: 50.5, minStudents: 0, holdDays: 30 };
+    expect(res.json().safety).toEqual(safety);
+    expect((await api.req({ method: 'GET', url: url(id) })).json().safety).toEqual(safety);
+    // A replace without `safety` puts the defaults back, as for every other optional key.
+    const replaced = await api.req({ method: 'PUT', url: url(id), payload: settings() });
+    expect(replaced.json().safety).toEqual({ ...safety, maxUpdatedPercent: 75, minStudents: 20, holdDays: 7 });
+  });
+
   it.each(invalid)('400 VALIDATION_FAILED: %s', async (_name, patch, path) => {
     const res = await api.req({ method: 'PUT', url: url(uniqueSchoolId()), payload: settings(patch) });
     expect(res.statusCode).toBe(400);

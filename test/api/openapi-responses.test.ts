@@ -110,6 +110,23 @@ function simSettings(s: Simulator, extra: Record<string, unknown> = {}) {
   };
 }
 
+/**
+ * A school whose second commit is held: any update of an active student crosses its thresholds.
+ * Returns the school, its succeeded first commit and its held run.
+ */
+async function heldRun(tag: string): Promise<{ schoolId: string; firstId: string; heldId: string }> {
+  const schoolId = uniqueSchoolId(`oas-${tag}`);
+  const strict = simSettings(sim, { testRun: false, safety: { maxUpdatedPercent: 0, minStudents: 0 } });
+  expect((await call('put', INTEGRATION, { schoolId }, { payload: strict })).res.statusCode).toBe(201);
+  const first = await call('post', RUNS, { schoolId });
+  expect((await runToEnd(schoolId, first.body!.id)).status).toBe('succeeded');
+  const renamed = sim.students.inScope(9, 12)[0]!;
+  sim.students.update(renamed.dcid, { last_name: `${renamed.last_name.trim()}-${tag}` });
+  const second = await call('post', RUNS, { schoolId });
+  expect((await runToEnd(schoolId, second.body!.id)).status).toBe('held');
+  return { schoolId, firstId: first.body!.id, heldId: second.body!.id };
+}
+
 async function runToEnd(schoolId: string, runId: string): Promise<Json> {
   return vi.waitFor(
     async () => {
@@ -194,6 +211,17 @@ describe('the served OpenAPI document against real responses', () => {
     expect(withLastRun.body!.lastRun).not.toBeNull();
     expect((await call('delete', INTEGRATION, p)).res.statusCode).toBe(204);
 
+    // The safety hold: the held-runs list, a discard, an approve.
+    const discarding = await heldRun('discard');
+    const held = await call('get', '/v1/runs', {}, { query: '?status=held&limit=100' });
+    expect(held.body!.runs.map((r: Json) => r.id)).toContain(discarding.heldId);
+    const discarded = await call('post', `${RUN}/discard`, { ...discarding, runId: discarding.heldId });
+    expect(discarded.res.statusCode, discarded.res.body).toBe(200);
+    const approving = await heldRun('approve');
+    const approved = await call('post', `${RUN}/approve`, { ...approving, runId: approving.heldId }, { payload: {} });
+    expect(approved.res.statusCode, approved.res.body).toBe(202);
+    expect((await runToEnd(approving.schoolId, approving.heldId)).status).toBe('succeeded');
+
     expect((await call('get', '/healthz', {}, { auth: false })).res.statusCode).toBe(200);
     expect((await call('get', '/readyz', {}, { auth: false })).res.statusCode).toBe(200);
   });
@@ -215,7 +243,8 @@ describe('the served OpenAPI document against real responses', () => {
         method,
         path,
         { schoolId: 'not a school!', runId },
-        { payload: payloadFor('not a school!') },
+        // A route with no school in its path or body (the held-runs list) gets a bad query instead.
+        { payload: payloadFor('not a school!'), ...(!bulk && !path.includes('{') ? { query: '?limit=0' } : {}) },
       );
       expect(bad.body?.error.code, operationId).toBe('VALIDATION_FAILED');
       const anonymous = await call(method, path, { schoolId, runId }, { auth: false, payload });
@@ -278,6 +307,19 @@ describe('the served OpenAPI document against real responses', () => {
       );
     }
 
+    // The hold's refusals: a run that is not held; a held run no worker takes the decision for.
+    const refusing = await heldRun('refuse');
+    for (const decision of ['approve', 'discard']) {
+      const notHeld = await call('post', `${RUN}/${decision}`, { ...refusing, runId: refusing.firstId });
+      expect(notHeld.body?.error.code, decision).toBe('RUN_NOT_HELD');
+    }
+    worker.shutdown();
+    await running;
+    for (const decision of ['approve', 'discard']) {
+      const unavailable = await call('post', `${RUN}/${decision}`, { ...refusing, runId: refusing.heldId });
+      expect(unavailable.body?.error.code, decision).toBe('TEMPORAL_UNAVAILABLE');
+    }
+
     // Every code the table lists for an operation was answered by it above.
     for (const [operationId, codes] of Object.entries(OPERATION_CODES)) {
       const successes = checker.seen.filter((s) => s.operationId === operationId && s.status < 300);
@@ -285,7 +327,7 @@ describe('the served OpenAPI document against real responses', () => {
       const seenCodes = new Set(checker.seen.filter((s) => s.operationId === operationId).map((s) => s.code));
       for (const code of codes) expect(seenCodes.has(code), `${operationId} never answered ${code}`).toBe(true);
     }
-  });
+  }, 120_000);
 
   it('has a recorded example for every answer it saw (UPDATE_OPENAPI_EXAMPLES=1 records them)', () => {
     const cut = (value: unknown): unknown =>

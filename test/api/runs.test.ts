@@ -82,6 +82,7 @@ describe('POST /runs', () => {
       error: null,
       notification: { status: expect.any(String), messageId: null },
       temporal: { workflowId: run.id, runId: expect.any(String), uiUrl: expect.any(String) },
+      hold: null,
     });
     expect(run.temporal.uiUrl).toBe(
       `${api.config.temporal.uiUrl}/namespaces/default/workflows/${run.id}/${run.temporal.runId}`,
@@ -145,7 +146,7 @@ describe('POST /runs', () => {
       .execute();
     const busy = await api.req({ method: 'POST', url: runsUrl(other) });
     expect(busy.statusCode).toBe(409);
-    expect(busy.json().error.details).toEqual([{ runId: ghost }]);
+    expect(busy.json().error.details).toEqual([{ runId: ghost, status: 'running' }]);
     await api.db
       .updateTable('runs')
       .set({ started_at: new Date(Date.now() - 5 * 60_000) as never })
@@ -166,7 +167,7 @@ describe('POST /runs', () => {
     const winner = accepted[0]!.json().id;
     for (const r of results.filter((x) => x.statusCode !== 202)) {
       expect(r.statusCode).toBe(409);
-      expect(r.json().error.details).toEqual([{ runId: winner }]);
+      expect(r.json().error.details).toEqual([{ runId: winner, status: 'running' }]);
     }
     await api.client.workflow.getHandle(winner).terminate('test over');
   });
@@ -322,6 +323,9 @@ describe('reading runs, changes, issues and students', () => {
         error_message: 'PowerSchool refused the credentials',
         notification_status: 'sent',
         notification_message_id: 'msg-1',
+        hold_reasons: JSON.stringify([{ code: 'TOO_MANY_UPDATES', count: 80, base: 100, percent: 80, limit: 75 }]),
+        held_at: '2026-12-06T02:04:00Z',
+        hold_expires_at: '2026-12-13T02:04:00Z',
       })
       .execute();
     const res = await api.req({ method: 'GET', url: runsUrl(id, `/${runId}`) });
@@ -342,6 +346,11 @@ describe('reading runs, changes, issues and students', () => {
         workflowId: runId,
         runId: 'abc-123',
         uiUrl: `${api.config.temporal.uiUrl}/namespaces/default/workflows/${encodeURIComponent(runId)}/abc-123`,
+      },
+      hold: {
+        reasons: [{ code: 'TOO_MANY_UPDATES', count: 80, base: 100, percent: 80, limit: 75 }],
+        heldAt: '2026-12-06T02:04:00.000Z',
+        expiresAt: '2026-12-13T02:04:00.000Z',
       },
     });
   });

@@ -26,6 +26,11 @@ const integration = {
   pause_note: null,
   paused_in_bulk: false,
   blackouts: [],
+  safety_enabled: true,
+  safety_max_departed_percent: 12.5,
+  safety_max_updated_percent: 60,
+  safety_min_students: 30,
+  safety_hold_days: 3,
   settings_version: '1',
   created_at: new Date(),
   updated_at: new Date(),
@@ -44,8 +49,20 @@ describe('parseRunSettings', () => {
       mapping: { powerschoolId: 'STUDENT_NUMBER', dateOfBirth: true, gender: false },
       testRun: true,
       notifications: { enabled: true, recipients: ['counselor@example.org'] },
+      safety: { enabled: true, maxDepartedPercent: 12.5, maxUpdatedPercent: 60, minStudents: 30, holdDays: 3 },
     });
     expect(JSON.stringify(snapshot)).not.toContain('sealed');
+  });
+
+  it('reads a snapshot taken before the safety hold existed with the default thresholds', () => {
+    const { safety: _safety, ...older } = stored(snapshotSettings(integration, false)) as Record<string, unknown>;
+    expect(parseRunSettings(older)?.safety).toEqual({
+      enabled: true,
+      maxDepartedPercent: 10,
+      maxUpdatedPercent: 75,
+      minStudents: 20,
+      holdDays: 7,
+    });
   });
 
   it('answers null for no snapshot and for a value that is not one, instead of passing it on', () => {

@@ -56,6 +56,7 @@ describe('API metrics', () => {
     const first = (await scrape(server.port)).samples;
     const before = valueOf(first, API_METRICS.schoolsWithoutSuccess)!;
     const missedBefore = valueOf(first, API_METRICS.missedScheduledRuns)!;
+    const heldBefore = valueOf(first, API_METRICS.heldRuns)!;
     const late = uniqueSchoolId('late');
     const fine = uniqueSchoolId('fine');
     for (const id of [late, fine]) {
@@ -108,8 +109,24 @@ describe('API metrics', () => {
     expect(valueOf(samples, API_METRICS.schoolsWithoutSuccess)).toBe(before + 1);
     expect(valueOf(samples, API_METRICS.missedScheduledRuns)).toBe(missedBefore + 2);
     expect(text).toContain(`# TYPE ${API_METRICS.missedScheduledRuns} counter`);
-    // No run can be held until the safety hold lands.
-    expect(valueOf(samples, API_METRICS.heldRuns)).toBe(0);
-    expect(valueOf(samples, API_METRICS.oldestHeldRunAge)).toBe(0);
+    // Held runs: counted, and aged from their hold (not their start).
+    await api.db
+      .insertInto('runs')
+      .values({
+        id: `powerschool-sync-${late}-manual-held`,
+        school_id: uniqueSchoolId('held'),
+        trigger: 'manual',
+        test_run: false,
+        status: 'held',
+        started_at: sql<Date>`now() - interval '400 days'`,
+        held_at: sql<Date>`now() - interval '3 hours'`,
+        hold_expires_at: sql<Date>`now() + interval '4 days'`,
+        hold_reasons: '[]',
+      })
+      .execute();
+    const held = (await scrape(server.port)).samples;
+    expect(valueOf(held, API_METRICS.heldRuns)).toBe(heldBefore + 1);
+    expect(valueOf(held, API_METRICS.oldestHeldRunAge)).toBeGreaterThanOrEqual(3 * 3600);
+    expect(valueOf(held, API_METRICS.oldestHeldRunAge)).toBeLessThan(399 * 86_400);
   });
 });

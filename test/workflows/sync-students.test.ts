@@ -4,13 +4,15 @@ import {
   ApplicationFailure,
   CancelledFailure,
   WorkflowFailedError,
+  WorkflowUpdateFailedError,
   type Client,
   type WorkflowHandleWithFirstExecutionRunId,
 } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { SyncActivities } from '../../activities/types.js';
 import type { RunCounts, SyncStudentsResult, SyncStudentsWorkflowInput } from '../../workflows/types.js';
-import { SYNC_WORKFLOW_TYPE } from '../../workflows/types.js';
+import { SyncStatusKey } from '../../workflows/search-attributes.js';
+import { DECIDE_HOLD_UPDATE, SYNC_WORKFLOW_TYPE, type HoldDecisionInput } from '../../workflows/types.js';
 import { createTestWorker, testClient, uniqueTaskQueue } from '../helpers/env.js';
 
 /**
@@ -60,6 +62,10 @@ function fakeActivities(overrides: Partial<SyncActivities> = {}, pages = 3) {
     finishRun: async (input) => ({ status: input.status, notify: false }),
     notify: async () => ({ status: 'sent', messageId: 'message-1' }),
     markNotificationFailed: async () => {},
+    notifyHold: async () => ({ status: 'sent', messageId: 'hold-message-1' }),
+    resumeHeldRun: async () => {},
+    applyHeldRun: async () => COUNTS,
+    discardHeldRun: async () => ({ notify: false }),
   };
   const merged = { ...defaults, ...overrides };
   const activities = Object.fromEntries(
@@ -260,5 +266,98 @@ describe('syncStudents with fake activities', () => {
     expect(fake.inputsOf('markNotificationFailed')).toEqual([
       { runId: handle.workflowId, message: 'recipient rejected' },
     ]);
+  });
+
+  describe('a held commit', () => {
+    const REASON = { code: 'TOO_MANY_UPDATES' as const, count: 20, base: 25, percent: 80, limit: 75 };
+    /** applyRun holds the commit until `expiresInMs` from now (by the activity's clock). */
+    const heldFakes = (expiresInMs = 60_000, overrides: Partial<SyncActivities> = {}) =>
+      fakeActivities({
+        applyRun: async () => ({
+          ...COUNTS,
+          held: { reasons: [REASON], expiresAt: new Date(Date.now() + expiresInMs).toISOString() },
+        }),
+        ...overrides,
+      });
+    const decision = (d: HoldDecisionInput['decision'], acceptWithinMs = 10_000): HoldDecisionInput => ({
+      decision: d,
+      acceptBy: new Date(Date.now() + acceptWithinMs).toISOString(),
+    });
+    const refusal = async (p: Promise<unknown>) => {
+      const err = await p.then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(WorkflowUpdateFailedError);
+      return ((err as WorkflowUpdateFailedError).cause as ApplicationFailure).type;
+    };
+    const whenHeld = async (handle: WorkflowHandleWithFirstExecutionRunId, fake: ReturnType<typeof fakeActivities>) =>
+      vi.waitFor(async () => {
+        expect(fake.names()).toContain('applyRun');
+        expect(
+          (await handle.describe()).raw.workflowExecutionInfo?.searchAttributes?.indexedFields?.SyncStatus,
+        ).toBeTruthy();
+      });
+
+    it('refuses a decision before the hold, a late one, and a second one; approve resumes, then applies the record', async () => {
+      let release: () => void = () => {};
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      const fake = heldFakes(60_000, {
+        fetchPage: async (input) => {
+          await gate;
+          return {
+            page: 1,
+            received: 1,
+            staged: 1,
+            skipped: 0,
+            nextPage: null,
+            lastDcid: '1',
+            pagesRead: 1,
+            pagesFetched: 1,
+            recordsFetched: input.page,
+          };
+        },
+      });
+      const { result } = await run(fake.activities, {}, async (handle) => {
+        await vi.waitFor(() => expect(fake.names()).toContain('fetchPage'));
+        expect(await refusal(handle.executeUpdate(DECIDE_HOLD_UPDATE, { args: [decision('approve')] }))).toBe(
+          'RUN_NOT_HELD',
+        );
+        release();
+        await whenHeld(handle, fake);
+        expect(await refusal(handle.executeUpdate(DECIDE_HOLD_UPDATE, { args: [decision('approve', -1)] }))).toBe(
+          'TEMPORAL_UNAVAILABLE',
+        );
+        const answers = await Promise.allSettled([
+          handle.executeUpdate(DECIDE_HOLD_UPDATE, { args: [decision('approve')] }),
+          handle.executeUpdate(DECIDE_HOLD_UPDATE, { args: [decision('discard')] }),
+        ]);
+        expect(answers.filter((a) => a.status === 'fulfilled')).toHaveLength(1);
+      });
+      const decided = fake.names().filter((n) => n === 'resumeHeldRun' || n === 'discardHeldRun');
+      expect(decided).toHaveLength(1);
+      if (decided[0] === 'resumeHeldRun') {
+        expect(result).toMatchObject({ status: 'succeeded', counts: COUNTS });
+        expect(fake.names().slice(-3)).toEqual(['resumeHeldRun', 'applyHeldRun', 'finishRun']);
+      } else {
+        expect(result).toMatchObject({ status: 'discarded' });
+        expect(fake.names()).not.toContain('applyHeldRun');
+      }
+    });
+
+    it('expires after its hold: discarded HOLD_EXPIRED, its end email sent, SyncStatus cleared', async () => {
+      const fake = heldFakes(1_500, {
+        discardHeldRun: async () => ({ notify: true }),
+        beginRun: async () => ({ outcome: 'claimed', testRun: false, notificationsEnabled: true }),
+      });
+      const { result, handle } = await run(fake.activities);
+      expect(result).toMatchObject({ status: 'discarded', counts: COUNTS, notification: 'sent' });
+      expect(fake.inputsOf('discardHeldRun')).toEqual([
+        { runId: handle.workflowId, error: { code: 'HOLD_EXPIRED', message: expect.any(String) } },
+      ]);
+      expect(fake.names().slice(-4)).toEqual(['applyRun', 'notifyHold', 'discardHeldRun', 'notify']);
+      expect(fake.names()).not.toContain('finishRun');
+      expect((await handle.describe()).typedSearchAttributes.get(SyncStatusKey)).toBeUndefined();
+    });
   });
 });
