@@ -29,6 +29,8 @@ export function makeApplyRun(deps: ActivityDeps, mode: 'commit' | 'preview') {
             schoolId: run.school_id,
             syncDateOfBirth: settings.mapping.dateOfBirth,
             syncGender: settings.mapping.gender,
+            matching: settings.matching.enabled,
+            powerschoolIdMapping: settings.mapping.powerschoolId,
             mode,
             ...(signal ? { signal } : {}),
           });

@@ -93,6 +93,10 @@ export const integrationBody = z
         gender: z.boolean().default(false),
       })
       .default({ powerschoolId: 'DCID', dateOfBirth: false, gender: false }),
+    matching: z
+      .strictObject({ enabled: z.boolean().default(true) })
+      .default({ enabled: true })
+      .describe("Match new PowerSchool records against the school's imported (unlinked) accounts"),
     schedule: z
       .strictObject({
         cron: z
@@ -142,6 +146,8 @@ const countsSchema = z.object({
   unchanged: z.number(),
   invalid: z.number(),
   missing: z.number(),
+  linked: z.number().describe('Imported accounts linked to a PowerSchool record'),
+  needsReview: z.number().describe('New records waiting for a match review'),
 });
 
 export const runSummarySchema = z.object({
@@ -182,6 +188,7 @@ export const integrationResponse = z.object({
     dateOfBirth: z.boolean(),
     gender: z.boolean(),
   }),
+  matching: z.object({ enabled: z.boolean() }),
   schedule: z.object({
     cron: z.string(),
     timezone: z.string(),
@@ -242,16 +249,18 @@ export const studentSchema = z.object({
   id: z.string(),
   schoolId: z.string(),
   powerschoolId: z.string().nullable(),
-  dcid: z.string(),
+  dcid: z.string().nullable().describe('Null while the student is an unlinked imported account'),
   studentNumber: z.string().nullable(),
   firstName: z.string(),
   lastName: z.string(),
-  graduationYear: z.number(),
+  graduationYear: z.number().nullable(),
   dateOfBirth: z.string().nullable(),
   gender: z.string().nullable(),
   createdAt: isoDate,
   updatedAt: isoDate,
   lastSeenRunId: z.string().nullable(),
+  externalId: z.string().nullable().describe("Cialfo's id of an imported account; null for students the sync created"),
+  status: z.enum(['active', 'departed', 'unlinked']),
 });
 
 export const studentsPage = z.object({ students: z.array(studentSchema), nextCursor });

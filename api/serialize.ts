@@ -1,8 +1,8 @@
 // Database rows → the contract's JSON; secrets never pass through here.
 import type { Config } from '../config.js';
-import type { ChangeRow, IssueRow } from '../db/queries/listings.js';
+import type { ChangeRow, IssueRow, StudentRow } from '../db/queries/listings.js';
 import { runCountsOf } from '../db/queries/run-counts.js';
-import type { Integration, Run, Student } from '../db/types.js';
+import type { Integration, Run } from '../db/types.js';
 import { temporalUiUrl } from '../shared/temporal-ui-url.js';
 import type { LastDue } from '../services/schedules-due.js';
 import type { ScheduleView } from '../temporal/schedules.js';
@@ -65,6 +65,7 @@ export function integrationJson(
       dateOfBirth: row.mapping_date_of_birth,
       gender: row.mapping_gender,
     },
+    matching: { enabled: row.matching_enabled },
     schedule: {
       cron: row.schedule_cron,
       timezone: row.schedule_timezone,
@@ -87,13 +88,13 @@ export type PowerSchoolIdSource = 'DCID' | 'STUDENT_NUMBER';
 /** The "PowerSchool ID" shown for a student: the chosen mapping applied to the stored values. */
 export function powerschoolIdOf(
   mapping: PowerSchoolIdSource,
-  dcid: string,
+  dcid: string | null,
   studentNumber: string | null,
 ): string | null {
   return mapping === 'STUDENT_NUMBER' ? studentNumber : dcid;
 }
 
-export function studentJson(row: Student, mapping: PowerSchoolIdSource) {
+export function studentJson(row: StudentRow, mapping: PowerSchoolIdSource) {
   return {
     id: row.id,
     schoolId: row.school_id,
@@ -108,6 +109,8 @@ export function studentJson(row: Student, mapping: PowerSchoolIdSource) {
     createdAt: iso(row.created_at),
     updatedAt: iso(row.updated_at),
     lastSeenRunId: row.last_seen_run_id,
+    externalId: row.external_id,
+    status: row.status,
   };
 }
 

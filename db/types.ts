@@ -31,6 +31,8 @@ export interface IntegrationsTable {
   mapping_powerschool_id: Generated<'DCID' | 'STUDENT_NUMBER'>;
   mapping_date_of_birth: Generated<boolean>;
   mapping_gender: Generated<boolean>;
+  /** Match new PowerSchool records against the school's unlinked (imported) accounts. */
+  matching_enabled: Generated<boolean>;
   schedule_cron: Generated<string>;
   schedule_timezone: Generated<string>;
   /** Why a bulk pause paused the school; null otherwise (cleared by a per-school pause or resume). */
@@ -69,6 +71,8 @@ export interface RunsTable {
   count_unchanged: Generated<number>;
   count_invalid: Generated<number>;
   count_missing: Generated<number>;
+  count_linked: Generated<number>;
+  count_needs_review: Generated<number>;
   error_code: string | null;
   error_message: string | null;
   notification_status: Generated<NotificationStatus>;
@@ -87,6 +91,9 @@ export interface StagedStudentsTable {
   date_of_birth: DateColumn;
   gender: string | null;
   grade_level: number | null;
+  /** shared/match-key.ts of the names, computed when staged. */
+  first_name_key: string | null;
+  last_name_key: string | null;
 }
 
 export interface RunIssuesTable {
@@ -114,11 +121,13 @@ export interface RunChangesTable {
 export interface StudentsTable {
   id: Generated<string>;
   school_id: string;
-  dcid: BigIntColumn;
+  /** Null only while `unlinked` (an imported account no PowerSchool record has claimed). */
+  dcid: ColumnType<string | null, string | number | bigint | null | undefined, string | number | bigint | null>;
   student_number: string | null;
   first_name: string;
   last_name: string;
-  graduation_year: number;
+  /** Null only for an imported account that came without one. */
+  graduation_year: ColumnType<number | null, number | null | undefined, number | null>;
   date_of_birth: DateColumn;
   gender: string | null;
   status: Generated<StudentStatus>;
@@ -126,6 +135,46 @@ export interface StudentsTable {
   updated_at: DefaultedTimestamp;
   /** Set when the row is written; read lastSeenRunId through db/queries/listings.ts (migration 0300). */
   last_seen_run_id: string | null;
+  /** Cialfo's id of an imported account (unique per school); null for students the sync created. */
+  external_id: string | null;
+  /** shared/match-key.ts of the names; kept for unlinked accounts, which are what matching probes. */
+  first_name_key: string | null;
+  last_name_key: string | null;
+  /** Linked to its DCID by matching (unlink may undo it), not created by the sync. */
+  linked_by_match: Generated<boolean>;
+}
+
+export type MatchDecision = 'link' | 'review' | 'ignore';
+
+export interface RunMatchDecisionsTable {
+  run_id: string;
+  dcid: BigIntColumn;
+  decision: MatchDecision;
+  student_id: string | null;
+  candidate_ids: Generated<string[]>;
+}
+
+export type MatchReviewStatus = 'open' | 'resolved';
+export type MatchResolutionAction = 'link' | 'create' | 'ignore';
+
+export interface MatchReviewsTable {
+  id: Generated<string>;
+  school_id: string;
+  dcid: BigIntColumn;
+  student_number: string | null;
+  first_name: string;
+  last_name: string;
+  date_of_birth: DateColumn;
+  graduation_year: number | null;
+  first_name_key: string;
+  last_name_key: string;
+  candidate_ids: Generated<string[]>;
+  status: Generated<MatchReviewStatus>;
+  resolution_action: MatchResolutionAction | null;
+  resolution_student_id: string | null;
+  run_id: string;
+  created_at: DefaultedTimestamp;
+  updated_at: DefaultedTimestamp;
 }
 
 export interface DepartedStudentsTable {
@@ -164,9 +213,12 @@ export interface Database {
   departed_students: DepartedStudentsTable;
   email_outbox: EmailOutboxTable;
   missed_scheduled_runs: MissedScheduledRunsTable;
+  run_match_decisions: RunMatchDecisionsTable;
+  match_reviews: MatchReviewsTable;
 }
 
 export type Integration = Selectable<IntegrationsTable>;
 export type NewIntegration = Insertable<IntegrationsTable>;
 export type Run = Selectable<RunsTable>;
 export type Student = Selectable<StudentsTable>;
+export type MatchReview = Selectable<MatchReviewsTable>;

@@ -101,6 +101,7 @@ export const integrationRoutes: FastifyPluginAsync<{ services: Services }> = asy
           mappingPowerschoolId: body.mapping.powerschoolId,
           mappingDateOfBirth: body.mapping.dateOfBirth,
           mappingGender: body.mapping.gender,
+          matchingEnabled: body.matching.enabled,
           scheduleCron,
           scheduleTimezone: body.schedule.timezone,
           // Ranges wholly in the past say nothing any more: dropped, so they never fill the ten.

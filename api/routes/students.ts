@@ -19,7 +19,7 @@ export const studentRoutes: FastifyPluginAsync<{ services: Services }> = async (
         operationId: 'listStudents',
         tags: ['students'],
         security: [{ bearerAuth: [] }],
-        summary: 'The school’s students on the Cialfo side, in DCID order',
+        summary: 'The school’s students on the Cialfo side, in DCID order, then the unlinked accounts',
         params: schoolParams,
         querystring: pageQuery,
         response: { 200: studentsPage, ...errorResponses('listStudents') },
@@ -29,7 +29,10 @@ export const studentRoutes: FastifyPluginAsync<{ services: Services }> = async (
       const { schoolId } = request.params;
       const limit = request.query.limit ?? DEFAULT_LIMIT;
       const after = request.query.cursor ? decodeCursor('students', request.query.cursor) : undefined;
-      const page = await listStudents(services.db, schoolId, { limit, afterDcid: after?.[0] });
+      const page = await listStudents(services.db, schoolId, {
+        limit,
+        ...(after ? { after: after[0] === 'unlinked' ? { unlinkedId: after[1]! } : { dcid: after[0]! } } : {}),
+      });
       const first = page.items[0];
       // The list query read the integration's mapping; only without an integration (deleted) does
       // it take a look at the runs' settings, and an empty page needs no mapping at all.
@@ -37,7 +40,10 @@ export const studentRoutes: FastifyPluginAsync<{ services: Services }> = async (
       const last = page.items.at(-1);
       return {
         students: page.items.map((s) => studentJson(s, mapping)),
-        nextCursor: page.hasMore && last ? encodeCursor('students', [last.dcid]) : null,
+        nextCursor:
+          page.hasMore && last
+            ? encodeCursor('students', last.dcid === null ? ['unlinked', last.id] : [last.dcid])
+            : null,
       };
     },
   );

@@ -7,6 +7,7 @@ import * as departedStudents from './2026_11_28_0300_departed_students.js';
 import * as integrationSettingsVersion from './2026_11_28_0400_integration_settings_version.js';
 import * as schedulePauseNoteBlackouts from './2026_11_28_0500_schedule_pause_note_blackouts.js';
 import * as round2Statuses from './2026_11_30_0100_round2_statuses.js';
+import * as matching from './2026_11_30_0400_matching.js';
 
 /**
  * Every migration, by name. Names sort in apply order; add new files at the end and never edit
@@ -21,4 +22,5 @@ export const migrations: Record<string, Migration> = {
   '2026_11_28_0400_integration_settings_version': integrationSettingsVersion,
   '2026_11_28_0500_schedule_pause_note_blackouts': schedulePauseNoteBlackouts,
   '2026_11_30_0100_round2_statuses': round2Statuses,
+  '2026_11_30_0400_matching': matching,
 };

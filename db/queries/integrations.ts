@@ -63,6 +63,8 @@ export interface IntegrationSettings {
   mappingPowerschoolId: 'DCID' | 'STUDENT_NUMBER';
   mappingDateOfBirth: boolean;
   mappingGender: boolean;
+  /** Omitted: on (the setting's default). */
+  matchingEnabled?: boolean;
   scheduleCron: string;
   scheduleTimezone: string;
   /** Already checked and stripped of ranges wholly in the past; omitted: none. */
@@ -119,6 +121,7 @@ export async function putIntegration(
       mapping_powerschool_id: settings.mappingPowerschoolId,
       mapping_date_of_birth: settings.mappingDateOfBirth,
       mapping_gender: settings.mappingGender,
+      matching_enabled: settings.matchingEnabled ?? true,
       schedule_cron: settings.scheduleCron,
       schedule_timezone: settings.scheduleTimezone,
       blackouts: JSON.stringify(settings.blackouts ?? []),

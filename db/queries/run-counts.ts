@@ -1,4 +1,4 @@
-// A run's six counts: the one type, and its one mapping to and from the runs row's count_* columns.
+// A run's counts: the one type, and its one mapping to and from the runs row's count_* columns.
 import type { Run } from '../types.js';
 
 /** A run's counts, as the Run JSON names them; what applyRun, previewRun and the workflow return. */
@@ -9,6 +9,10 @@ export interface RunCounts {
   unchanged: number;
   invalid: number;
   missing: number;
+  /** Imported accounts linked to a PowerSchool record. */
+  linked: number;
+  /** New records waiting for a person's match review. */
+  needsReview: number;
 }
 
 /** The runs columns that hold the counts, for a select. */
@@ -19,6 +23,8 @@ export const RUN_COUNT_COLUMNS = [
   'count_unchanged',
   'count_invalid',
   'count_missing',
+  'count_linked',
+  'count_needs_review',
 ] as const;
 
 export type RunCountColumns = Pick<Run, (typeof RUN_COUNT_COLUMNS)[number]>;
@@ -31,6 +37,8 @@ export function runCountsOf(row: RunCountColumns): RunCounts {
     unchanged: row.count_unchanged,
     invalid: row.count_invalid,
     missing: row.count_missing,
+    linked: row.count_linked,
+    needsReview: row.count_needs_review,
   };
 }
 
@@ -42,5 +50,7 @@ export function runCountColumns(counts: RunCounts): RunCountColumns {
     count_unchanged: counts.unchanged,
     count_invalid: counts.invalid,
     count_missing: counts.missing,
+    count_linked: counts.linked,
+    count_needs_review: counts.needsReview,
   };
 }

@@ -3,13 +3,25 @@ import { sql, type Transaction } from 'kysely';
 import { abortableTransaction, setLocalTimeouts, type Db } from '../connection.js';
 import type { Database } from '../types.js';
 import { RUN_COUNT_COLUMNS, runCountColumns, runCountsOf, type RunCounts } from './run-counts.js';
+import {
+  applyLinks,
+  countMatching,
+  decidedByMatching,
+  openReviews,
+  recordLinkChanges,
+  recordMatchDecisions,
+  recordPossibleDuplicates,
+  type MatchingOptions,
+} from './run-matching.js';
 import { RunEndedError } from './staging.js';
 
 /**
- * The set-based diff of a run's staged rows against the school's students, matched on DCID.
- * One statement per kind over the whole run, never one round-trip per student.
+ * The set-based diff of a run's staged rows against the school's students, matched on DCID; new
+ * DCIDs are matched against the school's unlinked accounts first (./run-matching.ts). One
+ * statement per kind over the whole run, never one round-trip per student.
  *
- *   preview: records every create/update in run_changes and the counts; writes no student.
+ *   preview: records every create/update/link in run_changes and the counts; writes no student
+ *            and opens no review.
  *   commit:  the same, then applies exactly the recorded changes, in the same transaction.
  *
  * Optional fields the school does not sync (date of birth, gender) are neither compared nor
@@ -18,11 +30,7 @@ import { RunEndedError } from './staging.js';
  * left to change and report the wrong counts.
  */
 
-export interface DiffOptions {
-  runId: string;
-  schoolId: string;
-  syncDateOfBirth: boolean;
-  syncGender: boolean;
+export interface DiffOptions extends MatchingOptions {
   mode: 'preview' | 'commit';
   /** Called between statements: a long diff keeps its activity's heartbeat going. */
   onStep?: () => void;
@@ -67,12 +75,19 @@ export async function diffRun(db: Db, options: DiffOptions): Promise<RunCounts> 
     // A run that already ended (cancelled, failed) gets no commit: its status says nothing was written.
     if (run.status !== 'running') throw new RunEndedError(options.runId, run.status);
 
+    await recordMatchDecisions(tx, options);
+    step();
+    await recordLinkChanges(tx, options);
     await recordChanges(tx, options);
+    await recordPossibleDuplicates(tx, options);
     step();
     if (options.mode === 'commit') {
       await applyCreates(tx, options);
       step();
       await applyUpdates(tx, options);
+      step();
+      await applyLinks(tx, options);
+      await openReviews(tx, options);
       step();
       await recordDepartures(tx, options);
       step();
@@ -133,6 +148,7 @@ async function recordChanges(tx: Tx, o: DiffOptions): Promise<void> {
     left join students st on st.school_id = ${o.schoolId} and st.dcid = s.dcid
     where s.run_id = ${o.runId}
       and (st.id is null or ${differs(o)})
+      and not ${decidedByMatching('s.run_id', 's.dcid')}
     on conflict (run_id, dcid) do nothing
   `.execute(tx);
 }
@@ -192,7 +208,7 @@ async function recordDepartures(tx: Tx, o: DiffOptions): Promise<void> {
                order by r.applied_at desc limit 1),
              st.last_seen_run_id)
     from students st
-    where st.school_id = ${o.schoolId}
+    where st.school_id = ${o.schoolId} and st.status <> 'unlinked'
       and not exists (select 1 from staged_students s where s.run_id = ${o.runId} and s.dcid = st.dcid)
       and not exists (select 1 from run_issues i
                       where i.run_id = ${o.runId} and i.skipped and i.dcid = st.dcid::text)
@@ -201,7 +217,8 @@ async function recordDepartures(tx: Tx, o: DiffOptions): Promise<void> {
 }
 
 /**
- * missing: the school's students not staged this run — except those PowerSchool did return but
+ * missing: the school's linked students not staged this run (an unlinked account has no DCID to
+ * miss) — except those PowerSchool did return but
  * whose record was skipped as invalid (they are counted as invalid, not as gone).
  */
 async function countRun(tx: Tx, o: DiffOptions): Promise<RunCounts> {
@@ -218,19 +235,22 @@ async function countRun(tx: Tx, o: DiffOptions): Promise<RunCounts> {
       (select count(*) from run_changes where run_id = ${o.runId} and type = 'update')::int as updated,
       (select count(distinct dcid) from run_issues where run_id = ${o.runId} and skipped)::int as invalid,
       (select count(*) from students st
-        where st.school_id = ${o.schoolId}
+        where st.school_id = ${o.schoolId} and st.status <> 'unlinked'
           and not exists (select 1 from staged_students s where s.run_id = ${o.runId} and s.dcid = st.dcid)
           and not exists (select 1 from run_issues i
                           where i.run_id = ${o.runId} and i.skipped and i.dcid = st.dcid::text)
       )::int as missing
   `.execute(tx);
   const r = rows[0]!;
+  const { linked, needsReview } = await countMatching(tx, o.runId);
   return {
     fetched: r.staged + r.invalid,
     created: r.created,
     updated: r.updated,
-    unchanged: r.staged - r.created - r.updated,
+    unchanged: r.staged - r.created - r.updated - linked - needsReview,
     invalid: r.invalid,
     missing: r.missing,
+    linked,
+    needsReview,
   };
 }

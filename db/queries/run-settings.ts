@@ -16,6 +16,8 @@ const runSettingsSchema = z.object({
     dateOfBirth: z.boolean(),
     gender: z.boolean(),
   }),
+  /** Absent from snapshots taken before matching existed: on, as the setting's default. */
+  matching: z.object({ enabled: z.boolean() }).default({ enabled: true }),
   testRun: z.boolean(),
   notifications: z.object({ enabled: z.boolean(), recipients: z.array(z.string()) }),
 });
@@ -32,6 +34,7 @@ export function snapshotSettings(integration: Integration, testRun: boolean): Ru
       dateOfBirth: integration.mapping_date_of_birth,
       gender: integration.mapping_gender,
     },
+    matching: { enabled: integration.matching_enabled },
     testRun,
     notifications: { enabled: integration.notifications_enabled, recipients: integration.notification_recipients },
   };

@@ -19,6 +19,7 @@ const integration = {
   mapping_powerschool_id: 'STUDENT_NUMBER',
   mapping_date_of_birth: true,
   mapping_gender: false,
+  matching_enabled: true,
   schedule_cron: '0 2 * * 0',
   schedule_timezone: 'UTC',
   pause_note: null,
@@ -40,10 +41,18 @@ describe('parseRunSettings', () => {
       clientId: 'client-1',
       grades: { from: 9, to: 12 },
       mapping: { powerschoolId: 'STUDENT_NUMBER', dateOfBirth: true, gender: false },
+      matching: { enabled: true },
       testRun: true,
       notifications: { enabled: true, recipients: ['counselor@example.org'] },
     });
     expect(JSON.stringify(snapshot)).not.toContain('sealed');
+  });
+
+  it('reads matching as on from a snapshot taken before the setting existed, and off when it was off', () => {
+    const { matching: _matching, ...older } = stored(snapshotSettings(integration, false)) as Record<string, unknown>;
+    expect(parseRunSettings(older)?.matching).toEqual({ enabled: true });
+    const off = snapshotSettings({ ...integration, matching_enabled: false }, false);
+    expect(parseRunSettings(stored(off))?.matching).toEqual({ enabled: false });
   });
 
   it('answers null for no snapshot and for a value that is not one, instead of passing it on', () => {
@@ -84,7 +93,16 @@ describe('wantsEmail', () => {
 
 describe('run counts', () => {
   it('map to the count_* columns and back without losing or swapping one', () => {
-    const counts: RunCounts = { fetched: 1, created: 2, updated: 3, unchanged: 4, invalid: 5, missing: 6 };
+    const counts: RunCounts = {
+      fetched: 1,
+      created: 2,
+      updated: 3,
+      unchanged: 4,
+      invalid: 5,
+      missing: 6,
+      linked: 7,
+      needsReview: 8,
+    };
     expect(runCountColumns(counts)).toEqual({
       count_fetched: 1,
       count_created: 2,
@@ -92,6 +110,8 @@ describe('run counts', () => {
       count_unchanged: 4,
       count_invalid: 5,
       count_missing: 6,
+      count_linked: 7,
+      count_needs_review: 8,
     });
     expect(runCountsOf(runCountColumns(counts))).toEqual(counts);
   });
