@@ -19,7 +19,9 @@ import swagger from './plugins/external/swagger.js';
 import type { PowerSchoolProbe } from './powerschool-probe.js';
 import { httpMetrics, type ApiMetrics } from './plugins/metrics.js';
 import { bulkRoutes } from './routes/bulk.js';
+import { importedAccountRoutes } from './routes/imported-accounts.js';
 import { integrationRoutes } from './routes/integration.js';
+import { matchReviewRoutes } from './routes/match-reviews.js';
 import { reportRoutes } from './routes/reports.js';
 import { runRoutes } from './routes/runs.js';
 import { serviceRoutes } from './routes/service.js';
@@ -103,6 +105,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await v1.register(runRoutes, { services });
       await v1.register(reportRoutes, { services });
       await v1.register(studentRoutes, { services });
+      await v1.register(importedAccountRoutes, { services });
+      await v1.register(matchReviewRoutes, { services });
     },
     { prefix: '/v1' },
   );

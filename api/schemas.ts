@@ -1,6 +1,7 @@
 // The zod schemas of every route: request validation, response serialisation and /openapi.json from one source.
 import { z } from 'zod';
 import { DEFAULT_SCHEDULE } from '../db/queries/integrations.js';
+import { firstNameSchema, lastNameSchema } from '../powerschool/record-cells.js';
 import { blackoutDateProblem, cronProblem, isIanaTimeZone } from './validation.js';
 
 /**
@@ -35,7 +36,7 @@ const cursorSchema = z.string().min(1).max(512).optional().describe('Opaque curs
 
 export const pageQuery = z.object({ limit: limitSchema, cursor: cursorSchema });
 export const changesQuery = pageQuery.extend({
-  type: z.enum(['create', 'update']).optional().describe('Only changes of this type'),
+  type: z.enum(['create', 'update', 'link']).optional().describe('Only changes of this type'),
 });
 
 // ---------------------------------------------------------------- integration settings (PUT body)
@@ -223,7 +224,7 @@ export const changesPage = z.object({
   changes: z.array(
     z.object({
       powerschoolId: z.string().nullable(),
-      type: z.enum(['create', 'update']),
+      type: z.enum(['create', 'update', 'link']),
       before: z.record(z.string(), z.unknown()).nullable(),
       after: z.record(z.string(), z.unknown()),
     }),
@@ -301,3 +302,95 @@ export const bulkResumeBody = z
 
 export const bulkPauseResponse = z.object({ paused: z.number(), notFound: z.array(z.string()) });
 export const bulkResumeResponse = z.object({ resumed: z.number(), notFound: z.array(z.string()) });
+
+// ---------------------------------------------------------------- existing accounts (matching)
+
+export const IMPORT_MAX_STUDENTS = 1000;
+
+const calendarDate = z
+  .string()
+  .superRefine((d, ctx) => {
+    if (blackoutDateProblem(d)) ctx.addIssue({ code: 'custom', message: 'must be a real calendar date, YYYY-MM-DD' });
+  })
+  .describe('YYYY-MM-DD');
+
+/** Names are normalised as synced names are (powerschool/record-cells.ts), so both sides compare alike. */
+function syncedName(schema: typeof firstNameSchema) {
+  return z
+    .string()
+    .max(200)
+    .transform((value, ctx) => {
+      const parsed = schema.safeParse(value);
+      if (parsed.success) return parsed.data;
+      ctx.addIssue({ code: 'custom', message: parsed.error.issues[0]?.message ?? 'is not a name' });
+      return z.NEVER;
+    });
+}
+
+const importedAccount = z.strictObject({
+  externalId: z.string().min(1).max(64).describe("Cialfo's id of the account, unique per school"),
+  firstName: syncedName(firstNameSchema),
+  lastName: syncedName(lastNameSchema),
+  dateOfBirth: calendarDate.nullable().default(null),
+  graduationYear: z.int().min(1900).max(2100).nullable().default(null),
+});
+
+export const importStudentsBody = z
+  .strictObject({
+    students: z
+      .array(importedAccount)
+      .min(1, `must hold 1–${IMPORT_MAX_STUDENTS} accounts`)
+      .max(IMPORT_MAX_STUDENTS, `must hold 1–${IMPORT_MAX_STUDENTS} accounts`),
+  })
+  .superRefine((b, ctx) => {
+    const seen = new Set<string>();
+    b.students.forEach((s, i) => {
+      if (seen.has(s.externalId)) {
+        ctx.addIssue({ code: 'custom', path: ['students', i, 'externalId'], message: 'appears twice in this request' });
+      }
+      seen.add(s.externalId);
+    });
+  })
+  .describe("The school's existing Cialfo accounts, imported as unlinked students");
+
+export const importStudentsResponse = z.object({ imported: z.number(), updated: z.number(), unchanged: z.number() });
+
+export const studentParams = schoolParams.extend({ studentId: z.uuid().describe('The student id') });
+
+export const reviewParams = schoolParams.extend({
+  reviewId: z
+    .string()
+    .regex(/^\d{1,18}$/, 'must be a review id')
+    .describe('The review id'),
+});
+
+export const reviewsQuery = pageQuery.extend({
+  status: z.enum(['open', 'resolved']).optional().describe('Only reviews in this status'),
+});
+
+export const resolveReviewBody = z
+  .discriminatedUnion('action', [
+    z.strictObject({ action: z.literal('link'), studentId: z.uuid().describe('An unlinked student of the school') }),
+    z.strictObject({ action: z.literal('create') }),
+    z.strictObject({ action: z.literal('ignore') }),
+  ])
+  .describe('link: this account is the record; create: a new student; ignore: neither, until reopened');
+
+export const matchReviewSchema = z.object({
+  id: z.string(),
+  dcid: z.string(),
+  powerschoolId: z.string().nullable(),
+  record: z.object({
+    firstName: z.string(),
+    lastName: z.string(),
+    dateOfBirth: z.string().nullable(),
+    graduationYear: z.number().nullable(),
+  }),
+  candidates: z.array(studentSchema),
+  status: z.enum(['open', 'resolved']),
+  resolution: z.object({ action: z.enum(['link', 'create', 'ignore']), studentId: z.string().nullable() }).nullable(),
+  runId: z.string().describe('The commit that opened or last refreshed the review'),
+  createdAt: isoDate,
+});
+
+export const reviewsPage = z.object({ reviews: z.array(matchReviewSchema), nextCursor });

@@ -1,6 +1,7 @@
 // Database rows → the contract's JSON; secrets never pass through here.
 import type { Config } from '../config.js';
 import type { ChangeRow, IssueRow, StudentRow } from '../db/queries/listings.js';
+import type { ReviewWithCandidates } from '../db/queries/match-reviews.js';
 import { runCountsOf } from '../db/queries/run-counts.js';
 import type { Integration, Run } from '../db/types.js';
 import { temporalUiUrl } from '../shared/temporal-ui-url.js';
@@ -131,5 +132,24 @@ export function issueJson(row: IssueRow) {
     code: row.code,
     message: row.message,
     skipped: row.skipped,
+  };
+}
+
+export function matchReviewJson(row: ReviewWithCandidates, mapping: PowerSchoolIdSource) {
+  return {
+    id: row.id,
+    dcid: row.dcid,
+    powerschoolId: powerschoolIdOf(mapping, row.dcid, row.student_number),
+    record: {
+      firstName: row.first_name,
+      lastName: row.last_name,
+      dateOfBirth: row.date_of_birth,
+      graduationYear: row.graduation_year,
+    },
+    candidates: row.candidates.map((s) => studentJson(s, mapping)),
+    status: row.status,
+    resolution: row.resolution_action ? { action: row.resolution_action, studentId: row.resolution_student_id } : null,
+    runId: row.run_id,
+    createdAt: iso(row.created_at),
   };
 }

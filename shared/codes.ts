@@ -33,6 +33,9 @@ export const CODES = {
   INTEGRATION_INACTIVE: { http: 409, run: 'skipped' },
   RUN_IN_PROGRESS: { http: 409, run: 'skipped' },
   RUN_ALREADY_ENDED: { http: null, run: 'skipped' },
+  // Match reviews and imported accounts.
+  REVIEW_RESOLVED: { http: 409, run: null },
+  NOT_LINKED: { http: 409, run: null },
   // PowerSchool, as the client reports it; test-connection answers the first three as 422.
   POWERSCHOOL_AUTH_FAILED: { http: 422, run: 'failed', school: true },
   POWERSCHOOL_FORBIDDEN: { http: 422, run: 'failed', school: true },

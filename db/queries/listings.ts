@@ -59,7 +59,7 @@ export async function getLatestRun(db: Db, schoolId: string): Promise<Run | unde
 
 export interface ChangeRow {
   dcid: string;
-  type: 'create' | 'update';
+  type: 'create' | 'update' | 'link';
   before: Record<string, unknown> | null;
   after: Record<string, unknown>;
   student_number: string | null;
@@ -69,7 +69,7 @@ export interface ChangeRow {
 export async function listChanges(
   db: Db,
   runId: string,
-  opts: { limit: number; type?: 'create' | 'update'; afterDcid?: string },
+  opts: { limit: number; type?: 'create' | 'update' | 'link'; afterDcid?: string },
 ): Promise<Page<ChangeRow>> {
   let q = db
     .selectFrom('run_changes')
@@ -142,7 +142,10 @@ export async function listStudents(
   const linked =
     after && 'unlinkedId' in after
       ? []
-      : await studentsPageQuery(db, schoolId, { limit: opts.limit, ...(after ? { afterDcid: after.dcid } : {}) }).execute();
+      : await studentsPageQuery(db, schoolId, {
+          limit: opts.limit,
+          ...(after ? { afterDcid: after.dcid } : {}),
+        }).execute();
   if (linked.length > opts.limit) return page(linked, opts.limit);
   // Two keyset scans rather than one ORDER BY over "dcid nulls last": each stays an index range scan.
   const unlinked = await studentsQuery(db, schoolId)
@@ -161,6 +164,12 @@ export function studentsPageQuery(db: Db, schoolId: string, opts: { limit: numbe
   let q = studentsQuery(db, schoolId).where('s.dcid', 'is not', null);
   if (opts.afterDcid !== undefined) q = q.where('s.dcid', '>', opts.afterDcid);
   return q.orderBy('s.dcid', 'asc').limit(opts.limit + 1);
+}
+
+/** Some students of a school, by id, as the list shows them (a review's candidates, an unlinked student). */
+export async function listStudentsByIds(db: Db, schoolId: string, ids: string[]): Promise<StudentListRow[]> {
+  if (ids.length === 0) return [];
+  return studentsQuery(db, schoolId).where('s.id', 'in', ids).execute();
 }
 
 function studentsQuery(db: Db, schoolId: string) {

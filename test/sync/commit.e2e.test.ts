@@ -184,6 +184,8 @@ describe('sync pipeline: commit runs', () => {
         unchanged: n - 5 - 2,
         invalid: 0,
         missing: 2,
+        linked: 0,
+        needsReview: 0,
       });
       const rows = await studentsOf(db, schoolId);
       expect(rows).toHaveLength(n + 3); // the removed two are kept
