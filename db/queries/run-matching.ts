@@ -48,17 +48,19 @@ export async function recordMatchDecisions(tx: Tx, o: MatchingOptions): Promise<
         and not exists (select 1 from students x where x.school_id = ${o.schoolId} and x.dcid = s.dcid)
     ),
     reviewed as (
-      select r.dcid, r.status, r.resolution_action, r.resolution_student_id
+      select r.id, r.dcid, r.status, r.resolution_action, r.resolution_student_id
       from match_reviews r
       where r.school_id = ${o.schoolId} and r.dcid in (select dcid from fresh)
     ),
     -- A person's link stands while the account is still unlinked; otherwise the review reopens.
+    -- Two reviews resolved to the same account: the earlier review gets it, the other reopens.
     chosen as (
-      select rv.dcid, rv.resolution_student_id as student_id
+      select distinct on (st.id) rv.dcid, st.id as student_id
       from reviewed rv
       join students st on st.id = rv.resolution_student_id
       where rv.status = 'resolved' and rv.resolution_action = 'link'
         and st.school_id = ${o.schoolId} and st.status = 'unlinked'
+      order by st.id, rv.id
     ),
     settled as (
       select dcid from reviewed where status = 'resolved' and resolution_action in ('create', 'ignore')

@@ -296,3 +296,270 @@ describe('matching existing accounts', () => {
     expect(rows[0]).toMatchObject({ status: 'unlinked', dcid: null });
   });
 });
+
+/** A record with two candidate accounts (same names and date of birth): a review on the first commit. */
+function pairRecord(sim: Simulator, tag: string, day: number) {
+  const record = inScopeRecord(sim, { first_name: 'Eva', last_name: `Twin-${tag}`, dob: dateOf(day) });
+  const account = (suffix: string): Account => ({
+    externalId: `${tag}-${suffix}`,
+    firstName: 'EVA',
+    lastName: `twin-${tag}`,
+    dateOfBirth: dateOf(day),
+    graduationYear: record.sched_yearofgraduation,
+  });
+  return { record, accounts: [account('a'), account('b')] };
+}
+
+async function reviewOf(schoolId: string, dcid: number): Promise<Json> {
+  const reviews = await all(`/v1/schools/${schoolId}/match-reviews`, 'reviews');
+  return reviews.find((r) => r.dcid === String(dcid))!;
+}
+
+async function accountId(schoolId: string, externalId: string): Promise<string> {
+  const row = await api.db
+    .selectFrom('students')
+    .select('id')
+    .where('school_id', '=', schoolId)
+    .where('external_id', '=', externalId)
+    .executeTakeFirstOrThrow();
+  return row.id;
+}
+
+describe('match reviews: resolve, reopen, unlink', () => {
+  it('3. link / create / ignore are applied by the next commit, exactly; 409 on a second resolve; 400 for a student not unlinked in the school', async () => {
+    const sim = await emptySimulator();
+    const schoolId = uniqueSchoolId('review');
+    const pairs = ['link', 'create', 'ignore', 'first', 'second'].map((tag, i) => pairRecord(sim, tag, 100 + i));
+    const solo = inScopeRecord(sim, { first_name: 'Solo', last_name: 'Match', dob: dateOf(200) });
+    await setUp(sim, schoolId);
+    await importAccounts(schoolId, [
+      ...pairs.flatMap((p) => p.accounts),
+      {
+        externalId: 'solo',
+        firstName: 'solo',
+        lastName: 'match',
+        dateOfBirth: dateOf(200),
+        graduationYear: solo.sched_yearofgraduation,
+      },
+    ]);
+    const otherSchool = uniqueSchoolId('review-other');
+    await setUp(sim, otherSchool);
+    await importAccounts(otherSchool, [
+      { externalId: 'x', firstName: 'Other', lastName: 'School', dateOfBirth: null, graduationYear: null },
+    ]);
+
+    const first = await runToEnd(schoolId, false);
+    expect(first.counts).toMatchObject({ linked: 1, needsReview: 5, created: 0 });
+    const [linkReview, createReview, ignoreReview, firstReview, secondReview] = await Promise.all(
+      pairs.map((p) => reviewOf(schoolId, p.record.dcid)),
+    );
+    const resolve = (review: Json, body: Json) =>
+      call('POST', `/v1/schools/${schoolId}/match-reviews/${review!.id}/resolve`, body);
+
+    // Refused: a student of another school, one already linked, an unknown student, an unknown review.
+    for (const studentId of [
+      await accountId(otherSchool, 'x'),
+      await accountId(schoolId, 'solo'),
+      '00000000-0000-4000-8000-000000000000',
+    ]) {
+      const refused = await resolve(linkReview!, { action: 'link', studentId });
+      expect(refused.status).toBe(400);
+      expect(refused.body.error).toMatchObject({ code: 'VALIDATION_FAILED', details: [{ path: 'studentId' }] });
+    }
+    expect((await resolve({ id: '999999999' }, { action: 'create' })).status).toBe(404);
+    expect((await resolve(linkReview!, { action: 'link' })).status).toBe(400);
+
+    const chosen = await accountId(schoolId, 'link-a');
+    const resolved = await resolve(linkReview!, { action: 'link', studentId: chosen });
+    expect(resolved.status).toBe(200);
+    expect(resolved.body).toMatchObject({ status: 'resolved', resolution: { action: 'link', studentId: chosen } });
+    expect((await resolve(linkReview!, { action: 'ignore' })).body.error.code).toBe('REVIEW_RESOLVED');
+    expect((await resolve(linkReview!, { action: 'ignore' })).status).toBe(409);
+    await ok('POST', `/v1/schools/${schoolId}/match-reviews/${createReview!.id}/resolve`, { action: 'create' });
+    await ok('POST', `/v1/schools/${schoolId}/match-reviews/${ignoreReview!.id}/resolve`, { action: 'ignore' });
+    // Two reviews resolved to the same account: the earlier one gets it, the other reopens.
+    const contested = await accountId(schoolId, 'first-a');
+    await ok('POST', `/v1/schools/${schoolId}/match-reviews/${firstReview!.id}/resolve`, {
+      action: 'link',
+      studentId: contested,
+    });
+    await ok('POST', `/v1/schools/${schoolId}/match-reviews/${secondReview!.id}/resolve`, {
+      action: 'link',
+      studentId: contested,
+    });
+
+    // Nothing is applied before a commit: a test run only shows it.
+    const before = await studentRows(schoolId);
+    const preview = await runToEnd(schoolId, true);
+    expect(preview.counts).toMatchObject({ linked: 2, created: 1, needsReview: 1 });
+    expect(await studentRows(schoolId)).toEqual(before);
+
+    const second = await runToEnd(schoolId, false);
+    expect(second.counts).toMatchObject({ linked: 2, created: 1, needsReview: 1, updated: 0 });
+    const links = await all(`/v1/schools/${schoolId}/runs/${second.id}/changes?type=link`, 'changes');
+    expect(links.map((c) => [c.powerschoolId, c.after.id]).sort()).toEqual(
+      [
+        [String(pairs[0]!.record.dcid), chosen],
+        [String(pairs[3]!.record.dcid), contested],
+      ].sort(),
+    );
+    const rows = await studentRows(schoolId);
+    const withDcid = (dcid: number) => rows.filter((r) => r.dcid === String(dcid));
+    expect(withDcid(pairs[0]!.record.dcid)).toMatchObject([{ id: chosen, external_id: 'link-a', status: 'active' }]);
+    expect(withDcid(pairs[1]!.record.dcid)).toMatchObject([{ external_id: null, status: 'active' }]);
+    expect(withDcid(pairs[2]!.record.dcid)).toEqual([]);
+    expect(withDcid(pairs[3]!.record.dcid)).toMatchObject([{ id: contested }]);
+    expect(withDcid(pairs[4]!.record.dcid)).toEqual([]);
+    expect(await reviewOf(schoolId, pairs[4]!.record.dcid)).toMatchObject({ status: 'open', resolution: null });
+    expect(await reviewOf(schoolId, pairs[2]!.record.dcid)).toMatchObject({
+      status: 'resolved',
+      resolution: { action: 'ignore', studentId: null },
+    });
+
+    // Reopen: the ignored record waits for a person again.
+    const reopened = await ok('POST', `/v1/schools/${schoolId}/match-reviews/${ignoreReview!.id}/reopen`);
+    expect(reopened).toMatchObject({ status: 'open', resolution: null });
+    expect((await call('POST', `/v1/schools/${schoolId}/match-reviews/999999999/reopen`)).status).toBe(404);
+    const third = await runToEnd(schoolId, false);
+    expect(third.counts).toMatchObject({ linked: 0, created: 0, needsReview: 2 });
+
+    // Unlink a wrong link: the account is unlinked again (same id and externalId), its DCID waits
+    // for a review instead of being linked to it again or created.
+    const unlinked = await ok('POST', `/v1/schools/${schoolId}/students/${chosen}/unlink`);
+    expect(unlinked).toMatchObject({
+      id: chosen,
+      externalId: 'link-a',
+      status: 'unlinked',
+      dcid: null,
+      powerschoolId: null,
+      studentNumber: null,
+    });
+    const again = await call('POST', `/v1/schools/${schoolId}/students/${chosen}/unlink`);
+    expect([again.status, again.body.error.code]).toEqual([409, 'NOT_LINKED']);
+    const created = withDcid(pairs[1]!.record.dcid)[0]!;
+    expect((await call('POST', `/v1/schools/${schoolId}/students/${created.id}/unlink`)).status).toBe(409);
+    expect(
+      (await call('POST', `/v1/schools/${schoolId}/students/00000000-0000-4000-8000-000000000000/unlink`)).status,
+    ).toBe(404);
+    const fourth = await runToEnd(schoolId, false);
+    expect(fourth.counts).toMatchObject({ linked: 0, created: 0, needsReview: 3, missing: 0 });
+    const back = await reviewOf(schoolId, pairs[0]!.record.dcid);
+    expect(back).toMatchObject({ status: 'open', resolution: null, runId: fourth.id });
+    expect(back.candidates.map((c: Json) => c.externalId).sort()).toEqual(['link-a', 'link-b']);
+    expect((await studentRows(schoolId)).filter((r) => r.dcid === String(pairs[0]!.record.dcid))).toEqual([]);
+  });
+
+  it('4. re-importing the same file changes nothing; changed names update unlinked accounts only and reopen reviews with those names', async () => {
+    const sim = await emptySimulator();
+    const schoolId = uniqueSchoolId('import');
+    const solo = inScopeRecord(sim, { first_name: 'Mia', last_name: 'Solo', dob: dateOf(10) });
+    const pair = pairRecord(sim, 'reopen', 20);
+    await setUp(sim, schoolId);
+    const file: Account[] = [
+      {
+        externalId: 'solo',
+        firstName: 'MIA',
+        lastName: 'solo',
+        dateOfBirth: dateOf(10),
+        graduationYear: solo.sched_yearofgraduation,
+      },
+      { externalId: 'free', firstName: 'Free', lastName: 'Account', dateOfBirth: null, graduationYear: 2031 },
+      ...pair.accounts,
+    ];
+    expect(await importAccounts(schoolId, file)).toEqual({ imported: 4, updated: 0, unchanged: 0 });
+    expect(await importAccounts(schoolId, file)).toEqual({ imported: 0, updated: 0, unchanged: 4 });
+    await runToEnd(schoolId, false);
+    const linkedBefore = (await studentRows(schoolId)).find((r) => r.external_id === 'solo')!;
+    expect(linkedBefore).toMatchObject({ status: 'active', first_name: 'Mia', dcid: String(solo.dcid) });
+
+    const afterCommit = await studentRows(schoolId);
+    expect(await importAccounts(schoolId, file)).toEqual({ imported: 0, updated: 0, unchanged: 4 });
+    expect(await studentRows(schoolId)).toEqual(afterCommit);
+
+    const renamed = file.slice(0, 2).map((a) => ({ ...a, firstName: `${a.firstName}  Renamed ` }));
+    expect(await importAccounts(schoolId, renamed)).toEqual({ imported: 0, updated: 1, unchanged: 1 });
+    const rows = await studentRows(schoolId);
+    expect(rows.find((r) => r.external_id === 'solo')).toEqual(linkedBefore);
+    expect(rows.find((r) => r.external_id === 'free')).toMatchObject({
+      first_name: 'Free Renamed',
+      status: 'unlinked',
+    });
+
+    // A resolved review reopens when an import creates or changes an account with its names.
+    const review = await reviewOf(schoolId, pair.record.dcid);
+    await ok('POST', `/v1/schools/${schoolId}/match-reviews/${review.id}/resolve`, { action: 'ignore' });
+    await importAccounts(schoolId, [{ ...file[1]!, firstName: 'Free Again' }]);
+    expect(await reviewOf(schoolId, pair.record.dcid)).toMatchObject({ status: 'resolved' });
+    await importAccounts(schoolId, [{ ...pair.accounts[0]!, externalId: 'reopen-c' }]);
+    expect(await reviewOf(schoolId, pair.record.dcid)).toMatchObject({ status: 'open', resolution: null });
+  });
+
+  it('4. the import route validates every account: 1–1000, unique externalIds, real dates, names; 404 without an integration', async () => {
+    const sim = await emptySimulator();
+    const schoolId = uniqueSchoolId('import');
+    const account = { externalId: 'a', firstName: 'A', lastName: 'B', dateOfBirth: null, graduationYear: null };
+    expect((await call('POST', `/v1/schools/${schoolId}/students/import`, { students: [account] })).status).toBe(404);
+    await setUp(sim, schoolId);
+    const url = `/v1/schools/${schoolId}/students/import`;
+    const cases: Array<[unknown, string]> = [
+      [{ students: [] }, 'students'],
+      [{ students: Array.from({ length: 1001 }, (_, i) => ({ ...account, externalId: `e${i}` })) }, 'students'],
+      [{ students: [account, { ...account }] }, 'students.1.externalId'],
+      [{ students: [{ ...account, externalId: '' }] }, 'students.0.externalId'],
+      [{ students: [{ ...account, externalId: 'x'.repeat(65) }] }, 'students.0.externalId'],
+      [{ students: [{ ...account, dateOfBirth: '2009-02-30' }] }, 'students.0.dateOfBirth'],
+      [{ students: [{ ...account, firstName: '   ' }] }, 'students.0.firstName'],
+      [{ students: [{ ...account, lastName: 'x'.repeat(51) }] }, 'students.0.lastName'],
+      [{ students: [{ ...account, extra: 1 }] }, 'students.0.extra'],
+    ];
+    for (const [payload, path] of cases) {
+      const res = await call('POST', url, payload);
+      expect(res.status, path).toBe(400);
+      expect(res.body.error.details.map((d: Json) => d.path)).toContain(path);
+    }
+    const thousand = Array.from({ length: 1000 }, (_, i) => ({
+      ...account,
+      externalId: `cialfo-account-${i}`,
+      firstName: 'Maximilian-Alexander',
+      lastName: 'Montgomery-Fitzgerald',
+      dateOfBirth: '2009-01-31',
+      graduationYear: 2027,
+    }));
+    expect(await ok('POST', url, { students: thousand })).toEqual({ imported: 1000, updated: 0, unchanged: 0 });
+    // Listed after the synced students, every one exactly once.
+    const listed = await all(`/v1/schools/${schoolId}/students`, 'students');
+    expect(listed).toHaveLength(1000);
+    expect(new Set(listed.map((s) => s.externalId)).size).toBe(1000);
+    expect(listed[0]).toMatchObject({ status: 'unlinked', dcid: null, powerschoolId: null, lastSeenRunId: null });
+  });
+});
+
+describe('POSSIBLE_DUPLICATE', () => {
+  it('5. two records with the same names and date of birth → two issues, both synced', async () => {
+    const sim = await emptySimulator();
+    const schoolId = uniqueSchoolId('dup');
+    const a = inScopeRecord(sim, { first_name: 'Noah', last_name: 'Berg', dob: '2009-05-05' });
+    const b = inScopeRecord(sim, { first_name: 'NOAH ', last_name: 'Bérg', dob: '2009-05-05' });
+    inScopeRecord(sim, { first_name: 'Noah', last_name: 'Berg', dob: '2009-05-06' });
+    inScopeRecord(sim, { first_name: 'Other', last_name: 'Student', dob: '2009-05-05' });
+    await setUp(sim, schoolId);
+    const preview = await runToEnd(schoolId, true);
+    const commit = await runToEnd(schoolId, false);
+    expect(commit.counts).toMatchObject({ fetched: 4, created: 4, invalid: 0 });
+    for (const run of [preview, commit]) {
+      const issues = await all(`/v1/schools/${schoolId}/runs/${run.id}/issues`, 'issues');
+      expect(
+        issues.map(({ dcid, powerschoolId, field, code, skipped }) => ({ dcid, powerschoolId, field, code, skipped })),
+      ).toEqual(
+        [a, b].map((r) => ({
+          dcid: String(r.dcid),
+          powerschoolId: String(r.dcid),
+          field: 'record',
+          code: 'POSSIBLE_DUPLICATE',
+          skipped: false,
+        })),
+      );
+      expect(issues[0]!.message).toContain(String(b.dcid));
+    }
+  });
+});
