@@ -144,13 +144,13 @@ export interface StudentsTable {
   linked_by_match: Generated<boolean>;
 }
 
-export type MatchDecision = 'link' | 'review' | 'ignore';
+/** A new record matching kept out of the create/update diff; links are recorded as `link` changes. */
+export type MatchDecision = 'review' | 'ignore';
 
 export interface RunMatchDecisionsTable {
   run_id: string;
   dcid: BigIntColumn;
   decision: MatchDecision;
-  student_id: string | null;
   candidate_ids: Generated<string[]>;
 }
 

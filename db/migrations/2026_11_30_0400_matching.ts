@@ -8,9 +8,9 @@ import { sql, type Kysely } from 'kysely';
  *   unlink may undo) from a student the sync created.
  * - Match keys (shared/match-key.ts) are computed once in TypeScript when a record is staged or an
  *   account imported, and stored, so SQL compares keys and never folds names itself.
- * - `run_match_decisions`: what a run's diff decided for each new PowerSchool record that found a
- *   candidate (link, review, ignore). Recorded with the changes, so a commit (or a held run's
- *   approve) applies exactly what was recorded.
+ * - `run_match_decisions`: the new PowerSchool records a run's diff neither creates nor links
+ *   (review, ignore), with their candidates. Recorded with the changes (links are `link` changes),
+ *   so a commit (or a held run's approve) applies exactly what was recorded.
  * - `match_reviews`: one per record (DCID) a person has to decide; reopened, never duplicated.
  * - Runs count links and records waiting for review.
  */
@@ -34,7 +34,9 @@ export async function up(db: Kysely<any>): Promise<void> {
   await sql`alter table students add constraint students_linked_check
     check (status = 'unlinked' or dcid is not null)`.execute(db);
   await sql`alter table students add constraint students_unlinked_check
-    check (status <> 'unlinked' or (dcid is null and external_id is not null and first_name_key is not null))`.execute(db);
+    check (status <> 'unlinked' or (dcid is null and external_id is not null and first_name_key is not null))`.execute(
+    db,
+  );
   await sql`create unique index students_school_external_id_unique on students (school_id, external_id)
     where external_id is not null`.execute(db);
   // The students list pages through accounts without a DCID by id, after the linked ones.
@@ -55,16 +57,16 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('count_needs_review', 'integer', (c) => c.notNull().defaultTo(0))
     .execute();
 
+  // No foreign key to runs: its per-row check cost a tenth of a 20,000-record commit's matching,
+  // and runs are never deleted (the diff writes only rows of the run it holds locked).
   await db.schema
     .createTable('run_match_decisions')
-    .addColumn('run_id', 'text', (c) => c.notNull().references('runs.id').onDelete('cascade'))
+    .addColumn('run_id', 'text', (c) => c.notNull())
     .addColumn('dcid', 'bigint', (c) => c.notNull())
     .addColumn('decision', 'text', (c) => c.notNull())
-    // link: the account to link; review and ignore: null.
-    .addColumn('student_id', 'uuid')
     .addColumn('candidate_ids', sql`uuid[]`, (c) => c.notNull().defaultTo(sql`'{}'`))
     .addPrimaryKeyConstraint('run_match_decisions_pk', ['run_id', 'dcid'])
-    .addCheckConstraint('run_match_decisions_decision_check', sql`decision in ('link', 'review', 'ignore')`)
+    .addCheckConstraint('run_match_decisions_decision_check', sql`decision in ('review', 'ignore')`)
     .execute();
 
   await db.schema
@@ -96,9 +98,15 @@ export async function up(db: Kysely<any>): Promise<void> {
             and (resolution_action = 'link') = (resolution_student_id is not null))`,
     )
     .execute();
-  await db.schema.createIndex('match_reviews_school_status_idx').on('match_reviews').columns(['school_id', 'status', 'id']).execute();
+  await db.schema
+    .createIndex('match_reviews_school_status_idx')
+    .on('match_reviews')
+    .columns(['school_id', 'status', 'id'])
+    .execute();
   // An import reopens the resolved reviews whose record carries the imported names.
-  await sql`create index match_reviews_keys_idx on match_reviews (school_id, first_name_key, last_name_key)`.execute(db);
+  await sql`create index match_reviews_keys_idx on match_reviews (school_id, first_name_key, last_name_key)`.execute(
+    db,
+  );
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

@@ -8,7 +8,6 @@ import {
   countMatching,
   decidedByMatching,
   openReviews,
-  recordLinkChanges,
   recordMatchDecisions,
   recordPossibleDuplicates,
   type MatchingOptions,
@@ -77,7 +76,6 @@ export async function diffRun(db: Db, options: DiffOptions): Promise<RunCounts> 
 
     await recordMatchDecisions(tx, options);
     step();
-    await recordLinkChanges(tx, options);
     await recordChanges(tx, options);
     await recordPossibleDuplicates(tx, options);
     step();
