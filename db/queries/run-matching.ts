@@ -131,7 +131,7 @@ function decisionsStatement(o: MatchingOptions) {
         select ${o.runId}, d.dcid, 'link', ${accountJson(o)}, ${linkedJson(o)}
         from decided d
         join staged_students s on s.run_id = ${o.runId} and s.dcid = d.dcid
-        join students st on st.id = d.student_id
+        join students st on st.id = d.student_id and st.school_id = ${o.schoolId} and st.status = 'unlinked'
         where d.decision = 'link'
         on conflict (run_id, dcid) do nothing
       )
