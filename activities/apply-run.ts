@@ -46,6 +46,8 @@ export function makeApplyRun(deps: ActivityDeps, mode: 'commit' | 'preview') {
             syncGradeLevel: settings.mapping.gradeLevel,
             newlySynced: await newlySyncedFields(deps.db, run, settings),
             scope: { gradeFrom: settings.grades.from, gradeTo: settings.grades.to, schools: settings.schools },
+            matching: settings.matching.enabled,
+            powerschoolIdMapping: settings.mapping.powerschoolId,
             mode,
             ...(signal ? { signal } : {}),
             ...(settings.safety.enabled

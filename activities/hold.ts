@@ -59,6 +59,8 @@ export function makeApplyHeldRun(deps: ActivityDeps) {
             syncDateOfBirth: settings.mapping.dateOfBirth,
             syncGender: settings.mapping.gender,
             syncGradeLevel: settings.mapping.gradeLevel,
+            matching: settings.matching.enabled,
+            powerschoolIdMapping: settings.mapping.powerschoolId,
             ...(signal ? { signal } : {}),
           });
         } catch (err) {

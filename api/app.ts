@@ -19,8 +19,10 @@ import swagger from './plugins/external/swagger.js';
 import type { PowerSchoolProbe } from './powerschool-probe.js';
 import { httpMetrics, type ApiMetrics } from './plugins/metrics.js';
 import { bulkRoutes } from './routes/bulk.js';
+import { importedAccountRoutes } from './routes/imported-accounts.js';
 import { integrationRoutes } from './routes/integration.js';
 import { powerschoolSchoolRoutes } from './routes/powerschool-schools.js';
+import { matchReviewRoutes } from './routes/match-reviews.js';
 import { reportRoutes } from './routes/reports.js';
 import { holdRoutes } from './routes/holds.js';
 import { runRoutes } from './routes/runs.js';
@@ -108,6 +110,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await v1.register(holdRoutes, { services });
       await v1.register(reportRoutes, { services });
       await v1.register(studentRoutes, { services });
+      await v1.register(importedAccountRoutes, { services });
+      await v1.register(matchReviewRoutes, { services });
     },
     { prefix: '/v1' },
   );

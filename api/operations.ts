@@ -38,6 +38,11 @@ export const OPERATION_CODES = {
   getRunChangesCsv: [...V1, 'NOT_FOUND'],
   getRunIssuesCsv: [...V1, 'NOT_FOUND'],
   listStudents: V1,
+  importStudents: [...BODY, 'NOT_FOUND'],
+  unlinkStudent: [...BODY, 'NOT_FOUND', 'NOT_LINKED'],
+  listMatchReviews: V1,
+  resolveMatchReview: [...BODY, 'NOT_FOUND', 'REVIEW_RESOLVED'],
+  reopenMatchReview: [...BODY, 'NOT_FOUND'],
   healthz: [],
   readyz: ['NOT_READY'],
 } as const satisfies Record<string, readonly ApiErrorCode[]>;

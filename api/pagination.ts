@@ -9,7 +9,7 @@ import { validationFailed } from './errors.js';
 
 export const DEFAULT_LIMIT = 20;
 
-export type CursorKind = 'runs' | 'changes' | 'issues' | 'students' | 'heldRuns';
+export type CursorKind = 'runs' | 'changes' | 'issues' | 'students' | 'heldRuns' | 'reviews';
 
 export function encodeCursor(kind: CursorKind, key: string[]): string {
   return Buffer.from(JSON.stringify([kind, ...key]), 'utf8').toString('base64url');
@@ -20,12 +20,17 @@ const keySchemas = {
   runs: z.tuple([z.literal('runs'), z.iso.datetime({ offset: false, precision: 6 }), z.string().min(1).max(255)]),
   changes: z.tuple([z.literal('changes'), digits]),
   issues: z.tuple([z.literal('issues'), digits]),
-  students: z.tuple([z.literal('students'), digits]),
+  // After a DCID, or after an id among the unlinked accounts (listed after every DCID).
+  students: z.union([
+    z.tuple([z.literal('students'), digits]),
+    z.tuple([z.literal('students'), z.literal('unlinked'), z.uuid()]),
+  ]),
   heldRuns: z.tuple([
     z.literal('heldRuns'),
     z.iso.datetime({ offset: false, precision: 6 }),
     z.string().min(1).max(255),
   ]),
+  reviews: z.tuple([z.literal('reviews'), digits]),
 } as const;
 
 export function decodeCursor<K extends CursorKind>(kind: K, cursor: string): string[] {

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { DEFAULT_SCHEDULE } from '../db/queries/integrations.js';
 import { DEFAULT_SAFETY } from '../db/queries/safety-settings.js';
+import { firstNameSchema, lastNameSchema } from '../powerschool/record-cells.js';
 import { blackoutDateProblem, cronProblem, isIanaTimeZone } from './validation.js';
 
 /**
@@ -138,6 +139,10 @@ export const integrationBody = z
         gradeLevel: z.boolean().default(false).describe("Sync GRADE_LEVEL into the student's gradeLevel"),
       })
       .default({ powerschoolId: 'DCID', dateOfBirth: false, gender: false, gradeLevel: false }),
+    matching: z
+      .strictObject({ enabled: z.boolean().default(true) })
+      .default({ enabled: true })
+      .describe("Match new PowerSchool records against the school's imported (unlinked) accounts"),
     schedule: z
       .strictObject({
         cron: z
@@ -189,6 +194,8 @@ const countsSchema = z.object({
   invalid: z.number(),
   missing: z.number(),
   departed: z.number().describe("This run's depart changes"),
+  linked: z.number().describe('Imported accounts linked to a PowerSchool record'),
+  needsReview: z.number().describe('New records waiting for a match review'),
 });
 
 const holdSchema = z
@@ -253,6 +260,7 @@ export const integrationResponse = z.object({
     gender: z.boolean(),
     gradeLevel: z.boolean(),
   }),
+  matching: z.object({ enabled: z.boolean() }),
   schedule: z.object({
     cron: z.string(),
     timezone: z.string(),
@@ -336,11 +344,11 @@ export const studentSchema = z.object({
   id: z.string(),
   schoolId: z.string(),
   powerschoolId: z.string().nullable(),
-  dcid: z.string(),
+  dcid: z.string().nullable().describe('Null while the student is an unlinked imported account'),
   studentNumber: z.string().nullable(),
   firstName: z.string(),
   lastName: z.string(),
-  graduationYear: z.number(),
+  graduationYear: z.number().nullable(),
   dateOfBirth: z.string().nullable(),
   gender: z.string().nullable(),
   gradeLevel: z.number().nullable(),
@@ -351,6 +359,7 @@ export const studentSchema = z.object({
   createdAt: isoDate,
   updatedAt: isoDate,
   lastSeenRunId: z.string().nullable(),
+  externalId: z.string().nullable().describe("Cialfo's id of an imported account; null for students the sync created"),
 });
 
 export const studentsPage = z.object({ students: z.array(studentSchema), nextCursor });
@@ -391,3 +400,95 @@ export const bulkResumeBody = z
 
 export const bulkPauseResponse = z.object({ paused: z.number(), notFound: z.array(z.string()) });
 export const bulkResumeResponse = z.object({ resumed: z.number(), notFound: z.array(z.string()) });
+
+// ---------------------------------------------------------------- existing accounts (matching)
+
+export const IMPORT_MAX_STUDENTS = 1000;
+
+const calendarDate = z
+  .string()
+  .superRefine((d, ctx) => {
+    if (blackoutDateProblem(d)) ctx.addIssue({ code: 'custom', message: 'must be a real calendar date, YYYY-MM-DD' });
+  })
+  .describe('YYYY-MM-DD');
+
+/** Names are normalised as synced names are (powerschool/record-cells.ts), so both sides compare alike. */
+function syncedName(schema: typeof firstNameSchema) {
+  return z
+    .string()
+    .max(200)
+    .transform((value, ctx) => {
+      const parsed = schema.safeParse(value);
+      if (parsed.success) return parsed.data;
+      ctx.addIssue({ code: 'custom', message: parsed.error.issues[0]?.message ?? 'is not a name' });
+      return z.NEVER;
+    });
+}
+
+const importedAccount = z.strictObject({
+  externalId: z.string().min(1).max(64).describe("Cialfo's id of the account, unique per school"),
+  firstName: syncedName(firstNameSchema),
+  lastName: syncedName(lastNameSchema),
+  dateOfBirth: calendarDate.nullable().default(null),
+  graduationYear: z.int().min(1900).max(2100).nullable().default(null),
+});
+
+export const importStudentsBody = z
+  .strictObject({
+    students: z
+      .array(importedAccount)
+      .min(1, `must hold 1–${IMPORT_MAX_STUDENTS} accounts`)
+      .max(IMPORT_MAX_STUDENTS, `must hold 1–${IMPORT_MAX_STUDENTS} accounts`),
+  })
+  .superRefine((b, ctx) => {
+    const seen = new Set<string>();
+    b.students.forEach((s, i) => {
+      if (seen.has(s.externalId)) {
+        ctx.addIssue({ code: 'custom', path: ['students', i, 'externalId'], message: 'appears twice in this request' });
+      }
+      seen.add(s.externalId);
+    });
+  })
+  .describe("The school's existing Cialfo accounts, imported as unlinked students");
+
+export const importStudentsResponse = z.object({ imported: z.number(), updated: z.number(), unchanged: z.number() });
+
+export const studentParams = schoolParams.extend({ studentId: z.uuid().describe('The student id') });
+
+export const reviewParams = schoolParams.extend({
+  reviewId: z
+    .string()
+    .regex(/^\d{1,18}$/, 'must be a review id')
+    .describe('The review id'),
+});
+
+export const reviewsQuery = pageQuery.extend({
+  status: z.enum(['open', 'resolved']).optional().describe('Only reviews in this status'),
+});
+
+export const resolveReviewBody = z
+  .discriminatedUnion('action', [
+    z.strictObject({ action: z.literal('link'), studentId: z.uuid().describe('An unlinked student of the school') }),
+    z.strictObject({ action: z.literal('create') }),
+    z.strictObject({ action: z.literal('ignore') }),
+  ])
+  .describe('link: this account is the record; create: a new student; ignore: neither, until reopened');
+
+export const matchReviewSchema = z.object({
+  id: z.string(),
+  dcid: z.string(),
+  powerschoolId: z.string().nullable(),
+  record: z.object({
+    firstName: z.string(),
+    lastName: z.string(),
+    dateOfBirth: z.string().nullable(),
+    graduationYear: z.number().nullable(),
+  }),
+  candidates: z.array(studentSchema),
+  status: z.enum(['open', 'resolved']),
+  resolution: z.object({ action: z.enum(['link', 'create', 'ignore']), studentId: z.string().nullable() }).nullable(),
+  runId: z.string().describe('The commit that opened or last refreshed the review'),
+  createdAt: isoDate,
+});
+
+export const reviewsPage = z.object({ reviews: z.array(matchReviewSchema), nextCursor });

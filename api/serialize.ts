@@ -1,10 +1,11 @@
 // Database rows → the contract's JSON; secrets never pass through here.
 import type { Config } from '../config.js';
-import type { ChangeRow, IssueRow } from '../db/queries/listings.js';
+import type { ChangeRow, IssueRow, StudentRow } from '../db/queries/listings.js';
+import type { ReviewWithCandidates } from '../db/queries/match-reviews.js';
 import { runCountsOf } from '../db/queries/run-counts.js';
 import { holdOf } from '../db/queries/run-hold.js';
 import { safetyOf } from '../db/queries/safety-settings.js';
-import type { Integration, Run, Student } from '../db/types.js';
+import type { Integration, Run } from '../db/types.js';
 import { temporalUiUrl } from '../shared/temporal-ui-url.js';
 import type { LastDue } from '../services/schedules-due.js';
 import type { ScheduleView } from '../temporal/schedules.js';
@@ -75,6 +76,7 @@ export function integrationJson(
       gender: row.mapping_gender,
       gradeLevel: row.mapping_grade_level,
     },
+    matching: { enabled: row.matching_enabled },
     schedule: {
       cron: row.schedule_cron,
       timezone: row.schedule_timezone,
@@ -98,13 +100,13 @@ export type PowerSchoolIdSource = 'DCID' | 'STUDENT_NUMBER';
 /** The "PowerSchool ID" shown for a student: the chosen mapping applied to the stored values. */
 export function powerschoolIdOf(
   mapping: PowerSchoolIdSource,
-  dcid: string,
+  dcid: string | null,
   studentNumber: string | null,
 ): string | null {
   return mapping === 'STUDENT_NUMBER' ? studentNumber : dcid;
 }
 
-export function studentJson(row: Student, mapping: PowerSchoolIdSource) {
+export function studentJson(row: StudentRow, mapping: PowerSchoolIdSource) {
   return {
     id: row.id,
     schoolId: row.school_id,
@@ -124,6 +126,7 @@ export function studentJson(row: Student, mapping: PowerSchoolIdSource) {
     createdAt: iso(row.created_at),
     updatedAt: iso(row.updated_at),
     lastSeenRunId: row.last_seen_run_id,
+    externalId: row.external_id,
   };
 }
 
@@ -144,5 +147,24 @@ export function issueJson(row: IssueRow) {
     code: row.code,
     message: row.message,
     skipped: row.skipped,
+  };
+}
+
+export function matchReviewJson(row: ReviewWithCandidates, mapping: PowerSchoolIdSource) {
+  return {
+    id: row.id,
+    dcid: row.dcid,
+    powerschoolId: powerschoolIdOf(mapping, row.dcid, row.student_number),
+    record: {
+      firstName: row.first_name,
+      lastName: row.last_name,
+      dateOfBirth: row.date_of_birth,
+      graduationYear: row.graduation_year,
+    },
+    candidates: row.candidates.map((s) => studentJson(s, mapping)),
+    status: row.status,
+    resolution: row.resolution_action ? { action: row.resolution_action, studentId: row.resolution_student_id } : null,
+    runId: row.run_id,
+    createdAt: iso(row.created_at),
   };
 }

@@ -127,7 +127,14 @@ try {
       if (rows.length < plan.pageSize) break;
     }
     const { settings } = await loadRunContext(db, runId);
-    const names = ['diff: recordChanges', 'diff: applyCreates', 'diff: applyUpdates', 'diff: recordDepartures'];
+    const names = [
+      'diff: recordMatchDecisions',
+      'diff: recordChanges',
+      'diff: applyCreates',
+      'diff: applyUpdates',
+      'diff: applyLinks',
+      'diff: recordDepartures',
+    ];
     let last = performance.now();
     let i = 0;
     const tDiff = performance.now();
@@ -136,6 +143,8 @@ try {
       schoolId,
       syncDateOfBirth: settings.mapping.dateOfBirth,
       syncGender: settings.mapping.gender,
+      matching: settings.matching.enabled,
+      powerschoolIdMapping: settings.mapping.powerschoolId,
       mode: 'commit',
       onStep: () => {
         const now = performance.now();

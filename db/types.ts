@@ -34,6 +34,8 @@ export interface IntegrationsTable {
   mapping_grade_level: Generated<boolean>;
   /** PowerSchool school numbers to sync; empty: every school the plugin sees. */
   powerschool_schools: ColumnType<number[], number[] | undefined, number[]>;
+  /** Match new PowerSchool records against the school's unlinked (imported) accounts. */
+  matching_enabled: Generated<boolean>;
   schedule_cron: Generated<string>;
   schedule_timezone: Generated<string>;
   /** Why a bulk pause paused the school; null otherwise (cleared by a per-school pause or resume). */
@@ -79,6 +81,8 @@ export interface RunsTable {
   count_invalid: Generated<number>;
   count_missing: Generated<number>;
   count_departed: Generated<number>;
+  count_linked: Generated<number>;
+  count_needs_review: Generated<number>;
   error_code: string | null;
   error_message: string | null;
   notification_status: Generated<NotificationStatus>;
@@ -114,6 +118,9 @@ export interface StagedStudentsTable {
   gender: string | null;
   grade_level: number | null;
   school_number: number | null;
+  /** shared/match-key.ts of the names, computed when staged. */
+  first_name_key: string | null;
+  last_name_key: string | null;
 }
 
 export interface RunIssuesTable {
@@ -156,11 +163,13 @@ export interface RunDepartureLookupsTable {
 export interface StudentsTable {
   id: Generated<string>;
   school_id: string;
-  dcid: BigIntColumn;
+  /** Null only while `unlinked` (an imported account no PowerSchool record has claimed). */
+  dcid: ColumnType<string | null, string | number | bigint | null | undefined, string | number | bigint | null>;
   student_number: string | null;
   first_name: string;
   last_name: string;
-  graduation_year: number;
+  /** Null only for an imported account that came without one. */
+  graduation_year: ColumnType<number | null, number | null | undefined, number | null>;
   date_of_birth: DateColumn;
   gender: string | null;
   grade_level: number | null;
@@ -173,6 +182,46 @@ export interface StudentsTable {
   updated_at: DefaultedTimestamp;
   /** Set when the row is written; read lastSeenRunId through db/queries/listings.ts (migration 0300). */
   last_seen_run_id: string | null;
+  /** Cialfo's id of an imported account (unique per school); null for students the sync created. */
+  external_id: string | null;
+  /** shared/match-key.ts of the names; kept for unlinked accounts, which are what matching probes. */
+  first_name_key: string | null;
+  last_name_key: string | null;
+  /** Linked to its DCID by matching (unlink may undo it), not created by the sync. */
+  linked_by_match: Generated<boolean>;
+}
+
+/** A new record matching kept out of the create/update diff; links are recorded as `link` changes. */
+export type MatchDecision = 'review' | 'ignore';
+
+export interface RunMatchDecisionsTable {
+  run_id: string;
+  dcid: BigIntColumn;
+  decision: MatchDecision;
+  candidate_ids: Generated<string[]>;
+}
+
+export type MatchReviewStatus = 'open' | 'resolved';
+export type MatchResolutionAction = 'link' | 'create' | 'ignore';
+
+export interface MatchReviewsTable {
+  id: Generated<string>;
+  school_id: string;
+  dcid: BigIntColumn;
+  student_number: string | null;
+  first_name: string;
+  last_name: string;
+  date_of_birth: DateColumn;
+  graduation_year: number | null;
+  first_name_key: string;
+  last_name_key: string;
+  candidate_ids: Generated<string[]>;
+  status: Generated<MatchReviewStatus>;
+  resolution_action: MatchResolutionAction | null;
+  resolution_student_id: string | null;
+  run_id: string;
+  created_at: DefaultedTimestamp;
+  updated_at: DefaultedTimestamp;
 }
 
 export interface DepartedStudentsTable {
@@ -216,9 +265,12 @@ export interface Database {
   departed_students: DepartedStudentsTable;
   email_outbox: EmailOutboxTable;
   missed_scheduled_runs: MissedScheduledRunsTable;
+  run_match_decisions: RunMatchDecisionsTable;
+  match_reviews: MatchReviewsTable;
 }
 
 export type Integration = Selectable<IntegrationsTable>;
 export type NewIntegration = Insertable<IntegrationsTable>;
 export type Run = Selectable<RunsTable>;
 export type Student = Selectable<StudentsTable>;
+export type MatchReview = Selectable<MatchReviewsTable>;

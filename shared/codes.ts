@@ -40,6 +40,9 @@ export const CODES = {
   HOLD_STALE: { http: null, run: 'failed' },
   HOLD_EXPIRED: { http: null, run: 'discarded' },
   INTEGRATION_DELETED: { http: null, run: 'discarded' },
+  // Match reviews and imported accounts.
+  REVIEW_RESOLVED: { http: 409, run: null },
+  NOT_LINKED: { http: 409, run: null },
   // PowerSchool, as the client reports it; test-connection answers the first three as 422.
   POWERSCHOOL_AUTH_FAILED: { http: 422, run: 'failed', school: true },
   POWERSCHOOL_FORBIDDEN: { http: 422, run: 'failed', school: true },

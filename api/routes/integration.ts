@@ -104,6 +104,7 @@ export const integrationRoutes: FastifyPluginAsync<{ services: Services }> = asy
           mappingGender: body.mapping.gender,
           mappingGradeLevel: body.mapping.gradeLevel,
           powerschoolSchools: body.powerschool.schools,
+          matchingEnabled: body.matching.enabled,
           scheduleCron,
           scheduleTimezone: body.schedule.timezone,
           // Ranges wholly in the past say nothing any more: dropped, so they never fill the ten.

@@ -19,7 +19,7 @@ export const studentRoutes: FastifyPluginAsync<{ services: Services }> = async (
         operationId: 'listStudents',
         tags: ['students'],
         security: [{ bearerAuth: [] }],
-        summary: 'The school’s students on the Cialfo side, in DCID order',
+        summary: 'The school’s students on the Cialfo side, in DCID order, then the unlinked accounts',
         params: schoolParams,
         querystring: studentsQuery,
         response: { 200: studentsPage, ...errorResponses('listStudents') },
@@ -31,7 +31,7 @@ export const studentRoutes: FastifyPluginAsync<{ services: Services }> = async (
       const after = request.query.cursor ? decodeCursor('students', request.query.cursor) : undefined;
       const page = await listStudents(services.db, schoolId, {
         limit,
-        afterDcid: after?.[0],
+        ...(after ? { after: after[0] === 'unlinked' ? { unlinkedId: after[1]! } : { dcid: after[0]! } } : {}),
         ...(request.query.status ? { status: request.query.status } : {}),
       });
       const first = page.items[0];
@@ -41,7 +41,10 @@ export const studentRoutes: FastifyPluginAsync<{ services: Services }> = async (
       const last = page.items.at(-1);
       return {
         students: page.items.map((s) => studentJson(s, mapping)),
-        nextCursor: page.hasMore && last ? encodeCursor('students', [last.dcid]) : null,
+        nextCursor:
+          page.hasMore && last
+            ? encodeCursor('students', last.dcid === null ? ['unlinked', last.id] : [last.dcid])
+            : null,
       };
     },
   );

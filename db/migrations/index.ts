@@ -9,6 +9,7 @@ import * as schedulePauseNoteBlackouts from './2026_11_28_0500_schedule_pause_no
 import * as round2Statuses from './2026_11_30_0100_round2_statuses.js';
 import * as districts from './2026_11_30_0200_districts.js';
 import * as safetyHold from './2026_11_30_0300_safety_hold.js';
+import * as matching from './2026_11_30_0400_matching.js';
 
 /**
  * Every migration, by name. Names sort in apply order; add new files at the end and never edit
@@ -25,4 +26,5 @@ export const migrations: Record<string, Migration> = {
   '2026_11_30_0100_round2_statuses': round2Statuses,
   '2026_11_30_0200_districts': districts,
   '2026_11_30_0300_safety_hold': safetyHold,
+  '2026_11_30_0400_matching': matching,
 };

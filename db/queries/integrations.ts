@@ -68,6 +68,8 @@ export interface IntegrationSettings {
   mappingGradeLevel?: boolean;
   /** PowerSchool school numbers; omitted or empty: every school. */
   powerschoolSchools?: number[];
+  /** Omitted: on (the setting's default). */
+  matchingEnabled?: boolean;
   scheduleCron: string;
   scheduleTimezone: string;
   /** Already checked and stripped of ranges wholly in the past; omitted: none. */
@@ -128,6 +130,7 @@ export async function putIntegration(
       mapping_gender: settings.mappingGender,
       mapping_grade_level: settings.mappingGradeLevel ?? false,
       powerschool_schools: settings.powerschoolSchools ?? [],
+      matching_enabled: settings.matchingEnabled ?? true,
       schedule_cron: settings.scheduleCron,
       schedule_timezone: settings.scheduleTimezone,
       blackouts: JSON.stringify(settings.blackouts ?? []),

@@ -118,27 +118,71 @@ export async function listIssues(
   return page(rows, opts.limit);
 }
 
+/** A student as the API lists it (match keys and how it was linked stay inside). */
+export type StudentRow = Omit<Student, 'first_name_key' | 'last_name_key' | 'linked_by_match'>;
+
 /** A listed student, with the school's integration's PowerSchool-ID mapping (null: no integration). */
-export type StudentListRow = Student & { id_mapping: 'DCID' | 'STUDENT_NUMBER' | null };
+export type StudentListRow = StudentRow & { id_mapping: 'DCID' | 'STUDENT_NUMBER' | null };
+
+/** Where a students page starts: after a DCID (linked students), or after an id among the accounts without one. */
+export type StudentsAfter = { dcid: string } | { unlinkedId: string };
 
 /**
- * A school's students in DCID order (unique per school). lastSeenRunId (migration 0300): the
- * departure's for a student who left scope, otherwise the school's latest commit. Each row also
- * carries the integration's mapping column, so GET /students needs no second query for it.
+ * A school's students in DCID order (unique per school), then the unlinked accounts (no DCID yet)
+ * in id order. lastSeenRunId (migration 0300): the departure's for a student who left scope, null
+ * for an unlinked account, otherwise the school's latest commit. Each row also carries the
+ * integration's mapping column, so GET /students needs no second query for it.
  */
-export async function listStudents(db: Db, schoolId: string, opts: StudentsPageOptions): Promise<Page<StudentListRow>> {
-  return page(await studentsPageQuery(db, schoolId, opts).execute(), opts.limit);
-}
-
-/** The query behind listStudents (exported so the benchmark's bare handler runs the very same SQL). */
 export interface StudentsPageOptions {
   limit: number;
-  afterDcid?: string;
+  after?: StudentsAfter;
   /** Only students with this status; omitted: every student. */
   status?: StudentStatus;
 }
 
-export function studentsPageQuery(db: Db, schoolId: string, opts: StudentsPageOptions) {
+export async function listStudents(db: Db, schoolId: string, opts: StudentsPageOptions): Promise<Page<StudentListRow>> {
+  const after = opts.after;
+  const linked =
+    (after && 'unlinkedId' in after) || opts.status === 'unlinked'
+      ? []
+      : await studentsPageQuery(db, schoolId, {
+          limit: opts.limit,
+          ...(after ? { afterDcid: after.dcid } : {}),
+          ...(opts.status ? { status: opts.status } : {}),
+        }).execute();
+  if (linked.length > opts.limit || (opts.status !== undefined && opts.status !== 'unlinked'))
+    return page(linked, opts.limit);
+  // Two keyset scans rather than one ORDER BY over "dcid nulls last": each stays an index range scan.
+  const unlinked = await studentsQuery(db, schoolId)
+    .where('s.dcid', 'is', null)
+    .$if(after !== undefined && 'unlinkedId' in after, (q) =>
+      q.where('s.id', '>', (after as { unlinkedId: string }).unlinkedId),
+    )
+    .orderBy('s.id', 'asc')
+    .limit(opts.limit + 1 - linked.length)
+    .execute();
+  return page([...linked, ...unlinked], opts.limit);
+}
+
+/** The query behind listStudents' linked part (exported so the benchmark's bare handler runs the very same SQL). */
+export function studentsPageQuery(
+  db: Db,
+  schoolId: string,
+  opts: { limit: number; afterDcid?: string; status?: StudentStatus },
+) {
+  let q = studentsQuery(db, schoolId).where('s.dcid', 'is not', null);
+  if (opts.afterDcid !== undefined) q = q.where('s.dcid', '>', opts.afterDcid);
+  if (opts.status !== undefined) q = q.where('s.status', '=', opts.status);
+  return q.orderBy('s.dcid', 'asc').limit(opts.limit + 1);
+}
+
+/** Some students of a school, by id, as the list shows them (a review's candidates, an unlinked student). */
+export async function listStudentsByIds(db: Db, schoolId: string, ids: string[]): Promise<StudentListRow[]> {
+  if (ids.length === 0) return [];
+  return studentsQuery(db, schoolId).where('s.id', 'in', ids).execute();
+}
+
+function studentsQuery(db: Db, schoolId: string) {
   // Uncorrelated, so PostgreSQL evaluates it once per query.
   const latestCommit = db
     .selectFrom('runs')
@@ -148,46 +192,53 @@ export function studentsPageQuery(db: Db, schoolId: string, opts: StudentsPageOp
     .where('applied_at', 'is not', null)
     .orderBy('applied_at', 'desc')
     .limit(1);
-  let q = db
-    .selectFrom('students as s')
-    .leftJoin('departed_students as d', (join) =>
-      join.onRef('d.school_id', '=', 's.school_id').onRef('d.dcid', '=', 's.dcid'),
-    )
-    .select([
-      's.id',
-      's.school_id',
-      's.dcid',
-      's.student_number',
-      's.first_name',
-      's.last_name',
-      's.graduation_year',
-      's.date_of_birth',
-      's.gender',
-      's.grade_level',
-      's.school_number',
-      's.status',
-      's.departed_at',
-      's.departure_reason',
-      's.created_at',
-      's.updated_at',
-    ])
-    .select((eb) =>
-      eb
-        .case()
-        .when('d.dcid', 'is not', null)
-        .then(eb.ref('d.last_seen_run_id'))
-        .else(eb.fn.coalesce(latestCommit, 's.last_seen_run_id'))
-        .end()
-        .as('last_seen_run_id'),
-    )
-    // Uncorrelated too: one primary-key lookup per query.
-    .select((eb) =>
-      eb.selectFrom('integrations').select('mapping_powerschool_id').where('school_id', '=', schoolId).as('id_mapping'),
-    )
-    .where('s.school_id', '=', schoolId);
-  if (opts.afterDcid !== undefined) q = q.where('s.dcid', '>', opts.afterDcid);
-  if (opts.status !== undefined) q = q.where('s.status', '=', opts.status);
-  return q.orderBy('s.dcid', 'asc').limit(opts.limit + 1);
+  return (
+    db
+      .selectFrom('students as s')
+      .leftJoin('departed_students as d', (join) =>
+        join.onRef('d.school_id', '=', 's.school_id').onRef('d.dcid', '=', 's.dcid'),
+      )
+      .select([
+        's.id',
+        's.school_id',
+        's.dcid',
+        's.student_number',
+        's.first_name',
+        's.last_name',
+        's.graduation_year',
+        's.date_of_birth',
+        's.gender',
+        's.grade_level',
+        's.school_number',
+        's.status',
+        's.departed_at',
+        's.departure_reason',
+        's.external_id',
+        's.created_at',
+        's.updated_at',
+      ])
+      .select((eb) =>
+        eb
+          .case()
+          .when('d.dcid', 'is not', null)
+          .then(eb.ref('d.last_seen_run_id'))
+          // An unlinked account was never seen by a run.
+          .when('s.status', '=', 'unlinked')
+          .then(sql<string | null>`null`)
+          .else(eb.fn.coalesce(latestCommit, 's.last_seen_run_id'))
+          .end()
+          .as('last_seen_run_id'),
+      )
+      // Uncorrelated too: one primary-key lookup per query.
+      .select((eb) =>
+        eb
+          .selectFrom('integrations')
+          .select('mapping_powerschool_id')
+          .where('school_id', '=', schoolId)
+          .as('id_mapping'),
+      )
+      .where('s.school_id', '=', schoolId)
+  );
 }
 
 /** For /readyz. */

@@ -11,6 +11,10 @@ export interface RunCounts {
   missing: number;
   /** This run's depart changes. */
   departed: number;
+  /** Imported accounts linked to a PowerSchool record. */
+  linked: number;
+  /** New records waiting for a person's match review. */
+  needsReview: number;
 }
 
 /** The runs columns that hold the counts, for a select. */
@@ -22,6 +26,8 @@ export const RUN_COUNT_COLUMNS = [
   'count_invalid',
   'count_missing',
   'count_departed',
+  'count_linked',
+  'count_needs_review',
 ] as const;
 
 export type RunCountColumns = Pick<Run, (typeof RUN_COUNT_COLUMNS)[number]>;
@@ -35,6 +41,8 @@ export function runCountsOf(row: RunCountColumns): RunCounts {
     invalid: row.count_invalid,
     missing: row.count_missing,
     departed: row.count_departed,
+    linked: row.count_linked,
+    needsReview: row.count_needs_review,
   };
 }
 
@@ -47,5 +55,7 @@ export function runCountColumns(counts: RunCounts): RunCountColumns {
     count_invalid: counts.invalid,
     count_missing: counts.missing,
     count_departed: counts.departed,
+    count_linked: counts.linked,
+    count_needs_review: counts.needsReview,
   };
 }

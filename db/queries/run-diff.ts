@@ -4,13 +4,24 @@ import { abortableTransaction, setLocalTimeouts, type Db } from '../connection.j
 import type { Database } from '../types.js';
 import { RUN_COUNT_COLUMNS, runCountColumns, runCountsOf, type RunCounts } from './run-counts.js';
 import { applyDepartChanges, recordDepartChanges, type DepartureScope } from './run-departures.js';
+import {
+  applyLinks,
+  countMatching,
+  decidedByMatching,
+  openReviews,
+  recordMatchDecisions,
+  recordPossibleDuplicates,
+  type MatchingOptions,
+} from './run-matching.js';
 import { RunEndedError } from './staging.js';
 
 /**
- * The set-based diff of a run's staged rows against the school's students, matched on DCID.
- * One statement per kind over the whole run, never one round-trip per student.
+ * The set-based diff of a run's staged rows against the school's students, matched on DCID; new
+ * DCIDs are matched against the school's unlinked accounts first (./run-matching.ts). One
+ * statement per kind over the whole run, never one round-trip per student.
  *
- *   preview: records every create/update/depart in run_changes and the counts; writes no student.
+ *   preview: records every create/update/depart/link in run_changes and the counts; writes no
+ *            student and opens no match review.
  *   commit:  the same, then applies exactly the recorded changes, in the same transaction —
  *            unless `holdCheck` holds it: then the changes stay recorded, unapplied, for a person
  *            to approve (db/queries/run-hold.ts applies them later).
@@ -21,11 +32,7 @@ import { RunEndedError } from './staging.js';
  * left to change and report the wrong counts.
  */
 
-export interface DiffOptions {
-  runId: string;
-  schoolId: string;
-  syncDateOfBirth: boolean;
-  syncGender: boolean;
+export interface DiffOptions extends MatchingOptions {
   /** Default false. */
   syncGradeLevel?: boolean;
   /**
@@ -85,7 +92,10 @@ export async function diffRun(db: Db, options: DiffOptions): Promise<RunCounts> 
     // A run that already ended (cancelled, failed) gets no commit: its status says nothing was written.
     if (run.status !== 'running') throw new RunEndedError(options.runId, run.status);
 
+    await recordMatchDecisions(tx, options);
+    step();
     await recordChanges(tx, options);
+    await recordPossibleDuplicates(tx, options);
     step();
     if (options.scope) {
       await recordDepartChanges(tx, { ...options, scope: options.scope, studentJson: studentJson('st', options) });
@@ -104,11 +114,17 @@ export async function diffRun(db: Db, options: DiffOptions): Promise<RunCounts> 
   });
 }
 
-/** Writes exactly the run's recorded changes to the school's students (and records who left). */
+/**
+ * Writes exactly the run's recorded changes to the school's students (and records who left), and
+ * opens the match reviews the run decided: a held run does neither until it is approved.
+ */
 export async function applyRecordedChanges(tx: Tx, o: ApplyOptions, step: () => void): Promise<void> {
   await applyCreates(tx, o);
   step();
   await applyUpdates(tx, o);
+  step();
+  await applyLinks(tx, o);
+  await openReviews(tx, o);
   step();
   await applyDepartChanges(tx, o);
   step();
@@ -118,7 +134,10 @@ export async function applyRecordedChanges(tx: Tx, o: ApplyOptions, step: () => 
 
 /** The options that shape a student's recorded JSON. */
 type JsonOptions = Pick<DiffOptions, 'syncDateOfBirth' | 'syncGender' | 'syncGradeLevel'>;
-type ApplyOptions = Pick<DiffOptions, 'runId' | 'schoolId' | 'syncDateOfBirth' | 'syncGender' | 'syncGradeLevel'>;
+type ApplyOptions = Pick<
+  DiffOptions,
+  'runId' | 'schoolId' | 'syncDateOfBirth' | 'syncGender' | 'syncGradeLevel' | 'matching' | 'powerschoolIdMapping'
+>;
 
 /**
  * A student as the contract names its fields, for run_changes.before/after (and, compared with a
@@ -206,6 +225,7 @@ async function recordChanges(tx: Tx, o: DiffOptions): Promise<void> {
     left join students st on st.school_id = ${o.schoolId} and st.dcid = s.dcid
     where s.run_id = ${o.runId}
       and (st.id is null or ${differs(o)})
+      and not ${decidedByMatching('s.run_id', 's.dcid')}
     on conflict (run_id, dcid) do nothing
   `.execute(tx);
 }
@@ -272,7 +292,7 @@ async function recordDepartures(tx: Tx, o: ApplyOptions): Promise<void> {
                order by r.applied_at desc limit 1),
              st.last_seen_run_id)
     from students st
-    where st.school_id = ${o.schoolId}
+    where st.school_id = ${o.schoolId} and st.status <> 'unlinked'
       and not exists (select 1 from staged_students s where s.run_id = ${o.runId} and s.dcid = st.dcid)
       and not exists (select 1 from run_issues i
                       where i.run_id = ${o.runId} and i.skipped and i.dcid = st.dcid::text)
@@ -281,7 +301,8 @@ async function recordDepartures(tx: Tx, o: ApplyOptions): Promise<void> {
 }
 
 /**
- * missing: the school's linked students (active or departed) not staged this run — except those PowerSchool did return but
+ * missing: the school's linked students (active or departed; an unlinked account has no DCID to
+ * miss) not staged this run — except those PowerSchool did return but
  * whose record was skipped as invalid (they are counted as invalid, not as gone).
  */
 async function countRun(tx: Tx, o: DiffOptions): Promise<RunCounts> {
@@ -307,13 +328,16 @@ async function countRun(tx: Tx, o: DiffOptions): Promise<RunCounts> {
       )::int as missing
   `.execute(tx);
   const r = rows[0]!;
+  const { linked, needsReview } = await countMatching(tx, o.runId);
   return {
     fetched: r.staged + r.invalid,
     created: r.created,
     updated: r.updated,
-    unchanged: r.staged - r.created - r.updated,
+    unchanged: r.staged - r.created - r.updated - linked - needsReview,
     invalid: r.invalid,
     missing: r.missing,
     departed: r.departed,
+    linked,
+    needsReview,
   };
 }

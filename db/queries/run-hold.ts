@@ -126,6 +126,8 @@ export interface ApplyHeldOptions extends RunRefInSchool {
   syncDateOfBirth: boolean;
   syncGender: boolean;
   syncGradeLevel: boolean;
+  matching: boolean;
+  powerschoolIdMapping: 'DCID' | 'STUDENT_NUMBER';
   onStep?: () => void;
   signal?: AbortSignal;
 }
@@ -180,7 +182,11 @@ async function countStaleChanges(tx: Tx, o: ApplyHeldOptions): Promise<number> {
     left join students st on st.school_id = ${o.schoolId} and st.dcid = c.dcid
     where c.run_id = ${o.runId}
       and (   (c.type = 'create' and st.id is not null)
-           or (c.type in ('update', 'depart') and (st.id is null or c.before is distinct from ${recordedBefore(o)})))
+           or (c.type in ('update', 'depart') and (st.id is null or c.before is distinct from ${recordedBefore(o)}))
+           or (c.type = 'link' and not exists (
+                 select 1 from students acc
+                 where acc.id = (c.before ->> 'id')::uuid and acc.school_id = ${o.schoolId}
+                   and acc.status = 'unlinked')))
   `.execute(tx);
   return rows[0]!.n;
 }

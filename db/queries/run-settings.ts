@@ -20,6 +20,8 @@ const runSettingsSchema = z.object({
     gender: z.boolean(),
     gradeLevel: z.boolean().default(false),
   }),
+  /** Absent from snapshots taken before matching existed: on, as the setting's default. */
+  matching: z.object({ enabled: z.boolean() }).default({ enabled: true }),
   testRun: z.boolean(),
   notifications: z.object({ enabled: z.boolean(), recipients: z.array(z.string()) }),
   // Snapshots taken before the safety hold existed read as the defaults.
@@ -48,6 +50,7 @@ export function snapshotSettings(integration: Integration, testRun: boolean): Ru
       gender: integration.mapping_gender,
       gradeLevel: integration.mapping_grade_level,
     },
+    matching: { enabled: integration.matching_enabled },
     testRun,
     notifications: { enabled: integration.notifications_enabled, recipients: integration.notification_recipients },
     safety: safetyOf(integration),

@@ -2,10 +2,12 @@
 import { sql, type Transaction } from 'kysely';
 import type { Db } from '../connection.js';
 import type { NormalisedStudent } from '../../powerschool/records.js';
+import { matchKey } from '../../shared/match-key.js';
 import type { Database } from '../types.js';
 
 /**
- * A staged row is a student as powerschool/records.ts normalised it. Every write is keyed by
+ * A staged row is a student as powerschool/records.ts normalised it, with the match keys of its
+ * names (shared/match-key.ts). Every write is keyed by
  * (run, DCID) so a retried page, or a student PowerSchool returns on two pages, is stored once.
  */
 
@@ -31,7 +33,8 @@ export async function stageStudents(db: Executor, runId: string, students: Norma
   const { rows: out } = await sql<{ inserted: number }>`
     with staged as (
       insert into staged_students (run_id, dcid, student_number, first_name, last_name, graduation_year,
-                                   date_of_birth, gender, grade_level, school_number)
+                                   date_of_birth, gender, grade_level, school_number,
+                                   first_name_key, last_name_key)
       select ${runId}, u.* from unnest(
         ${rows.map((r) => r.dcid)}::bigint[],
         ${rows.map((r) => r.studentNumber)}::text[],
@@ -41,7 +44,9 @@ export async function stageStudents(db: Executor, runId: string, students: Norma
         ${rows.map((r) => r.dateOfBirth)}::date[],
         ${rows.map((r) => r.gender)}::text[],
         ${rows.map((r) => r.gradeLevel)}::int[],
-        ${rows.map((r) => r.schoolNumber)}::int[]) as u
+        ${rows.map((r) => r.schoolNumber)}::int[],
+        ${rows.map((r) => matchKey(r.firstName))}::text[],
+        ${rows.map((r) => matchKey(r.lastName))}::text[]) as u
       on conflict (run_id, dcid) do update set
         student_number = excluded.student_number,
         first_name = excluded.first_name,
@@ -50,7 +55,9 @@ export async function stageStudents(db: Executor, runId: string, students: Norma
         date_of_birth = excluded.date_of_birth,
         gender = excluded.gender,
         grade_level = excluded.grade_level,
-        school_number = excluded.school_number
+        school_number = excluded.school_number,
+        first_name_key = excluded.first_name_key,
+        last_name_key = excluded.last_name_key
       returning (xmax = 0) as inserted
     )
     select (count(*) filter (where inserted))::int as inserted from staged

@@ -21,6 +21,7 @@ const integration = {
   mapping_gender: false,
   mapping_grade_level: false,
   powerschool_schools: [],
+  matching_enabled: true,
   schedule_cron: '0 2 * * 0',
   schedule_timezone: 'UTC',
   pause_note: null,
@@ -47,6 +48,7 @@ describe('parseRunSettings', () => {
       clientId: 'client-1',
       grades: { from: 9, to: 12 },
       mapping: { powerschoolId: 'STUDENT_NUMBER', dateOfBirth: true, gender: false },
+      matching: { enabled: true },
       testRun: true,
       notifications: { enabled: true, recipients: ['counselor@example.org'] },
       safety: { enabled: true, maxDepartedPercent: 12.5, maxUpdatedPercent: 60, minStudents: 30, holdDays: 3 },
@@ -63,6 +65,13 @@ describe('parseRunSettings', () => {
       minStudents: 20,
       holdDays: 7,
     });
+  });
+
+  it('reads matching as on from a snapshot taken before the setting existed, and off when it was off', () => {
+    const { matching: _matching, ...older } = stored(snapshotSettings(integration, false)) as Record<string, unknown>;
+    expect(parseRunSettings(older)?.matching).toEqual({ enabled: true });
+    const off = snapshotSettings({ ...integration, matching_enabled: false }, false);
+    expect(parseRunSettings(stored(off))?.matching).toEqual({ enabled: false });
   });
 
   it('answers null for no snapshot and for a value that is not one, instead of passing it on', () => {
@@ -103,7 +112,17 @@ describe('wantsEmail', () => {
 
 describe('run counts', () => {
   it('map to the count_* columns and back without losing or swapping one', () => {
-    const counts: RunCounts = { fetched: 1, created: 2, updated: 3, unchanged: 4, invalid: 5, missing: 6, departed: 7 };
+    const counts: RunCounts = {
+      fetched: 1,
+      created: 2,
+      updated: 3,
+      unchanged: 4,
+      invalid: 5,
+      missing: 6,
+      departed: 9,
+      linked: 7,
+      needsReview: 8,
+    };
     expect(runCountColumns(counts)).toEqual({
       count_fetched: 1,
       count_created: 2,
@@ -111,7 +130,9 @@ describe('run counts', () => {
       count_unchanged: 4,
       count_invalid: 5,
       count_missing: 6,
-      count_departed: 7,
+      count_departed: 9,
+      count_linked: 7,
+      count_needs_review: 8,
     });
     expect(runCountsOf(runCountColumns(counts))).toEqual(counts);
   });

@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import type { NotNull } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from '@temporalio/client';
 import { normalisePage } from '../../powerschool/normalise-page.js';
@@ -211,6 +212,7 @@ describe('reliability: fuzzed PowerSchool records through real runs', () => {
           .selectFrom('students')
           .select(['dcid', 'first_name', 'last_name', 'student_number', 'graduation_year', 'date_of_birth', 'gender'])
           .where('school_id', '=', schoolId)
+          .$narrowType<{ dcid: NotNull }>()
           .execute();
         expect(new Set(stored.map((s) => s.dcid)).size).toBe(stored.length);
         expect(stored.map((s) => s.dcid).sort()).toEqual([...expectedStudents.keys()].sort());

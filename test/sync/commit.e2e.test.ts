@@ -194,6 +194,8 @@ describe('sync pipeline: commit runs', () => {
         invalid: 0,
         missing: 2,
         departed: 2,
+        linked: 0,
+        needsReview: 0,
       });
       const rows = await studentsOf(db, schoolId);
       expect(rows).toHaveLength(n + 3); // the removed two are kept, as departed

@@ -32,7 +32,7 @@ describe('districts: selected schools and departures', () => {
     await client?.connection.close();
   });
 
-  const dcidsOf = (rows: { dcid: number | string }[]) => rows.map((r) => String(r.dcid)).sort();
+  const dcidsOf = (rows: { dcid: number | string | null }[]) => rows.map((r) => String(r.dcid)).sort();
 
   it.each([
     { schools: [200], label: 'school B' },

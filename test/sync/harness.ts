@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Client, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
+import type { NotNull } from 'kysely';
 import { pino } from 'pino';
 import { loadConfig, type Config } from '../../config.js';
 import type { Db } from '../../db/connection.js';
@@ -165,8 +166,16 @@ export function expectedStudent(
   };
 }
 
+/** The school's students that have a DCID (every one the sync wrote; unlinked imported accounts have none). */
 export async function studentsOf(db: Db, schoolId: string) {
-  return db.selectFrom('students').selectAll().where('school_id', '=', schoolId).orderBy('dcid').execute();
+  return db
+    .selectFrom('students')
+    .selectAll()
+    .where('school_id', '=', schoolId)
+    .where('dcid', 'is not', null)
+    .$narrowType<{ dcid: NotNull; graduation_year: NotNull }>()
+    .orderBy('dcid')
+    .execute();
 }
 
 export function comparable(rows: Awaited<ReturnType<typeof studentsOf>>): ExpectedStudent[] {

@@ -22,7 +22,17 @@ import { createTestWorker, testClient, uniqueTaskQueue } from '../helpers/env.js
  * server (the suite's dev server); only the activities are stand-ins that record their calls.
  */
 
-const COUNTS: RunCounts = { fetched: 25, created: 20, updated: 3, unchanged: 2, invalid: 0, missing: 0, departed: 0 };
+const COUNTS: RunCounts = {
+  fetched: 25,
+  created: 20,
+  updated: 3,
+  unchanged: 2,
+  invalid: 0,
+  missing: 0,
+  departed: 0,
+  linked: 0,
+  needsReview: 0,
+};
 const PAGE_SIZE = 10;
 
 type Call = { name: keyof SyncActivities; input: unknown };
