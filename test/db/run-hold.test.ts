@@ -16,11 +16,14 @@ async function school(options: { committedBefore: boolean }) {
     .values(
       statuses.map((status, i) => ({
         school_id: schoolId,
-        dcid: 1000 + i,
         first_name: 'F',
         last_name: 'L',
         graduation_year: 2030,
         status,
+        // An imported account has no DCID until a run links it.
+        ...(status === 'unlinked'
+          ? { dcid: null, external_id: `c-${i}`, first_name_key: 'f', last_name_key: 'l' }
+          : { dcid: 1000 + i }),
       })),
     )
     .execute();

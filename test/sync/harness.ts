@@ -42,6 +42,8 @@ export interface IntegrationSettings {
   testRun?: boolean;
   active?: boolean;
   notifications?: { enabled: boolean; recipients: string[] };
+  /** The safety hold; omitted: on with the default thresholds. */
+  safety?: { enabled: boolean };
   clientSecret?: string;
 }
 
@@ -71,6 +73,7 @@ export async function putIntegration(
     mapping_gender: s.mapping?.gender ?? false,
     mapping_grade_level: s.mapping?.gradeLevel ?? false,
     powerschool_schools: s.schools ?? [],
+    ...(s.safety ? { safety_enabled: s.safety.enabled } : {}),
   };
   await db.transaction().execute(async (tx) => {
     await tx.deleteFrom('integrations').where('school_id', '=', schoolId).execute();

@@ -198,6 +198,7 @@ describe('matching existing accounts', () => {
       unchanged: 0,
       invalid: 0,
       missing: 0,
+      departed: 0,
       linked: 900,
       needsReview: 40,
     });

@@ -264,6 +264,61 @@ describe('a commit over the update threshold is held', () => {
   });
 });
 
+/** Graduates `count` in-scope students in PowerSchool (ENROLL_STATUS 3, moved to the graduates' school). */
+function graduateInPowerSchool(sim: Simulator, count: number): string[] {
+  const leaving = sim.students.inScope(GRADES.from, GRADES.to).slice(0, count);
+  for (const s of leaving) sim.students.leave(s.dcid, 'graduated');
+  return leaving.map((s) => String(s.dcid));
+}
+
+describe('a commit over the departure threshold is held', () => {
+  it('15% departures → held TOO_MANY_DEPARTURES, nothing written; approve → exactly those departures', async () => {
+    const school = await committedSchool();
+    const before = await studentsOf(api.db, school.id);
+    const leaving = graduateInPowerSchool(school.sim, Math.ceil(school.base * 0.15));
+
+    const started = await startRun(school.id);
+    const run = await waitForStatus(school.id, started.id, ['held']);
+    expect(run.hold!.reasons).toEqual([
+      {
+        code: 'TOO_MANY_DEPARTURES',
+        count: leaving.length,
+        base: school.base,
+        percent: Math.round((leaving.length * 1000) / school.base) / 10,
+        limit: 10,
+      },
+    ]);
+    expect(run.counts).toMatchObject({ departed: leaving.length, updated: 0, created: 0 });
+    expect(await studentsOf(api.db, school.id), 'nothing written while held').toEqual(before);
+    const changes = await allChanges(school.id, run.id);
+    expect(changes.map((c) => String(c.after.dcid)).sort()).toEqual([...leaving].sort());
+    for (const c of changes)
+      expect(c).toMatchObject({ type: 'depart', after: { status: 'departed', departureReason: 'graduated' } });
+
+    const approved = await decide(school.id, run.id, 'approve');
+    expect(approved.statusCode, approved.body).toBe(202);
+    await waitForStatus(school.id, run.id, ['succeeded']);
+    const after = await studentsOf(api.db, school.id);
+    const left = new Set(leaving);
+    for (const row of after) {
+      expect(row.status).toBe(left.has(row.dcid!) ? 'departed' : 'active');
+      expect(row.departure_reason).toBe(left.has(row.dcid!) ? 'graduated' : null);
+    }
+  });
+
+  it('15% departures, discarded: nobody is marked departed', async () => {
+    const school = await committedSchool();
+    const before = await studentsOf(api.db, school.id);
+    graduateInPowerSchool(school.sim, Math.ceil(school.base * 0.15));
+    const started = await startRun(school.id);
+    const run = await waitForStatus(school.id, started.id, ['held']);
+    expect(run.hold!.reasons.map((r) => r.code)).toEqual(['TOO_MANY_DEPARTURES']);
+    const discarded = await decide(school.id, run.id, 'discard');
+    expect(discarded.statusCode, discarded.body).toBe(200);
+    expect(await studentsOf(api.db, school.id)).toEqual(before);
+  });
+});
+
 describe('never held', () => {
   it('a test run, or safety.enabled false, with 80% updates', async () => {
     const school = await committedSchool();
