@@ -41,11 +41,21 @@ describe('parseRunSettings', () => {
       serverUrl: 'https://ps.example.org',
       clientId: 'client-1',
       grades: { from: 9, to: 12 },
-      mapping: { powerschoolId: 'STUDENT_NUMBER', dateOfBirth: true, gender: false },
+      schools: [],
+      mapping: { powerschoolId: 'STUDENT_NUMBER', dateOfBirth: true, gender: false, gradeLevel: false },
       testRun: true,
       notifications: { enabled: true, recipients: ['counselor@example.org'] },
     });
     expect(JSON.stringify(snapshot)).not.toContain('sealed');
+  });
+
+  it('reads a snapshot taken before districts as every school, grade level off', () => {
+    const { schools: _schools, ...v1 } = stored(snapshotSettings(integration, true)) as Record<string, unknown>;
+    const mapping = { powerschoolId: 'DCID', dateOfBirth: true, gender: true };
+    expect(parseRunSettings({ ...v1, mapping })).toMatchObject({
+      schools: [],
+      mapping: { ...mapping, gradeLevel: false },
+    });
   });
 
   it('answers null for no snapshot and for a value that is not one, instead of passing it on', () => {
