@@ -3,7 +3,7 @@ import type { Client } from '@temporalio/client';
 import type { Config } from '../config.js';
 import type { Db } from '../db/connection.js';
 import type { EmailSender } from '../email/sender.js';
-import type { Enrolment, PowerSchoolCredentials, StudentScope } from '../powerschool/client.js';
+import type { Enrolment, EnrolmentFilter, PowerSchoolCredentials, StudentScope } from '../powerschool/client.js';
 import type { PowerSchoolRequestObserver } from '../powerschool/request-outcome.js';
 import type { SecretBox } from '../secrets/secret-box.js';
 import type { Log } from '../logging/log.js';
@@ -33,6 +33,7 @@ export interface DepartureSource {
     range: { from: string; to: string },
     afterDcid: string | null,
     pageSize: number,
+    filter?: EnrolmentFilter,
   ): Promise<{ rows: number; enrolments: Enrolment[] }>;
 }
 

@@ -1,5 +1,5 @@
 // The lookupDepartures activity: asks PowerSchool, without the scope filter, about the students a run did not receive.
-import { PowerSchoolClient } from '../powerschool/client.js';
+import { PowerSchoolClient, type EnrolmentFilter } from '../powerschool/client.js';
 import { planDcidRanges, type DcidRange } from '../powerschool/dcid-ranges.js';
 import {
   countUnaskedCandidates,
@@ -7,6 +7,7 @@ import {
   nextUnaskedCandidates,
   recordEnrolments,
   stageDepartureCandidates,
+  type LookupPass,
 } from '../db/queries/departure-lookups.js';
 import { activitySignal } from './cancellation.js';
 import type { ActivityDeps, DepartureSource, DepartureSourceFactory } from './deps.js';
@@ -18,10 +19,13 @@ import type { LookupDeparturesResult, RunRef } from './types.js';
 /**
  * Each active student the run did not receive in scope is looked up by DCID: nearby DCIDs share
  * one range read (`dcid=ge=A;dcid=le=B`, keyset-paged like the main read, through the same
- * one-request-at-a-time slot). Answers go to PostgreSQL; the activity returns counts only. There
- * is no cap: a year-end rollover asks about a quarter of a school. Each call stops starting new
- * ranges after about 10 s; the workflow calls again until none is left, and a retry resumes at
- * the first range not read to its end.
+ * one-request-at-a-time slot). A district's records interleave, so a range holds other schools'
+ * students too: the first pass reads only the records that are not enrolled (graduates,
+ * transfers, inactive — most leavers, few records), the second reads whole ranges for the rest
+ * (moved, deleted), which alone can say a record does not exist. Answers go to PostgreSQL; the
+ * activity returns counts only. There is no cap: a year-end rollover asks about a quarter of a
+ * school. Each call stops starting new ranges after about 10 s; the workflow calls again until
+ * none is left, and a retry resumes at the first range its pass had not read to its end.
  */
 
 const BUDGET_MS = 10_000;
@@ -29,6 +33,12 @@ const BUDGET_MS = 10_000;
 const MAX_PAGES_PER_RANGE = 50;
 /** Candidates planned per round (a round's ranges are read before the next is planned). */
 const CANDIDATES_PER_ROUND = 5_000;
+
+/** The reads of each pass over a range: the query has no "not equal", so two filters for "not enrolled". */
+const PASS_FILTERS: Record<LookupPass, EnrolmentFilter[]> = {
+  unenrolled: ['status-above-0', 'status-below-0'],
+  any: ['all'],
+};
 
 const defaultFactory: DepartureSourceFactory = (credentials, allowInsecure, signal, onRequest) =>
   new PowerSchoolClient({
@@ -47,8 +57,7 @@ export function makeLookupDepartures(deps: ActivityDeps) {
       withHeartbeat(async () => {
         const ctx = await loadRunContext(deps.db, runId);
         await stageDepartureCandidates(deps.db, runId, ctx.run.school_id);
-        let candidates = await nextUnaskedCandidates(deps.db, runId, CANDIDATES_PER_ROUND);
-        if (candidates.length === 0) return { lookedUp: 0, remaining: 0 };
+        if ((await countUnaskedCandidates(deps.db, runId)) === 0) return { lookedUp: 0, remaining: 0 };
 
         const metrics = deps.metrics;
         const source = (deps.departureSourceFactory ?? defaultFactory)(
@@ -60,16 +69,21 @@ export function makeLookupDepartures(deps: ActivityDeps) {
         const serverMax = await source.getMaxPageSize();
         const pageSize = Math.max(1, Math.min(serverMax, deps.maxPageSize ?? serverMax));
         const started = Date.now();
-        let lookedUp = 0;
-        while (candidates.length > 0 && Date.now() - started < BUDGET_MS) {
-          for (const range of planDcidRanges(candidates, pageSize, MAX_PAGES_PER_RANGE)) {
-            if (Date.now() - started >= BUDGET_MS) break;
-            await readRange(deps, runId, source, range, pageSize);
-            lookedUp += candidates.filter((d) => inRange(d, range)).length;
+        const inBudget = () => Date.now() - started < BUDGET_MS;
+        let asked = 0;
+        for (const pass of ['unenrolled', 'any'] as const) {
+          let candidates = await nextUnaskedCandidates(deps.db, runId, pass, CANDIDATES_PER_ROUND);
+          while (candidates.length > 0 && inBudget()) {
+            for (const range of planDcidRanges(candidates, pageSize, MAX_PAGES_PER_RANGE)) {
+              if (!inBudget()) break;
+              for (const filter of PASS_FILTERS[pass]) await readRange(deps, runId, source, range, pageSize, filter);
+              await markRangeAsked(deps.db, runId, range, pass);
+              asked += candidates.filter((d) => inRange(d, range)).length;
+            }
+            candidates = await nextUnaskedCandidates(deps.db, runId, pass, CANDIDATES_PER_ROUND);
           }
-          candidates = await nextUnaskedCandidates(deps.db, runId, CANDIDATES_PER_ROUND);
         }
-        return { lookedUp, remaining: await countUnaskedCandidates(deps.db, runId) };
+        return { lookedUp: asked, remaining: await countUnaskedCandidates(deps.db, runId) };
       }),
     );
   };
@@ -81,17 +95,17 @@ async function readRange(
   source: DepartureSource,
   range: DcidRange,
   pageSize: number,
+  filter: EnrolmentFilter,
 ): Promise<void> {
   let after: string | null = null;
   for (;;) {
-    const page = await source.fetchEnrolmentsInRange(range, after, pageSize);
+    const page = await source.fetchEnrolmentsInRange(range, after, pageSize, filter);
     await recordEnrolments(deps.db, runId, page.enrolments);
     const last = page.enrolments.at(-1)?.dcid ?? null;
     // A short page ends the range; so does a full page with no readable DCID to continue from.
     if (page.rows < pageSize || last === null) break;
     after = last;
   }
-  await markRangeAsked(deps.db, runId, range);
 }
 
 function inRange(dcid: string, range: DcidRange): boolean {

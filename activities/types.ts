@@ -86,7 +86,7 @@ export interface FetchPageResult {
 }
 
 export interface LookupDeparturesResult {
-  /** Students asked about in this call. */
+  /** Students whose ranges a pass read in this call. */
   lookedUp: number;
   /** Students still to ask about: call again until 0. */
   remaining: number;

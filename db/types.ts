@@ -153,6 +153,7 @@ export type DepartureReason = 'graduated' | 'transferred' | 'inactive' | 'out_of
 export interface RunDepartureLookupsTable {
   run_id: string;
   dcid: BigIntColumn;
+  asked_unenrolled: Generated<boolean>;
   looked_up: Generated<boolean>;
   found: Generated<boolean>;
   enroll_status: number | null;

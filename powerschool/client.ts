@@ -4,14 +4,21 @@ import { enrolmentOf, ENROLMENT_COLUMNS, type Enrolment } from './enrolments.js'
 import type { PowerSchoolCredentials } from './oauth.js';
 import { STUDENT_COLUMNS } from './records.js';
 import { SCHOOL_COLUMNS, schoolOf, type PowerSchoolSchool } from './schools.js';
-import { afterDcidQuery, dcidRangeQuery, schoolPasses, scopeQuery, type StudentScope } from './scope.js';
+import {
+  afterDcidQuery,
+  dcidRangeQuery,
+  schoolPasses,
+  scopeQuery,
+  type EnrolmentFilter,
+  type StudentScope,
+} from './scope.js';
 import type { PowerSchoolRequestObserver } from './request-outcome.js';
 import { PowerSchoolSession } from './session.js';
 import type { Log } from '../logging/log.js';
 
 export { PowerSchoolError } from './errors.js';
 export type { PowerSchoolCredentials } from './oauth.js';
-export type { StudentScope } from './scope.js';
+export type { EnrolmentFilter, StudentScope } from './scope.js';
 export type { Enrolment } from './enrolments.js';
 export type { PowerSchoolSchool } from './schools.js';
 
@@ -109,18 +116,19 @@ export class PowerSchoolClient {
 
   /**
    * Keyset paging over a DCID range without the scope filter: the next `pageSize` student records
-   * with a DCID in `from`…`to` above `afterDcid`, as their enrolment only (status, school, grade).
-   * `rows` is what the page held, for the caller's short-page test.
+   * with a DCID in `from`…`to` above `afterDcid` (and passing `filter`), as their enrolment only
+   * (status, school, grade). `rows` is what the page held, for the caller's short-page test.
    */
   async fetchEnrolmentsInRange(
     range: { from: string; to: string },
     afterDcid: string | null,
     pageSize: number,
+    filter: EnrolmentFilter = 'all',
   ): Promise<{ rows: number; enrolments: Enrolment[] }> {
     if (!Number.isInteger(pageSize) || pageSize < 1) throw new RangeError('pageSize must be an integer ≥ 1');
     const body = await this.session.getJson('/ws/schema/table/students', {
       projection: ENROLMENT_COLUMNS.join(','),
-      q: dcidRangeQuery(range.from, range.to, afterDcid),
+      q: dcidRangeQuery(range.from, range.to, afterDcid, filter),
       page: '1',
       pagesize: String(pageSize),
       sort: 'dcid',

@@ -48,13 +48,28 @@ export function afterDcidQuery(scope: StudentScope, afterDcid: string | null): s
   return afterDcid === null ? scopeQuery(scope) : `${scopeQuery(scope)};dcid=gt=${afterDcid}`;
 }
 
+/** Which records of a range to read: all, or only those not enrolled (status above or below 0). */
+export type EnrolmentFilter = 'all' | 'status-above-0' | 'status-below-0';
+
+const ENROLMENT_FILTERS: Record<EnrolmentFilter, string> = {
+  all: '',
+  'status-above-0': ';enroll_status=gt=0',
+  'status-below-0': ';enroll_status=lt=0',
+};
+
 /**
- * Every student record (no scope filter) with a DCID in `from`…`to`, above `afterDcid` when given:
- * the query has no IN, so several DCIDs are read as a range.
+ * Student records (no scope filter) with a DCID in `from`…`to`, above `afterDcid` when given: the
+ * query has no IN, so several DCIDs are read as a range; nor has it "not equal", so the records
+ * that are not enrolled are two filters.
  */
-export function dcidRangeQuery(from: string, to: string, afterDcid: string | null): string {
+export function dcidRangeQuery(
+  from: string,
+  to: string,
+  afterDcid: string | null,
+  filter: EnrolmentFilter = 'all',
+): string {
   for (const dcid of [from, to, ...(afterDcid === null ? [] : [afterDcid])])
     if (!DCID.test(dcid)) throw new RangeError('DCID range bounds must be DCIDs');
-  const range = `dcid=ge=${from};dcid=le=${to}`;
+  const range = `dcid=ge=${from};dcid=le=${to}${ENROLMENT_FILTERS[filter]}`;
   return afterDcid === null ? range : `${range};dcid=gt=${afterDcid}`;
 }

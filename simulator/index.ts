@@ -4,7 +4,8 @@ import { registerControlRoutes, studentsView } from './control.js';
 import { FaultInjector } from './faults.js';
 import { TokenIssuer } from './oauth.js';
 import { RequestStats } from './stats.js';
-import { registerSchoolRoutes, SCHOOL_TABLE_COLUMNS, seedSchools } from './schools.js';
+import { SCHOOL_TABLE_COLUMNS, seedSchools } from './school-table.js';
+import { registerSchoolRoutes } from './schools.js';
 import {
   currentSchoolYearEnd,
   DEFAULT_SCHOOLS,

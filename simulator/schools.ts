@@ -1,32 +1,8 @@
-// The simulator's SCHOOLS table: the district's schools and PowerSchool's "Graduated Students" school, and its endpoint.
+// The simulator's SCHOOLS endpoint: `GET /ws/schema/table/schools` with projection, grants and paging.
 import type { FastifyInstance } from 'fastify';
 import type { FaultInjector } from './faults.js';
-import { GRADUATED_SCHOOL_NUMBER, schoolNumbers } from './students.js';
+import { SCHOOL_TABLE_COLUMNS, type SimulatedSchool } from './school-table.js';
 import type { ColumnGrants } from './table-routes.js';
-
-export interface SimulatedSchool {
-  school_number: number;
-  name: string;
-  low_grade: number;
-  high_grade: number;
-}
-
-export const SCHOOL_TABLE_COLUMNS = ['school_number', 'name', 'low_grade', 'high_grade'] as const;
-
-const NAMES = ['North', 'South', 'East', 'West', 'Central', 'Lakeside', 'Hillcrest', 'Riverside', 'Oakwood', 'Maple'];
-
-/** The district's schools (each K-12 with pre-K, like the seeded students), then the graduates' school. */
-export function seedSchools(schools: number): SimulatedSchool[] {
-  return [
-    ...schoolNumbers(schools).map((school_number, i) => ({
-      school_number,
-      name: `${NAMES[i % NAMES.length]}${i >= NAMES.length ? ` ${Math.floor(i / NAMES.length) + 1}` : ''} School`,
-      low_grade: -2,
-      high_grade: 12,
-    })),
-    { school_number: GRADUATED_SCHOOL_NUMBER, name: 'Graduated Students', low_grade: 99, high_grade: 99 },
-  ];
-}
 
 export interface SchoolRoutesOptions {
   schools: SimulatedSchool[];

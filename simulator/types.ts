@@ -1,10 +1,10 @@
 // The simulator's public shapes: its options, fault settings, statistics and handle.
 import type { LeaveKind } from './leavers.js';
-import type { SimulatedSchool } from './schools.js';
+import type { SimulatedSchool } from './school-table.js';
 import type { SimulatedStudent } from './students.js';
 
 export type { SimulatedStudent } from './students.js';
-export type { SimulatedSchool } from './schools.js';
+export type { SimulatedSchool } from './school-table.js';
 export type { LeaveKind } from './leavers.js';
 
 type ScriptedFault = 'rate-limit' | 'error' | 'unavailable' | 'drop' | 'timeout' | 'unauthorized' | 'ok';

@@ -45,7 +45,9 @@ export async function up(db: Kysely<any>): Promise<void> {
     .createTable('run_departure_lookups')
     .addColumn('run_id', 'text', (c) => c.notNull().references('runs.id').onDelete('cascade'))
     .addColumn('dcid', 'bigint', (c) => c.notNull())
-    // Set once PowerSchool was asked about the DCID's range: found or not.
+    // Set once the DCID's range was read for records that are not enrolled (the cheap first pass).
+    .addColumn('asked_unenrolled', 'boolean', (c) => c.notNull().defaultTo(false))
+    // Set once PowerSchool answered for the DCID: found, or absent from a read of its whole range.
     .addColumn('looked_up', 'boolean', (c) => c.notNull().defaultTo(false))
     .addColumn('found', 'boolean', (c) => c.notNull().defaultTo(false))
     .addColumn('enroll_status', 'integer')

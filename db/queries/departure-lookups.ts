@@ -7,7 +7,14 @@ import type { Db } from '../connection.js';
  * in scope (neither valid nor skipped as invalid), then fills in what PowerSchool's own record of
  * that DCID says (read without the scope filter). The diff decides each departure and its reason
  * from these rows; they live here, never in Temporal history.
+ *
+ * Two passes: first the candidates' ranges are read for records that are not enrolled (graduates,
+ * transfers, inactive: most leavers, and few records of a district), then whatever is still
+ * unanswered is read in full ranges, which alone can say a record does not exist.
  */
+
+/** `unenrolled`: the first pass (not yet asked for unenrolled records); `any`: the full read. */
+export type LookupPass = 'unenrolled' | 'any';
 
 /** The school's student `st` was not received in scope by the run: neither staged nor skipped as invalid. */
 export function notReceivedInScope(runId: string): RawBuilder<boolean> {
@@ -28,13 +35,14 @@ export async function stageDepartureCandidates(db: Db, runId: string, schoolId: 
   `.execute(db);
 }
 
-/** The next candidates PowerSchool was not yet asked about, in DCID order. */
-export async function nextUnaskedCandidates(db: Db, runId: string, limit: number): Promise<string[]> {
+/** The next candidates the pass has not asked PowerSchool about, in DCID order. */
+export async function nextUnaskedCandidates(db: Db, runId: string, pass: LookupPass, limit: number): Promise<string[]> {
   const rows = await db
     .selectFrom('run_departure_lookups')
     .select(sql<string>`dcid::text`.as('dcid'))
     .where('run_id', '=', runId)
     .where('looked_up', '=', false)
+    .where('asked_unenrolled', '=', pass === 'any')
     // The bigint column, not the text alias: numeric order.
     .orderBy('run_departure_lookups.dcid')
     .limit(limit)
@@ -64,7 +72,7 @@ export async function recordEnrolments(db: Db, runId: string, answers: Enrolment
   if (answers.length === 0) return;
   await sql`
     update run_departure_lookups l set
-      found = true, enroll_status = u.enroll_status, school_number = u.school_number, grade_level = u.grade_level
+      looked_up = true, found = true, enroll_status = u.enroll_status, school_number = u.school_number, grade_level = u.grade_level
     from unnest(
       ${answers.map((a) => a.dcid)}::bigint[],
       ${answers.map((a) => a.enrollStatus)}::int[],
@@ -74,10 +82,18 @@ export async function recordEnrolments(db: Db, runId: string, answers: Enrolment
   `.execute(db);
 }
 
-/** The range was read to its end: every candidate in it has its answer (found or not). */
-export async function markRangeAsked(db: Db, runId: string, range: { from: string; to: string }): Promise<void> {
+/**
+ * The pass read the range to its end. After the full read every candidate in it has its answer
+ * (found, or no such record); after the first pass the rest go on to the full read.
+ */
+export async function markRangeAsked(
+  db: Db,
+  runId: string,
+  range: { from: string; to: string },
+  pass: LookupPass,
+): Promise<void> {
   await sql`
-    update run_departure_lookups set looked_up = true
+    update run_departure_lookups set ${pass === 'any' ? sql`looked_up = true` : sql`asked_unenrolled = true`}
     where run_id = ${runId} and dcid between ${range.from}::bigint and ${range.to}::bigint
   `.execute(db);
 }

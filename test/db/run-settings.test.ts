@@ -75,6 +75,15 @@ describe('parseRunSettings', () => {
     expect(parseRunSettings(stored(off))?.matching).toEqual({ enabled: false });
   });
 
+  it('reads a snapshot taken before districts as every school, grade level off', () => {
+    const { schools: _schools, ...v1 } = stored(snapshotSettings(integration, true)) as Record<string, unknown>;
+    const mapping = { powerschoolId: 'DCID', dateOfBirth: true, gender: true };
+    expect(parseRunSettings({ ...v1, mapping })).toMatchObject({
+      schools: [],
+      mapping: { ...mapping, gradeLevel: false },
+    });
+  });
+
   it('answers null for no snapshot and for a value that is not one, instead of passing it on', () => {
     const snapshot = stored(snapshotSettings(integration, false)) as Record<string, unknown>;
     expect(parseRunSettings(null)).toBeNull();

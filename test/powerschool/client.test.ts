@@ -81,6 +81,7 @@ describe('PowerSchoolClient against the simulator', () => {
         dateOfBirth: source.dob,
         gender: source.gender,
         gradeLevel: source.grade_level,
+        schoolNumber: source.schoolid,
       });
     }
   });

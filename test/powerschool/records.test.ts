@@ -34,6 +34,7 @@ describe('normaliseStudent', () => {
         dateOfBirth: '2008-05-01',
         gender: 'F',
         gradeLevel: 11,
+        schoolNumber: 100,
       },
       issues: [],
     });

@@ -26,5 +26,10 @@ describe('scope filters', () => {
     expect(dcidRangeQuery('100', '250', null)).toBe('dcid=ge=100;dcid=le=250');
     expect(dcidRangeQuery('100', '250', '180')).toBe('dcid=ge=100;dcid=le=250;dcid=gt=180');
     expect(() => dcidRangeQuery('100;enroll_status==0', '250', null)).toThrow(RangeError);
+    // No "not equal" in the query language: records that are not enrolled are two filters.
+    expect(dcidRangeQuery('100', '250', null, 'status-above-0')).toBe('dcid=ge=100;dcid=le=250;enroll_status=gt=0');
+    expect(dcidRangeQuery('100', '250', '180', 'status-below-0')).toBe(
+      'dcid=ge=100;dcid=le=250;enroll_status=lt=0;dcid=gt=180',
+    );
   });
 });
