@@ -34,7 +34,7 @@ export function existingAccountsFile(
     const plain = name.normalize('NFKD').replace(/\p{M}/gu, '');
     return random() < 0.3 ? plain.toUpperCase() : plain;
   };
-  const named = students.filter((s) => s.first_name.trim() && s.last_name.trim());
+  const named = students.filter(wellFormed);
   const covered = new Set<number>();
   for (const s of named) {
     if (random() >= share) continue;
@@ -43,11 +43,12 @@ export function existingAccountsFile(
       externalId: `cialfo-${10_000 + accounts.length}`,
       firstName: typed(s.first_name),
       lastName: typed(s.last_name),
-      dateOfBirth: random() < 0.1 ? null : s.dob,
+      dateOfBirth: random() < 0.1 || !s.dob ? null : s.dob,
       graduationYear: s.sched_yearofgraduation,
     });
   }
-  const twin = named.find((s) => s.dob && !covered.has(s.dcid));
+  // From the middle of the list: the demo renames the first students and moves the last one out.
+  const twin = named.slice(Math.floor(named.length / 2)).find((s) => s.dob && !covered.has(s.dcid));
   if (twin) {
     for (const suffix of ['a', 'b']) {
       accounts.push({
@@ -69,4 +70,19 @@ export function existingAccountsFile(
     });
   }
   return accounts;
+}
+
+/** Only records a school's own system would hold: the simulator also seeds broken ones on purpose. */
+function wellFormed(s: SimulatedStudent): boolean {
+  const name = (n: string) => n.trim() !== '' && [...n.trim()].length <= 50 && !/\p{Cc}/u.test(n);
+  const realDate = (d: string) =>
+    /^\d{4}-\d{2}-\d{2}$/.test(d) && new Date(`${d}T00:00:00Z`).toISOString().startsWith(d);
+  const date = s.dob === null || s.dob === '' || (typeof s.dob === 'string' && realDate(s.dob));
+  return (
+    name(String(s.first_name)) &&
+    name(String(s.last_name)) &&
+    date &&
+    Number.isInteger(s.sched_yearofgraduation) &&
+    s.sched_yearofgraduation >= 1900
+  );
 }
