@@ -75,6 +75,8 @@ describe('sync pipeline: bad data, faults and notifications', () => {
         unchanged: 0,
         invalid: skipped.size,
         missing: 0,
+        linked: 0,
+        needsReview: 0,
       });
       const good = inScope
         .filter((s) => !skipped.has(String(s.dcid)))
@@ -109,6 +111,8 @@ describe('sync pipeline: bad data, faults and notifications', () => {
         unchanged: 0,
         invalid: 0,
         missing: 0,
+        linked: 0,
+        needsReview: 0,
       });
       expect(comparable(await studentsOf(db, schoolId))).toEqual(inScope.map((s) => expectedStudent(s, mapping)));
       const run = await runRow(db, result.workflowId);
