@@ -30,7 +30,8 @@ export interface RunEmailInput {
     | 'count_missing'
     | 'error_code'
     | 'error_message'
-  >;
+  > &
+    Partial<Pick<Run, 'count_linked' | 'count_needs_review'>>;
   issues: IssueSummary[];
   runUrl: string;
 }
@@ -130,6 +131,11 @@ export function composeRunEmail({ run, issues, runUrl }: RunEmailInput): Compose
           ['Skipped as invalid', run.count_invalid],
           ['No longer in PowerSchool (kept)', run.count_missing],
         ];
+
+  // Only for schools that imported existing accounts: others never see the rows.
+  if (run.count_linked)
+    countRows.push([run.test_run ? 'Would link existing accounts' : 'Linked existing accounts', run.count_linked]);
+  if (run.count_needs_review) countRows.push(['Waiting for a match review', run.count_needs_review]);
 
   const lines: string[] = [`School: ${run.school_id}`, `Mode: ${mode}`, `Status: ${run.status}`, `Run: ${run.id}`, ''];
   if (run.status === 'failed') {

@@ -8,6 +8,7 @@ import {
   startEmbeddedPostgres,
   type EmbeddedPostgres,
 } from './lib/embedded-postgres.js';
+import { importExistingAccounts, resolveOneReview, showLinks } from './lib/demo-matching.js';
 import { PROJECT_ROOT } from './lib/go-build.js';
 import { districtStory } from './lib/demo-district.js';
 import { startStack, type Stack } from './lib/stack.js';
@@ -72,7 +73,7 @@ async function runAndWatch(stack: Stack, testRun: boolean): Promise<Run> {
       if (run.error) say(`  error: ${run.error.code}: ${run.error.message}`);
       const c = run.counts;
       say(
-        `  fetched ${c.fetched} · ${testRun ? 'would create' : 'created'} ${c.created} · ${testRun ? 'would update' : 'updated'} ${c.updated} · unchanged ${c.unchanged} · invalid ${c.invalid} · missing ${c.missing}`,
+        `  fetched ${c.fetched} · ${testRun ? 'would create' : 'created'} ${c.created} · ${testRun ? 'would update' : 'updated'} ${c.updated} · unchanged ${c.unchanged} · invalid ${c.invalid} · missing ${c.missing} · ${testRun ? 'would link' : 'linked'} ${c.linked} · needs review ${c.needsReview}`,
       );
       if (run.status !== 'succeeded') throw new Error(`run ${run.id} ended ${run.status}`);
       return await notificationSettled(stack, run);
@@ -182,11 +183,16 @@ async function main() {
       `/v1/schools/${SCHOOL}/integration/test-connection`,
     );
     say(`  test-connection: ok, ${probe.studentsInScope} students in scope`);
+    await importExistingAccounts(stack, SCHOOL);
 
     step('2. Trigger a test run: a preview of what a commit would do');
     const preview = await runAndWatch(stack, true);
     say('  sample of the preview:');
     await sampleChanges(stack, preview, 'create', 3);
+    say(
+      `  ${preview.counts.linked} existing accounts would be linked, ${preview.counts.needsReview} records need a review:`,
+    );
+    await showLinks(stack, SCHOOL, preview.id, 3);
     const { issues } = await stack.api<{ issues: { dcid: string; field: string; code: string; message: string }[] }>(
       'GET',
       `/v1/schools/${SCHOOL}/runs/${encodeURIComponent(preview.id)}/issues?limit=3`,
@@ -204,6 +210,7 @@ async function main() {
       schedule: { cron: '0 2 * * 0', timezone: 'Asia/Singapore' },
     });
     const commit = await runAndWatch(stack, false);
+    await resolveOneReview(stack, SCHOOL);
 
     step('4. Change PowerSchool: 3 renames, 1 new student, 1 leaving; then sync again');
     const inScope = stack.simulator.students.inScope(9, 12).filter((s) => s.first_name && s.last_name);
@@ -217,6 +224,7 @@ async function main() {
     const incremental = await runAndWatch(stack, false);
     await sampleChanges(stack, incremental, 'update', 3);
     await sampleChanges(stack, incremental, 'create', 1);
+    await showLinks(stack, SCHOOL, incremental.id, 1);
 
     const [districtCommit, rollover] = await districtStory(stack, say, step);
 

@@ -17,6 +17,7 @@ import { ColumnGrants, registerTableRoutes } from './table-routes.js';
 import type { Simulator, SimulatorOptions } from './types.js';
 
 export type * from './types.js';
+export { existingAccountsFile } from './existing-accounts.js';
 
 /**
  * Everything the client uses, as PowerSchool answers it: OAuth client credentials, metadata, the

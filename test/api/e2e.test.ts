@@ -163,6 +163,8 @@ describe('end to end through the HTTP API', () => {
         createdAt: expect.any(String),
         updatedAt: expect.any(String),
         lastSeenRunId: commit.id,
+        externalId: null,
+        status: 'active',
       });
     }
 

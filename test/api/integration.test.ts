@@ -43,6 +43,7 @@ describe('PUT /integration', () => {
       notifications: { enabled: false, recipients: [] },
       grades: { from: 9, to: 12 },
       mapping: { powerschoolId: 'DCID', dateOfBirth: false, gender: false, gradeLevel: false },
+      matching: { enabled: true },
       schedule: {
         cron: '0 2 * * 0',
         timezone: 'UTC',

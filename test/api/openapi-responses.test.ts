@@ -7,7 +7,7 @@ import { EXAMPLES_FILE, loadOpenApiExamples, type OpenApiExamples } from '../../
 import { OPERATION_CODES, documentedCodes, type OperationId } from '../../api/operations.js';
 import { createDb, type Db } from '../../db/connection.js';
 import { claimRunSlot } from '../../db/queries/runs.js';
-import { startSimulator, type Simulator } from '../../simulator/index.js';
+import { existingAccountsFile, startSimulator, type Simulator } from '../../simulator/index.js';
 import { PowerSchoolError } from '../../powerschool/client.js';
 import { createWorker, type SyncWorker } from '../../worker/create-worker.js';
 import { uniqueSchoolId, workflowBundle } from '../helpers/env.js';
@@ -97,6 +97,8 @@ async function call(
 }
 
 const INTEGRATION = '/v1/schools/{schoolId}/integration';
+const REVIEWS = '/v1/schools/{schoolId}/match-reviews';
+const NO_SUCH_STUDENT = '00000000-0000-4000-8000-000000000000';
 const RUNS = '/v1/schools/{schoolId}/runs';
 const RUN = '/v1/schools/{schoolId}/runs/{runId}';
 
@@ -185,6 +187,13 @@ describe('the served OpenAPI document against real responses', () => {
       (await call('post', '/v1/integrations/resume', {}, { payload: { schoolIds: [schoolId] } })).res.statusCode,
     ).toBe(200);
 
+    // Existing accounts: some link, one pair of twins makes a review.
+    const accounts = existingAccountsFile(sim.students.inScope(9, 12), { seed: 3 });
+    const imported = await call('post', '/v1/schools/{schoolId}/students/import', p, {
+      payload: { students: accounts },
+    });
+    expect(imported.body).toMatchObject({ imported: accounts.length });
+
     // A test run (changes and issues), then a commit (students).
     const preview = await call('post', RUNS, p);
     expect(preview.res.statusCode, preview.res.body).toBe(202);
@@ -205,6 +214,29 @@ describe('the served OpenAPI document against real responses', () => {
     expect((await runToEnd(schoolId, commit.body!.id)).status).toBe('succeeded');
     const students = await call('get', '/v1/schools/{schoolId}/students', p);
     expect(students.body!.students.length).toBeGreaterThan(0);
+
+    // Match reviews: list, resolve (twice: 409), reopen; unlink a linked account (twice: 409).
+    const reviews = await call('get', REVIEWS, p, { query: '?status=open' });
+    const review = reviews.body!.reviews[0];
+    expect(review.candidates.length).toBeGreaterThan(1);
+    const rp = { schoolId, reviewId: review.id };
+    const link = { action: 'link', studentId: review.candidates[0].id };
+    expect((await call('post', `${REVIEWS}/{reviewId}/resolve`, rp, { payload: link })).res.statusCode).toBe(200);
+    const again = await call('post', `${REVIEWS}/{reviewId}/resolve`, rp, { payload: { action: 'ignore' } });
+    expect(again.body!.error.code).toBe('REVIEW_RESOLVED');
+    expect((await call('post', `${REVIEWS}/{reviewId}/reopen`, rp)).res.statusCode).toBe(200);
+    const linked = (
+      await api.db
+        .selectFrom('students')
+        .select('id')
+        .where('school_id', '=', schoolId)
+        .where('linked_by_match', '=', true)
+        .executeTakeFirstOrThrow()
+    ).id;
+    const sp = { schoolId, studentId: linked };
+    expect((await call('post', '/v1/schools/{schoolId}/students/{studentId}/unlink', sp)).res.statusCode).toBe(200);
+    const notLinked = await call('post', '/v1/schools/{schoolId}/students/{studentId}/unlink', sp);
+    expect(notLinked.body!.error.code).toBe('NOT_LINKED');
     const runs = await call('get', RUNS, p, { query: '?limit=1' });
     expect(runs.body!.runs).toHaveLength(1);
     const withLastRun = await call('get', INTEGRATION, p);
@@ -237,28 +269,40 @@ describe('the served OpenAPI document against real responses', () => {
     for (const { method, path, operationId } of v1Ops()) {
       // The bulk routes name their schools in the body: a malformed one there is the bad request.
       const bulk = path.startsWith('/v1/integrations/');
-      const payloadFor = (id: string) => (bulk ? { schoolIds: [id] } : method === 'put' ? settings() : undefined);
+      const payloadFor = (id: string) =>
+        bulk
+          ? { schoolIds: [id] }
+          : method === 'put'
+            ? settings()
+            : operationId === 'importStudents'
+              ? { students: [{ externalId: 'e', firstName: 'A', lastName: 'B' }] }
+              : operationId === 'resolveMatchReview'
+                ? { action: 'create' }
+                : undefined;
+      const ids = { runId, reviewId: '999999999', studentId: NO_SUCH_STUDENT };
       const payload = payloadFor(schoolId);
       const bad = await call(
         method,
         path,
-        { schoolId: 'not a school!', runId },
+        { ...ids, schoolId: 'not a school!' },
         // A route with no school in its path or body (the held-runs list) gets a bad query instead.
         { payload: payloadFor('not a school!'), ...(!bulk && !path.includes('{') ? { query: '?limit=0' } : {}) },
       );
       expect(bad.body?.error.code, operationId).toBe('VALIDATION_FAILED');
-      const anonymous = await call(method, path, { schoolId, runId }, { auth: false, payload });
+      const anonymous = await call(method, path, { ...ids, schoolId }, { auth: false, payload });
       expect(anonymous.body?.error.code, operationId).toBe('UNAUTHORIZED');
-      const limitedAnswer = await call(method, path, { schoolId, runId }, { target: limited, auth: false, payload });
+      const limitedAnswer = await call(method, path, { ...ids, schoolId }, { target: limited, auth: false, payload });
       expect(limitedAnswer.body?.error.code, operationId).toBe('RATE_LIMITED');
-      const failing = await call(method, path, { schoolId, runId }, { target: broken, payload });
+      const failing = await call(method, path, { ...ids, schoolId }, { target: broken, payload });
       expect(failing.body?.error.code, operationId).toBe('INTERNAL');
       if (hasBody(operationId)) {
-        const large = await call(method, path, { schoolId, runId }, { payload: { padding: 'x'.repeat(70 * 1024) } });
+        // The import takes up to 1 MiB (1,000 accounts); every other body 64 KiB.
+        const size = operationId === 'importStudents' ? 1100 * 1024 : 70 * 1024;
+        const large = await call(method, path, { ...ids, schoolId }, { payload: { padding: 'x'.repeat(size) } });
         expect(large.body?.error.code, operationId).toBe('PAYLOAD_TOO_LARGE');
       }
       if ((OPERATION_CODES[operationId as OperationId] as readonly string[]).includes('NOT_FOUND')) {
-        const missing = await call(method, path, { schoolId: unknownSchool, runId });
+        const missing = await call(method, path, { ...ids, schoolId: unknownSchool }, { payload });
         expect(missing.body?.error.code, operationId).toBe('NOT_FOUND');
       }
     }

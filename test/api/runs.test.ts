@@ -78,7 +78,17 @@ describe('POST /runs', () => {
       startedAt: expect.any(String),
       finishedAt: null,
       progress: expect.objectContaining({ pagesFetched: 0, recordsFetched: 0 }),
-      counts: { fetched: 0, created: 0, updated: 0, unchanged: 0, invalid: 0, missing: 0, departed: 0 },
+      counts: {
+        fetched: 0,
+        created: 0,
+        updated: 0,
+        unchanged: 0,
+        invalid: 0,
+        missing: 0,
+        departed: 0,
+        linked: 0,
+        needsReview: 0,
+      },
       error: null,
       notification: { status: expect.any(String), messageId: null },
       temporal: { workflowId: run.id, runId: expect.any(String), uiUrl: expect.any(String) },
@@ -478,6 +488,7 @@ describe('reading runs, changes, issues and students', () => {
       createdAt: expect.any(String),
       updatedAt: expect.any(String),
       lastSeenRunId: lastRun,
+      externalId: null,
     });
 
     await putIntegration(id, { mapping: { powerschoolId: 'STUDENT_NUMBER' } });

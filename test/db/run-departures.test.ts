@@ -70,6 +70,8 @@ describe('depart changes from the staged lookups', () => {
       schoolId,
       syncDateOfBirth: false,
       syncGender: false,
+      matching: false,
+      powerschoolIdMapping: 'DCID',
       scope: { gradeFrom: 9, gradeTo: 12, schools: [101, 205] },
       mode: 'preview',
     });

@@ -31,15 +31,22 @@ describe('npm run demo -- --once', () => {
     expect(out).toMatch(new RegExp(`port ${busy} \\(API\\) is in use; using \\d+ instead`));
     const results = [
       ...out.matchAll(
-        /fetched (\d+) · (?:would create|created) (\d+) · (?:would update|updated) (\d+) · unchanged (\d+) · invalid (\d+) · missing (\d+)/g,
+        /fetched (\d+) · (?:would create|created) (\d+) · (?:would update|updated) (\d+) · unchanged (\d+) · invalid (\d+) · missing (\d+) · (?:would link|linked) (\d+) · needs review (\d+)/g,
       ),
     ].map((m) => m.slice(1).map(Number));
     expect(results).toHaveLength(3);
     const [preview, commit, incremental] = results as [number[], number[], number[]];
     expect(preview[1]).toBeGreaterThan(0);
+    // The school's existing accounts: most are linked, one record has two candidates.
+    expect(preview[6]).toBeGreaterThan(preview[1]!);
+    expect(preview[7]).toBeGreaterThanOrEqual(1);
     expect(commit).toEqual(preview); // the commit does exactly what the test run previewed
-    // 3 renames, 1 new, 1 transferred out; the rest unchanged.
-    expect(incremental.slice(1)).toEqual([1, 3, commit[1]! - 3 - 1, commit[4], 1]);
+    // 3 renames, 1 new, 1 transferred out, the review resolved in between linked; the rest unchanged.
+    const [fetched, created, updated, unchanged, invalid, missing, linked, needsReview] = incremental;
+    expect([created, updated, missing, linked, needsReview]).toEqual([1, 3, 1, 1, commit[7]! - 1]);
+    expect(fetched).toBe(commit[0]);
+    expect(unchanged).toBe(fetched! - invalid! - created! - updated! - linked! - needsReview!);
+    expect(out).toMatch(/resolved: link to cialfo-/);
     expect(out).toMatch(/3 emails in the outbox/);
 
     // The district: one school of three synced, then its seniors graduate and depart, with the reason.

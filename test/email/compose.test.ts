@@ -95,6 +95,16 @@ describe('composeRunEmail', () => {
     expect(email.text).not.toMatch(/^Created:/m);
   });
 
+  it('counts links to existing accounts and records waiting for a review, only when there are some', () => {
+    expect(compose(run()).text).not.toMatch(/existing accounts|match review/);
+    const preview = compose(run({ test_run: true, count_linked: 900, count_needs_review: 40 })).text;
+    expect(preview).toContain('Would link existing accounts: 900');
+    expect(preview).toContain('Waiting for a match review: 40');
+    expect(compose(run({ count_linked: 900, count_needs_review: 0 })).text).toMatch(
+      /^Linked existing accounts: 900$(?![\s\S]*match review)/m,
+    );
+  });
+
   it.each<[RunRow['status'], string]>([
     ['failed', 'PowerSchool sync for s1 FAILED'],
     ['cancelled', 'PowerSchool sync for s1 was cancelled'],

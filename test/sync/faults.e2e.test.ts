@@ -76,6 +76,8 @@ describe('sync pipeline: bad data, faults and notifications', () => {
         invalid: skipped.size,
         missing: 0,
         departed: 0,
+        linked: 0,
+        needsReview: 0,
       });
       const good = inScope
         .filter((s) => !skipped.has(String(s.dcid)))
@@ -111,6 +113,8 @@ describe('sync pipeline: bad data, faults and notifications', () => {
         invalid: 0,
         missing: 0,
         departed: 0,
+        linked: 0,
+        needsReview: 0,
       });
       expect(comparable(await studentsOf(db, schoolId))).toEqual(inScope.map((s) => expectedStudent(s, mapping)));
       const run = await runRow(db, result.workflowId);

@@ -535,6 +535,42 @@ describe('match reviews: resolve, reopen, unlink', () => {
   });
 });
 
+describe('matching.enabled', () => {
+  it('off: every new record is created as before, and the imported accounts stay unlinked', async () => {
+    const sim = await emptySimulator();
+    const schoolId = uniqueSchoolId('nomatch');
+    const record = inScopeRecord(sim, { first_name: 'Mia', last_name: 'Solo', dob: dateOf(10) });
+    await setUp(sim, schoolId);
+    const body = (await ok('GET', `/v1/schools/${schoolId}/integration`)) as Json;
+    expect(body.matching).toEqual({ enabled: true });
+    await ok('PUT', `/v1/schools/${schoolId}/integration`, {
+      powerschool: { serverUrl: sim.url, clientId: sim.clientId },
+      active: true,
+      grades: { from: 9, to: 12 },
+      mapping: { dateOfBirth: true },
+      matching: { enabled: false },
+    });
+    await importAccounts(schoolId, [
+      {
+        externalId: 'solo',
+        firstName: 'mia',
+        lastName: 'SOLO',
+        dateOfBirth: dateOf(10),
+        graduationYear: record.sched_yearofgraduation,
+      },
+    ]);
+    const commit = await runToEnd(schoolId, false);
+    expect(commit.counts).toMatchObject({ created: 1, linked: 0, needsReview: 0, missing: 0 });
+    const rows = await studentRows(schoolId);
+    expect(rows.map((r) => [r.external_id, r.status, r.dcid]).sort()).toEqual(
+      [
+        [null, 'active', String(record.dcid)],
+        ['solo', 'unlinked', null],
+      ].sort(),
+    );
+  });
+});
+
 describe('POSSIBLE_DUPLICATE', () => {
   it('5. two records with the same names and date of birth → two issues, both synced', async () => {
     const sim = await emptySimulator();
