@@ -8,13 +8,23 @@ interface DistrictRun {
   status: string;
   counts: { fetched: number; created: number; updated: number; departed: number; missing: number };
   temporal: { uiUrl: string };
+  hold: {
+    reasons: { code: string; count: number; base: number; percent: number; limit: number }[];
+    expiresAt: string;
+  } | null;
 }
 
 async function commitAndWait(stack: Stack, say: (line?: string) => void): Promise<DistrictRun> {
   const started = await stack.api<DistrictRun>('POST', `/v1/schools/${SCHOOL}/runs`, { testRun: false });
+  return waitForEnd(stack, say, started.id);
+}
+
+/** Polls the run until it is no longer running: held (waiting for a person) or ended. */
+async function waitForEnd(stack: Stack, say: (line?: string) => void, runId: string): Promise<DistrictRun> {
   const deadline = Date.now() + 5 * 60_000;
   for (;;) {
-    const run = await stack.api<DistrictRun>('GET', `/v1/schools/${SCHOOL}/runs/${encodeURIComponent(started.id)}`);
+    const run = await stack.api<DistrictRun>('GET', `/v1/schools/${SCHOOL}/runs/${encodeURIComponent(runId)}`);
+    if (run.status === 'held') return run;
     if (run.status !== 'running') {
       const c = run.counts;
       say(
@@ -23,7 +33,7 @@ async function commitAndWait(stack: Stack, say: (line?: string) => void): Promis
       if (run.status !== 'succeeded') throw new Error(`run ${run.id} ended ${run.status}`);
       return run;
     }
-    if (Date.now() > deadline) throw new Error(`run ${started.id} still running after 5 minutes`);
+    if (Date.now() > deadline) throw new Error(`run ${runId} still running after 5 minutes`);
     await new Promise((r) => setTimeout(r, 250));
   }
 }
@@ -78,7 +88,17 @@ export async function districtStory(
   say(
     `  PowerSchool: ${graduated.length} seniors of the class of ${classOf} → ENROLL_STATUS 3, Graduated Students school`,
   );
-  const rollover = await commitAndWait(stack, say);
+  let rollover = await commitAndWait(stack, say);
+  if (rollover.status === 'held') {
+    // A class leaving at once is the mass change the safety hold exists for: a person decides.
+    say('  held by the safety hold, nothing written yet:');
+    for (const r of rollover.hold!.reasons)
+      say(`    ${r.code}: ${r.count} of ${r.base} active students (${r.percent}%, limit ${r.limit}%)`);
+    say(`  waiting in Temporal (SyncStatus="held") until ${rollover.hold!.expiresAt}: ${rollover.temporal.uiUrl}`);
+    say('  the school’s administrator approves it (POST …/runs/{runId}/approve):');
+    await stack.api('POST', `/v1/schools/${SCHOOL}/runs/${encodeURIComponent(rollover.id)}/approve`);
+    rollover = await waitForEnd(stack, say, rollover.id);
+  }
   const { changes } = await stack.api<{ changes: { powerschoolId: string; after: Record<string, unknown> }[] }>(
     'GET',
     `/v1/schools/${SCHOOL}/runs/${encodeURIComponent(rollover.id)}/changes?type=depart&limit=3`,

@@ -63,5 +63,8 @@ describe('npm run demo -- --once', () => {
     expect(graduated).toBeGreaterThan(0);
     expect(rollover[3]).toBe(graduated);
     expect(out).toContain('departed (graduated)');
+    // A whole class leaving is held for a person, shown with its reason and run link, then approved.
+    expect(out).toMatch(new RegExp(`TOO_MANY_DEPARTURES: ${graduated} of \\d+ active students`));
+    expect(out).toMatch(/waiting in Temporal \(SyncStatus="held"\) until \S+: http\S+/);
   }, 180_000);
 });
