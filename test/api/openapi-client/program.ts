@@ -61,7 +61,7 @@ export async function clientProgram(input: ProgramInput) {
     run = read.data;
   }
 
-  const changes: Array<{ type: 'create' | 'update' | 'link'; powerschoolId: string | null }> = [];
+  const changes: Array<{ type: 'create' | 'update' | 'depart' | 'link'; powerschoolId: string | null }> = [];
   let cursor: string | undefined;
   do {
     const page = await client.GET('/v1/schools/{schoolId}/runs/{runId}/changes', {
