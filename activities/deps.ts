@@ -17,14 +17,18 @@ export interface StudentSource {
   fetchStudentsAfter(scope: StudentScope, afterDcid: string | null, pageSize: number): Promise<unknown[]>;
 }
 
-/** `signal` aborts requests in flight when the activity is cancelled or times out. */
-export type StudentSourceFactory = (
+/**
+ * Makes the PowerSchool an activity reads. `signal` aborts requests in flight when the activity is
+ * cancelled or times out; `onRequest` is told the outcome of every request (the worker's metrics).
+ */
+export type SourceFactory<S> = (
   credentials: PowerSchoolCredentials,
   allowInsecure: boolean,
   signal?: AbortSignal,
-  /** Told the outcome of every PowerSchool request (the worker's metrics). */
   onRequest?: PowerSchoolRequestObserver,
-) => StudentSource;
+) => S;
+
+export type StudentSourceFactory = SourceFactory<StudentSource>;
 
 /** What a departure lookup needs of PowerSchool: unscoped reads of DCID ranges. */
 export interface DepartureSource {
@@ -37,12 +41,7 @@ export interface DepartureSource {
   ): Promise<{ rows: number; enrolments: Enrolment[] }>;
 }
 
-export type DepartureSourceFactory = (
-  credentials: PowerSchoolCredentials,
-  allowInsecure: boolean,
-  signal?: AbortSignal,
-  onRequest?: PowerSchoolRequestObserver,
-) => DepartureSource;
+export type DepartureSourceFactory = SourceFactory<DepartureSource>;
 
 /** pino fits. Activities log ids and counts only: never secrets, never student data. */
 

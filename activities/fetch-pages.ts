@@ -1,12 +1,11 @@
 // The planRun and fetchPage activities: PowerSchool page by page into the run's staging tables.
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { PowerSchoolClient } from '../powerschool/client.js';
 import { normalisePage } from '../powerschool/normalise-page.js';
 import { schoolPasses } from '../powerschool/scope.js';
 import { getProgressTotals, recordPlan, stagePage } from '../db/queries/staging.js';
-import type { ActivityDeps, StudentSource, StudentSourceFactory } from './deps.js';
-import { activitySignal } from './cancellation.js';
+import type { ActivityDeps, StudentSource } from './deps.js';
+import { openPowerSchool } from './powerschool-source.js';
 import { adaptFailures } from './failures.js';
 import { withHeartbeat } from './heartbeat.js';
 import { credentialsFor, loadRunContext, scopeOf, type RunContext } from './run-context.js';
@@ -17,31 +16,8 @@ import type { FetchPageInput, FetchPageResult, PlanRunResult, RunRef } from './t
  * Each page is its own activity, so a retry resumes at that page, not at page 1.
  */
 
-/**
- * The client retries once in-process (a quick second try for a blip); anything longer is left to
- * the activity's retry policy, so retries show in the Temporal UI and survive a worker restart.
- */
-const defaultFactory: StudentSourceFactory = (credentials, allowInsecure, signal, onRequest) =>
-  new PowerSchoolClient({
-    credentials,
-    allowInsecure,
-    maxAttempts: 2,
-    retryBaseDelayMs: 250,
-    maxRetryDelayMs: 5_000,
-    ...(signal ? { signal } : {}),
-    ...(onRequest ? { onRequest } : {}),
-  });
-
 async function sourceFor(deps: ActivityDeps, ctx: RunContext): Promise<StudentSource> {
-  const credentials = await credentialsFor(deps.db, deps.secretBox, ctx);
-  // The activity's cancellation (or heartbeat timeout) aborts the request in flight.
-  const metrics = deps.metrics;
-  return (deps.powerschoolClientFactory ?? defaultFactory)(
-    credentials,
-    deps.config.allowInsecurePowerSchool,
-    activitySignal(),
-    metrics ? (outcome) => metrics.powerSchoolRequest(outcome) : undefined,
-  );
+  return openPowerSchool(deps, await credentialsFor(deps.db, deps.secretBox, ctx), deps.powerschoolClientFactory);
 }
 
 export function makePlanRun(deps: ActivityDeps) {

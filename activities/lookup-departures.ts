@@ -1,5 +1,5 @@
 // The lookupDepartures activity: asks PowerSchool, without the scope filter, about the students a run did not receive.
-import { PowerSchoolClient, type EnrolmentFilter } from '../powerschool/client.js';
+import type { EnrolmentFilter } from '../powerschool/client.js';
 import { planDcidRanges, type DcidRange } from '../powerschool/dcid-ranges.js';
 import {
   countUnaskedCandidates,
@@ -9,8 +9,8 @@ import {
   stageDepartureCandidates,
   type LookupPass,
 } from '../db/queries/departure-lookups.js';
-import { activitySignal } from './cancellation.js';
-import type { ActivityDeps, DepartureSource, DepartureSourceFactory } from './deps.js';
+import type { ActivityDeps, DepartureSource } from './deps.js';
+import { openPowerSchool } from './powerschool-source.js';
 import { adaptFailures } from './failures.js';
 import { withHeartbeat } from './heartbeat.js';
 import { credentialsFor, loadRunContext } from './run-context.js';
@@ -40,17 +40,6 @@ const PASS_FILTERS: Record<LookupPass, EnrolmentFilter[]> = {
   any: ['all'],
 };
 
-const defaultFactory: DepartureSourceFactory = (credentials, allowInsecure, signal, onRequest) =>
-  new PowerSchoolClient({
-    credentials,
-    allowInsecure,
-    maxAttempts: 2,
-    retryBaseDelayMs: 250,
-    maxRetryDelayMs: 5_000,
-    ...(signal ? { signal } : {}),
-    ...(onRequest ? { onRequest } : {}),
-  });
-
 export function makeLookupDepartures(deps: ActivityDeps) {
   return async function lookupDepartures({ runId }: RunRef): Promise<LookupDeparturesResult> {
     return adaptFailures(() =>
@@ -59,12 +48,10 @@ export function makeLookupDepartures(deps: ActivityDeps) {
         await stageDepartureCandidates(deps.db, runId, ctx.run.school_id);
         if ((await countUnaskedCandidates(deps.db, runId)) === 0) return { lookedUp: 0, remaining: 0 };
 
-        const metrics = deps.metrics;
-        const source = (deps.departureSourceFactory ?? defaultFactory)(
+        const source = openPowerSchool(
+          deps,
           await credentialsFor(deps.db, deps.secretBox, ctx),
-          deps.config.allowInsecurePowerSchool,
-          activitySignal(),
-          metrics ? (outcome) => metrics.powerSchoolRequest(outcome) : undefined,
+          deps.departureSourceFactory,
         );
         const serverMax = await source.getMaxPageSize();
         const pageSize = Math.max(1, Math.min(serverMax, deps.maxPageSize ?? serverMax));

@@ -4,7 +4,7 @@ import type { Config } from '../config.js';
 import { PowerSchoolClient, PowerSchoolError, type PowerSchoolSchool } from '../powerschool/client.js';
 import { ApiError } from './errors.js';
 
-interface ProbeCredentials {
+export interface ProbeCredentials {
   serverUrl: string;
   clientId: string;
   clientSecret: string;

@@ -128,10 +128,18 @@ export async function syncStudents(input: SyncStudentsWorkflowInput): Promise<Sy
       let counts: RunCounts;
       if (state.testRun) counts = await diff.previewRun({ runId });
       else {
-        const { held, ...committed } = await diff.applyRun({
-          runId,
-          ...(input.options?.holdDayMs ? { holdDayMs: input.options.holdDayMs } : {}),
-        });
+        // From here the run's row may say `held` before this workflow hears back from applyRun.
+        hold.commitStarting();
+        let commit: Awaited<ReturnType<typeof diff.applyRun>> | undefined;
+        try {
+          commit = await diff.applyRun({
+            runId,
+            ...(input.options?.holdDayMs ? { holdDayMs: input.options.holdDayMs } : {}),
+          });
+        } finally {
+          if (!commit?.held) hold.commitNotHeld();
+        }
+        const { held, ...committed } = commit;
         counts = committed;
         if (held) {
           phase = 'held';

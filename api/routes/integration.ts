@@ -17,7 +17,7 @@ import { lastDueOf } from '../../services/schedules-due.js';
 import { describeSchedule } from '../../temporal/schedules.js';
 import type { Services } from '../services.js';
 import { notFound, validationFailed } from '../errors.js';
-import { probeFailure } from '../powerschool-probe.js';
+import { askSchoolsPowerSchool } from '../ask-powerschool.js';
 import { emptyBody, integrationBody, integrationResponse, schoolParams, testConnectionResponse } from '../schemas.js';
 import { errorResponses } from '../operations.js';
 import { integrationJson } from '../serialize.js';
@@ -213,31 +213,21 @@ export const integrationRoutes: FastifyPluginAsync<{ services: Services }> = asy
         response: { 200: testConnectionResponse, ...errorResponses('testConnection') },
       },
     },
-    async (request) => {
-      const row = await getIntegration(services.db, request.params.schoolId);
-      if (!row) throw notFound('Integration');
-      const clientSecret = services.box.open(
-        { ciphertext: row.client_secret_encrypted, keyId: row.client_secret_key_id },
-        row.school_id,
-      );
-      try {
-        const studentsInScope = await services.powerSchool.countStudentsInScope({
-          serverUrl: row.server_url,
-          clientId: row.client_id,
-          clientSecret,
-          gradeFrom: row.grade_from,
-          gradeTo: row.grade_to,
-          schools: row.powerschool_schools,
-        });
-        return { ok: true as const, studentsInScope };
-      } catch (err) {
-        const failure = probeFailure(err);
-        request.log.info(
-          { schoolId: row.school_id, code: failure.code, cause: err instanceof Error ? err.message : String(err) },
-          'test-connection failed',
-        );
-        throw failure;
-      }
-    },
+    async (request) =>
+      askSchoolsPowerSchool(
+        services,
+        request.log,
+        request.params.schoolId,
+        'test-connection',
+        async (credentials, row) => {
+          const studentsInScope = await services.powerSchool.countStudentsInScope({
+            ...credentials,
+            gradeFrom: row.grade_from,
+            gradeTo: row.grade_to,
+            schools: row.powerschool_schools,
+          });
+          return { ok: true as const, studentsInScope };
+        },
+      ),
   );
 };

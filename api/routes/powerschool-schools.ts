@@ -1,11 +1,9 @@
 // The /v1 PowerSchool schools route: the district's schools, read live, with the ones the school selected.
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { getIntegration } from '../../db/queries/integrations.js';
 import type { PowerSchoolSchool } from '../../powerschool/client.js';
-import { notFound } from '../errors.js';
+import { askSchoolsPowerSchool } from '../ask-powerschool.js';
 import { errorResponses } from '../operations.js';
-import { probeFailure } from '../powerschool-probe.js';
 import { powerschoolSchoolsResponse, schoolParams } from '../schemas.js';
 import type { Services } from '../services.js';
 
@@ -38,28 +36,15 @@ export const powerschoolSchoolRoutes: FastifyPluginAsync<{ services: Services }>
         response: { 200: powerschoolSchoolsResponse, ...errorResponses('listPowerSchoolSchools') },
       },
     },
-    async (request) => {
-      const row = await getIntegration(services.db, request.params.schoolId);
-      if (!row) throw notFound('Integration');
-      const clientSecret = services.box.open(
-        { ciphertext: row.client_secret_encrypted, keyId: row.client_secret_key_id },
-        row.school_id,
-      );
-      try {
-        const listed = await services.powerSchool.listSchools({
-          serverUrl: row.server_url,
-          clientId: row.client_id,
-          clientSecret,
-        });
-        return { schools: schoolsView(listed, row.powerschool_schools) };
-      } catch (err) {
-        const failure = probeFailure(err);
-        request.log.info(
-          { schoolId: row.school_id, code: failure.code, cause: err instanceof Error ? err.message : String(err) },
-          'reading the PowerSchool schools failed',
-        );
-        throw failure;
-      }
-    },
+    async (request) =>
+      askSchoolsPowerSchool(
+        services,
+        request.log,
+        request.params.schoolId,
+        'reading the PowerSchool schools',
+        async (credentials, row) => ({
+          schools: schoolsView(await services.powerSchool.listSchools(credentials), row.powerschool_schools),
+        }),
+      ),
   );
 };

@@ -1,7 +1,7 @@
 // A run's set-based diff against the school's students: recorded (preview) or committed.
 import { sql, type Transaction } from 'kysely';
 import { abortableTransaction, setLocalTimeouts, type Db } from '../connection.js';
-import type { Database } from '../types.js';
+import type { Database, Run } from '../types.js';
 import { RUN_COUNT_COLUMNS, runCountColumns, runCountsOf, type RunCounts } from './run-counts.js';
 import { applyDepartChanges, recordDepartChanges, type DepartureScope } from './run-departures.js';
 import {
@@ -69,24 +69,47 @@ export const DIFF_STATEMENT_TIMEOUT_MS = 10 * 60_000;
 
 type Tx = Transaction<Database>;
 
-export async function diffRun(db: Db, options: DiffOptions): Promise<RunCounts> {
+/** What a diff transaction is told: how to report progress, and when to stop. */
+export interface DiffSteps {
+  onStep?: () => void;
+  signal?: AbortSignal;
+}
+
+/**
+ * One transaction over a run's recorded diff, with the diff's own limits and the run row locked:
+ * the lock serialises two attempts of the same activity (a timed-out attempt may still run) and
+ * orders the diff against the run's end (finishRun takes the same lock). `step` reports progress
+ * between statements and stops at a cancel.
+ */
+export async function inDiffTransaction<T>(
+  db: Db,
+  runId: string,
+  o: DiffSteps,
+  body: (tx: Tx, run: LockedRun, step: () => void) => Promise<T>,
+): Promise<T> {
   const step = () => {
-    options.onStep?.();
-    options.signal?.throwIfAborted();
+    o.onStep?.();
+    o.signal?.throwIfAborted();
   };
-  return abortableTransaction(db, options.signal, async (tx) => {
+  return abortableTransaction(db, o.signal, async (tx) => {
     await setLocalTimeouts(tx, {
       statementTimeoutMs: DIFF_STATEMENT_TIMEOUT_MS,
       lockTimeoutMs: DIFF_STATEMENT_TIMEOUT_MS,
     });
-    // The row lock serialises two attempts of the same activity (a timed-out attempt may still
-    // run) and orders the diff against the run's end (finishRun takes the same lock).
     const run = await tx
       .selectFrom('runs')
       .select(['status', 'applied_at', ...RUN_COUNT_COLUMNS])
-      .where('id', '=', options.runId)
+      .where('id', '=', runId)
       .forUpdate()
       .executeTakeFirstOrThrow();
+    return body(tx, run, step);
+  });
+}
+
+type LockedRun = Pick<Run, 'status' | 'applied_at' | (typeof RUN_COUNT_COLUMNS)[number]>;
+
+export async function diffRun(db: Db, options: DiffOptions): Promise<RunCounts> {
+  return inDiffTransaction(db, options.runId, options, async (tx, run, step) => {
     // Applied, or held by an earlier attempt: its counts are recorded, nothing more to do here.
     if (run.applied_at || run.status === 'held') return runCountsOf(run);
     // A run that already ended (cancelled, failed) gets no commit: its status says nothing was written.

@@ -1,9 +1,9 @@
 // A held commit's row and changes: what counts toward the hold, holding it, and its approve or discard.
 import { sql, type Transaction } from 'kysely';
-import { abortableTransaction, setLocalTimeouts, type Db } from '../connection.js';
+import type { Db } from '../connection.js';
 import type { Database, HoldReason, Run } from '../types.js';
-import { applyRecordedChanges, DIFF_STATEMENT_TIMEOUT_MS, recordedBefore } from './run-diff.js';
-import { runCountsOf, RUN_COUNT_COLUMNS, type RunCounts } from './run-counts.js';
+import { applyRecordedChanges, inDiffTransaction, recordedBefore } from './run-diff.js';
+import { runCountsOf, type RunCounts } from './run-counts.js';
 import { RunEndedError } from './staging.js';
 
 type Tx = Transaction<Database>;
@@ -139,21 +139,7 @@ export interface ApplyHeldOptions extends RunRefInSchool {
  * rows of the run are what was shown. Idempotent: an applied run returns its counts.
  */
 export async function applyHeldChanges(db: Db, o: ApplyHeldOptions): Promise<ApplyHeldOutcome> {
-  const step = () => {
-    o.onStep?.();
-    o.signal?.throwIfAborted();
-  };
-  return abortableTransaction(db, o.signal, async (tx) => {
-    await setLocalTimeouts(tx, {
-      statementTimeoutMs: DIFF_STATEMENT_TIMEOUT_MS,
-      lockTimeoutMs: DIFF_STATEMENT_TIMEOUT_MS,
-    });
-    const run = await tx
-      .selectFrom('runs')
-      .select(['status', 'applied_at', ...RUN_COUNT_COLUMNS])
-      .where('id', '=', o.runId)
-      .forUpdate()
-      .executeTakeFirstOrThrow();
+  return inDiffTransaction(db, o.runId, o, async (tx, run, step) => {
     if (run.applied_at) return { outcome: 'applied', counts: runCountsOf(run) };
     if (run.status !== 'running') throw new RunEndedError(o.runId, run.status);
     // The students the changes touch, locked so none can change between this check and the writes.

@@ -355,6 +355,45 @@ describe('syncStudents with fake activities', () => {
       }
     });
 
+    /** An applyRun that waits for `release` before answering: the row says held, the workflow does not know yet. */
+    const slowCommit = (held: boolean) => {
+      let release: () => void = () => {};
+      const released = new Promise<void>((resolve) => (release = resolve));
+      const fake = heldFakes(60_000, {
+        applyRun: async () => {
+          await released;
+          return held
+            ? { ...COUNTS, held: { reasons: [REASON], expiresAt: new Date(Date.now() + 60_000).toISOString() } }
+            : COUNTS;
+        },
+      });
+      return { fake, release };
+    };
+
+    it('an approve that arrives while applyRun is recording the hold waits for it, then stands', async () => {
+      const { fake, release } = slowCommit(true);
+      const { result } = await run(fake.activities, {}, async (handle) => {
+        await vi.waitFor(() => expect(fake.names()).toContain('applyRun'));
+        const approve = handle.executeUpdate(DECIDE_HOLD_UPDATE, { args: [decision('approve')] });
+        release();
+        await expect(approve).resolves.toEqual({ status: 'running' });
+      });
+      expect(result).toMatchObject({ status: 'succeeded', counts: COUNTS });
+      expect(fake.names().slice(-3)).toEqual(['resumeHeldRun', 'applyHeldRun', 'finishRun']);
+    });
+
+    it('an approve that arrives while a commit turns out not held is refused RUN_NOT_HELD', async () => {
+      const { fake, release } = slowCommit(false);
+      const { result } = await run(fake.activities, {}, async (handle) => {
+        await vi.waitFor(() => expect(fake.names()).toContain('applyRun'));
+        const approve = refusal(handle.executeUpdate(DECIDE_HOLD_UPDATE, { args: [decision('approve')] }));
+        release();
+        expect(await approve).toBe('RUN_NOT_HELD');
+      });
+      expect(result).toMatchObject({ status: 'succeeded', counts: COUNTS });
+      expect(fake.names()).not.toContain('resumeHeldRun');
+    });
+
     it('expires after its hold: discarded HOLD_EXPIRED, its end email sent, SyncStatus cleared', async () => {
       const fake = heldFakes(1_500, {
         discardHeldRun: async () => ({ notify: true }),
