@@ -1,11 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Client } from '@temporalio/client';
+import { describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import type { Db } from '../../db/connection.js';
 import { listStudents } from '../../db/queries/listings.js';
-import type { Simulator } from '../../simulator/index.js';
-import { testDb } from '../helpers/db.js';
-import { testClient, uniqueSchoolId } from '../helpers/env.js';
+import { uniqueSchoolId } from '../helpers/env.js';
 import {
   comparable,
   departureReasonOf,
@@ -13,42 +10,25 @@ import {
   putIntegration,
   runRow,
   runSync,
-  startSyncWorker,
-  startTestSimulator,
   studentsOf,
-  syncTestConfig,
+  startTestSimulator,
+  useSyncStack,
 } from './harness.js';
 
 /** Commit, preview, incremental and mapping changes, on real services. */
 describe('sync pipeline: commit runs', () => {
-  const config = syncTestConfig();
-  let db: Db;
-  let client: Client;
-  let sim: Simulator;
-  let worker: Awaited<ReturnType<typeof startSyncWorker>>;
-
-  beforeAll(async () => {
-    db = testDb();
-    client = await testClient();
-    sim = await startTestSimulator({ students: 300, seed: 11 });
-    worker = await startSyncWorker(client, config, db);
-  });
-  afterAll(async () => {
-    await worker?.stop();
-    await sim?.close();
-    await db?.destroy();
-    await client?.connection.close();
-  });
+  const stack = useSyncStack({ simulator: { students: 300, seed: 11 } });
+  const { config } = stack;
 
   it.each([
     { powerschoolId: 'DCID' as const, dateOfBirth: true, gender: true },
     { powerschoolId: 'STUDENT_NUMBER' as const, dateOfBirth: false, gender: false },
   ])('1. a commit creates every in-scope student with exactly the right fields (mapping %o)', async (mapping) => {
     const schoolId = uniqueSchoolId();
-    await putIntegration(db, config, schoolId, sim, { grades: { from: 9, to: 12 }, mapping });
+    await putIntegration(stack.db, config, schoolId, stack.sim, { grades: { from: 9, to: 12 }, mapping });
     // A student synced earlier who is now inactive in PowerSchool: kept exactly as it was.
-    const inactive = sim.students.list().find((s) => s.enroll_status !== 0 && s.grade_level >= 9)!;
-    await db
+    const inactive = stack.sim.students.list().find((s) => s.enroll_status !== 0 && s.grade_level >= 9)!;
+    await stack.db
       .insertInto('students')
       .values({
         school_id: schoolId,
@@ -59,18 +39,22 @@ describe('sync pipeline: commit runs', () => {
         graduation_year: 2000,
       })
       .execute();
-    const before = await db.selectFrom('students').selectAll().where('school_id', '=', schoolId).executeTakeFirst();
+    const before = await stack.db
+      .selectFrom('students')
+      .selectAll()
+      .where('school_id', '=', schoolId)
+      .executeTakeFirst();
 
-    const result = await runSync(client, worker.taskQueue, { schoolId, trigger: 'manual' });
+    const result = await runSync(stack.client, stack.worker.taskQueue, { schoolId, trigger: 'manual' });
 
-    const inScope = sim.students.inScope(9, 12);
+    const inScope = stack.sim.students.inScope(9, 12);
     expect(inScope.length).toBeGreaterThan(20);
     expect(result).toMatchObject({
       status: 'succeeded',
       testRun: false,
       counts: { fetched: inScope.length, created: inScope.length, updated: 0, unchanged: 0, invalid: 0, missing: 1 },
     });
-    const rows = await studentsOf(db, schoolId);
+    const rows = await studentsOf(stack.db, schoolId);
     const expected = inScope.map((s) => expectedStudent(s, mapping));
     const stored = comparable(rows).filter((r) => r.dcid !== String(inactive.dcid));
     expect(stored).toEqual(expected);
@@ -84,14 +68,14 @@ describe('sync pipeline: commit runs', () => {
       updated_at: expect.any(Date),
     });
     const outOfScope = new Set(
-      sim.students
+      stack.sim.students
         .list()
         .filter((s) => s.enroll_status !== 0 || s.grade_level < 9 || s.grade_level > 12)
         .map((s) => String(s.dcid)),
     );
     expect(stored.filter((r) => outOfScope.has(r.dcid))).toEqual([]);
 
-    const run = await runRow(db, result.workflowId);
+    const run = await runRow(stack.db, result.workflowId);
     expect(run).toMatchObject({
       status: 'succeeded',
       school_id: schoolId,
@@ -106,10 +90,10 @@ describe('sync pipeline: commit runs', () => {
     });
     expect(run.finished_at).not.toBeNull();
     expect(run.settings).toMatchObject({ mapping, grades: { from: 9, to: 12 }, testRun: false });
-    expect(JSON.stringify(run.settings)).not.toContain(sim.clientSecret);
-    const staged = await db.selectFrom('staged_students').select('dcid').where('run_id', '=', run.id).execute();
+    expect(JSON.stringify(run.settings)).not.toContain(stack.sim.clientSecret);
+    const staged = await stack.db.selectFrom('staged_students').select('dcid').where('run_id', '=', run.id).execute();
     expect(staged).toEqual([]);
-    const changes = await db.selectFrom('run_changes').selectAll().where('run_id', '=', run.id).execute();
+    const changes = await stack.db.selectFrom('run_changes').selectAll().where('run_id', '=', run.id).execute();
     expect(changes).toHaveLength(inScope.length + 1); // and the inactive one's depart
     const oneChange = changes.find((c) => c.dcid === String(inScope[0]!.dcid))!;
     expect(oneChange.before).toBeNull();
@@ -131,8 +115,12 @@ describe('sync pipeline: commit runs', () => {
     try {
       const schoolId = uniqueSchoolId();
       const mapping = { powerschoolId: 'DCID' as const, dateOfBirth: true, gender: false };
-      await putIntegration(db, config, schoolId, own, { mapping, testRun: true });
-      const first = await runSync(client, worker.taskQueue, { schoolId, trigger: 'manual', testRun: false });
+      await putIntegration(stack.db, config, schoolId, own, { mapping, testRun: true });
+      const first = await runSync(stack.client, stack.worker.taskQueue, {
+        schoolId,
+        trigger: 'manual',
+        testRun: false,
+      });
       expect(first.counts?.created).toBe(own.students.inScope(9, 12).length);
 
       const [a, b, c] = own.students.inScope(9, 12);
@@ -141,25 +129,29 @@ describe('sync pipeline: commit runs', () => {
       own.students.update(c!.dcid, { gender: 'F' === c!.gender ? 'M' : 'F' }); // not synced: no change
       own.students.add({ grade_level: 10, enroll_status: 0 });
       own.students.add({ grade_level: 12, enroll_status: 0 });
-      const snapshot = await studentsOf(db, schoolId);
+      const snapshot = await studentsOf(stack.db, schoolId);
 
       // No testRun in the input: the integration's setting (test run) applies.
-      const preview = await runSync(client, worker.taskQueue, { schoolId, trigger: 'manual' });
+      const preview = await runSync(stack.client, stack.worker.taskQueue, { schoolId, trigger: 'manual' });
       expect(preview).toMatchObject({ status: 'succeeded', testRun: true });
       expect(preview.counts).toMatchObject({ created: 2, updated: 2, missing: 0, invalid: 0 });
-      expect(await studentsOf(db, schoolId)).toEqual(snapshot);
-      const previewRun = await runRow(db, preview.workflowId);
+      expect(await studentsOf(stack.db, schoolId)).toEqual(snapshot);
+      const previewRun = await runRow(stack.db, preview.workflowId);
       expect(previewRun).toMatchObject({ test_run: true, status: 'succeeded', count_created: 2, count_updated: 2 });
-      const previewed = await changesOf(db, preview.workflowId);
+      const previewed = await changesOf(stack.db, preview.workflowId);
       expect(previewed.map((ch) => ch.type).sort()).toEqual(['create', 'create', 'update', 'update']);
       const renamed = previewed.find((ch) => ch.dcid === String(a!.dcid))!;
       expect(renamed.before).toMatchObject({ lastName: a!.last_name });
       expect(renamed.after).toMatchObject({ lastName: 'Renamed-Ä' });
 
-      const commit = await runSync(client, worker.taskQueue, { schoolId, trigger: 'manual', testRun: false });
+      const commit = await runSync(stack.client, stack.worker.taskQueue, {
+        schoolId,
+        trigger: 'manual',
+        testRun: false,
+      });
       expect(commit.counts).toEqual(preview.counts);
-      expect(await changesOf(db, commit.workflowId)).toEqual(previewed);
-      const after = comparable(await studentsOf(db, schoolId));
+      expect(await changesOf(stack.db, commit.workflowId)).toEqual(previewed);
+      const after = comparable(await studentsOf(stack.db, schoolId));
       expect(after).toEqual(own.students.inScope(9, 12).map((s) => expectedStudent(s, mapping)));
     } finally {
       await own.close();
@@ -171,12 +163,12 @@ describe('sync pipeline: commit runs', () => {
     try {
       const schoolId = uniqueSchoolId();
       const mapping = { powerschoolId: 'DCID' as const, dateOfBirth: false, gender: true };
-      await putIntegration(db, config, schoolId, own, { mapping });
-      const first = await runSync(client, worker.taskQueue, { schoolId, trigger: 'schedule' });
+      await putIntegration(stack.db, config, schoolId, own, { mapping });
+      const first = await runSync(stack.client, stack.worker.taskQueue, { schoolId, trigger: 'schedule' });
       const n = own.students.inScope(9, 12).length;
       expect(first.counts).toMatchObject({ created: n, updated: 0, unchanged: 0 });
-      const before = new Map((await studentsOf(db, schoolId)).map((r) => [r.dcid, r]));
-      const xminBefore = await rowVersions(db, schoolId);
+      const before = new Map((await studentsOf(stack.db, schoolId)).map((r) => [r.dcid, r]));
+      const xminBefore = await rowVersions(stack.db, schoolId);
 
       const inScope = own.students.inScope(9, 12);
       const renamed = inScope.slice(0, 5);
@@ -185,7 +177,7 @@ describe('sync pipeline: commit runs', () => {
       removed.forEach((s) => own.students.remove(s.dcid));
       const added = [9, 10, 11].map((g) => own.students.add({ grade_level: g, enroll_status: 0 }));
 
-      const second = await runSync(client, worker.taskQueue, { schoolId, trigger: 'schedule' });
+      const second = await runSync(stack.client, stack.worker.taskQueue, { schoolId, trigger: 'schedule' });
       expect(second.counts).toEqual({
         fetched: n + 3 - 2,
         created: 3,
@@ -197,7 +189,7 @@ describe('sync pipeline: commit runs', () => {
         linked: 0,
         needsReview: 0,
       });
-      const rows = await studentsOf(db, schoolId);
+      const rows = await studentsOf(stack.db, schoolId);
       expect(rows).toHaveLength(n + 3); // the removed two are kept, as departed
       const touched = rows.filter((r) => {
         const old = before.get(r.dcid);
@@ -217,11 +209,11 @@ describe('sync pipeline: commit runs', () => {
         });
       }
       // Rows PostgreSQL wrote (their row version moved): exactly the renamed and the added.
-      const xminAfter = await rowVersions(db, schoolId);
+      const xminAfter = await rowVersions(stack.db, schoolId);
       const written = [...xminAfter].filter(([dcid, xmin]) => xminBefore.get(dcid) !== xmin).map(([dcid]) => dcid);
       expect(written.sort()).toEqual([...renamed, ...added, ...removed].map((s) => String(s.dcid)).sort());
       // lastSeenRunId as the API reads it: the second run for everyone it saw, the first for those gone.
-      const listed = (await listStudents(db, schoolId, { limit: 10_000 })).items;
+      const listed = (await listStudents(stack.db, schoolId, { limit: 10_000 })).items;
       expect(listed).toHaveLength(n + 3);
       for (const r of listed) {
         const gone = removed.some((s) => String(s.dcid) === r.dcid);
@@ -230,7 +222,7 @@ describe('sync pipeline: commit runs', () => {
       expect(comparable(rows.filter((r) => !removed.some((s) => String(s.dcid) === r.dcid)))).toEqual(
         own.students.inScope(9, 12).map((s) => expectedStudent(s, mapping)),
       );
-      expect(await changesOf(db, second.workflowId)).toHaveLength(10);
+      expect(await changesOf(stack.db, second.workflowId)).toHaveLength(10);
     } finally {
       await own.close();
     }
@@ -241,26 +233,26 @@ describe('sync pipeline: commit runs', () => {
     try {
       const schoolId = uniqueSchoolId();
       const n = own.students.inScope(9, 12).length;
-      await putIntegration(db, config, schoolId, own, { mapping: { powerschoolId: 'DCID' } });
-      const first = await runSync(client, worker.taskQueue, { schoolId, trigger: 'manual' });
+      await putIntegration(stack.db, config, schoolId, own, { mapping: { powerschoolId: 'DCID' } });
+      const first = await runSync(stack.client, stack.worker.taskQueue, { schoolId, trigger: 'manual' });
       expect(first.counts).toMatchObject({ created: n });
-      const stored = await studentsOf(db, schoolId);
+      const stored = await studentsOf(stack.db, schoolId);
 
-      await putIntegration(db, config, schoolId, own, { mapping: { powerschoolId: 'STUDENT_NUMBER' } });
-      const second = await runSync(client, worker.taskQueue, { schoolId, trigger: 'manual' });
+      await putIntegration(stack.db, config, schoolId, own, { mapping: { powerschoolId: 'STUDENT_NUMBER' } });
+      const second = await runSync(stack.client, stack.worker.taskQueue, { schoolId, trigger: 'manual' });
       expect(second.counts).toMatchObject({ created: 0, updated: 0, unchanged: n, missing: 0 });
 
       // The school renumbers a student while STUDENT_NUMBER is the displayed id: still one student.
       const renumbered = own.students.inScope(9, 12)[3]!;
       own.students.update(renumbered.dcid, { student_number: '987654' });
-      const third = await runSync(client, worker.taskQueue, { schoolId, trigger: 'manual' });
+      const third = await runSync(stack.client, stack.worker.taskQueue, { schoolId, trigger: 'manual' });
       expect(third.counts).toMatchObject({ created: 0, updated: 1, unchanged: n - 1, missing: 0 });
 
-      await putIntegration(db, config, schoolId, own, { mapping: { powerschoolId: 'DCID' } });
-      const fourth = await runSync(client, worker.taskQueue, { schoolId, trigger: 'manual' });
+      await putIntegration(stack.db, config, schoolId, own, { mapping: { powerschoolId: 'DCID' } });
+      const fourth = await runSync(stack.client, stack.worker.taskQueue, { schoolId, trigger: 'manual' });
       expect(fourth.counts).toMatchObject({ created: 0, updated: 0, unchanged: n, missing: 0 });
 
-      const rows = await studentsOf(db, schoolId);
+      const rows = await studentsOf(stack.db, schoolId);
       expect(rows).toHaveLength(n);
       expect(new Set(rows.map((r) => r.dcid)).size).toBe(n);
       expect(rows.map((r) => r.id)).toEqual(stored.map((r) => r.id));

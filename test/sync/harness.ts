@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll } from 'vitest';
 import type { Client, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import type { NotNull } from 'kysely';
 import { pino } from 'pino';
@@ -10,7 +11,8 @@ import { startSimulator, type SimulatedStudent, type Simulator, type SimulatorOp
 import { SecretBox } from '../../secrets/secret-box.js';
 import { SYNC_WORKFLOW_TYPE, type SyncStudentsResult, type SyncStudentsWorkflowInput } from '../../workflows/types.js';
 import { createWorker, type SyncWorker, type WorkerDeps } from '../../worker/create-worker.js';
-import { testEnv, uniqueTaskQueue, workflowBundle } from '../helpers/env.js';
+import { testDb } from '../helpers/db.js';
+import { testClient, testEnv, uniqueTaskQueue, workflowBundle } from '../helpers/env.js';
 
 /** Shared set-up for the sync pipeline's end-to-end tests: config, integrations, workers, runs. */
 
@@ -202,4 +204,34 @@ export function departureReasonOf(enrollStatus: number): string {
   if (enrollStatus === 3) return 'graduated';
   if (enrollStatus === 2) return 'transferred';
   return enrollStatus !== 0 ? 'inactive' : 'out_of_scope';
+}
+
+export interface SyncStack {
+  config: Config;
+  db: Db;
+  client: Client;
+  sim: Simulator;
+  worker: Awaited<ReturnType<typeof startSyncWorker>>;
+}
+
+/**
+ * The stack a sync test file shares: the test database, a Temporal client, a simulator and a worker
+ * on a task queue of its own, started before the file's tests and stopped after them. Its fields
+ * are set in beforeAll, so read them inside tests.
+ */
+export function useSyncStack(options: { simulator: SimulatorOptions; db?: Parameters<typeof testDb>[0] }): SyncStack {
+  const stack = { config: syncTestConfig() } as SyncStack;
+  beforeAll(async () => {
+    stack.db = testDb(options.db);
+    stack.client = await testClient();
+    stack.sim = await startTestSimulator(options.simulator);
+    stack.worker = await startSyncWorker(stack.client, stack.config, stack.db);
+  });
+  afterAll(async () => {
+    await stack.worker?.stop();
+    await stack.sim?.close();
+    await stack.db?.destroy();
+    await stack.client?.connection.close();
+  });
+  return stack;
 }

@@ -1,12 +1,8 @@
-import type { Client } from '@temporalio/client';
 import { sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Db } from '../../db/connection.js';
+import { describe, expect, it } from 'vitest';
 import { importAccounts, type ImportedAccount } from '../../db/queries/imported-accounts.js';
-import type { Simulator } from '../../simulator/index.js';
-import { testDb } from '../helpers/db.js';
-import { testClient, uniqueSchoolId } from '../helpers/env.js';
-import { putIntegration, runRow, runSync, startSyncWorker, startTestSimulator, syncTestConfig } from './harness.js';
+import { uniqueSchoolId } from '../helpers/env.js';
+import { putIntegration, runRow, runSync, useSyncStack } from './harness.js';
 
 /**
  * Done-when 6 of matching: 20,000 imported accounts matched against a 20,000-student school add at
@@ -19,28 +15,12 @@ import { putIntegration, runRow, runSync, startSyncWorker, startTestSimulator, s
 const STUDENTS = Number(process.env.MATCHING_SCALE_STUDENTS ?? 20_000);
 
 describe('matching at scale', () => {
-  const config = syncTestConfig();
-  let db: Db;
-  let client: Client;
-  let sim: Simulator;
-  let worker: Awaited<ReturnType<typeof startSyncWorker>>;
-
-  beforeAll(async () => {
-    db = testDb();
-    client = await testClient();
-    sim = await startTestSimulator({ students: Math.ceil(STUDENTS * 1.2), seed: 5, maxPageSize: 1000 });
-    worker = await startSyncWorker(client, config, db);
-  });
-  afterAll(async () => {
-    await worker?.stop();
-    await sim?.close();
-    await db?.destroy();
-    await client?.connection.close();
-  });
+  const stack = useSyncStack({ simulator: { students: Math.ceil(STUDENTS * 1.2), seed: 5, maxPageSize: 1000 } });
+  const { config } = stack;
 
   /** An account for each of the first STUDENTS in-scope records, spelled as a Cialfo account might spell it. */
   function accountsFor(): ImportedAccount[] {
-    return sim.students
+    return stack.sim.students
       .inScope(-2, 12)
       .slice(0, STUDENTS)
       .map((s) => ({
@@ -54,16 +34,20 @@ describe('matching at scale', () => {
 
   async function commit(withAccounts: boolean) {
     const schoolId = uniqueSchoolId(withAccounts ? 'scale-match' : 'scale-plain');
-    await putIntegration(db, config, schoolId, sim, { grades: { from: -2, to: 12 }, mapping: { dateOfBirth: true } });
+    await putIntegration(stack.db, config, schoolId, stack.sim, {
+      grades: { from: -2, to: 12 },
+      mapping: { dateOfBirth: true },
+    });
     if (withAccounts) {
       const accounts = accountsFor();
-      for (let i = 0; i < accounts.length; i += 1000) await importAccounts(db, schoolId, accounts.slice(i, i + 1000));
+      for (let i = 0; i < accounts.length; i += 1000)
+        await importAccounts(stack.db, schoolId, accounts.slice(i, i + 1000));
     }
     // Accounts are imported days before a commit, and autovacuum has long processed them by then:
     // done here up front, for both schools alike, so it does not compete with the commit measured.
-    await sql`vacuum analyze students`.execute(db);
-    const result = await runSync(client, worker.taskQueue, { schoolId, trigger: 'manual' });
-    const run = await runRow(db, result.workflowId);
+    await sql`vacuum analyze students`.execute(stack.db);
+    const result = await runSync(stack.client, stack.worker.taskQueue, { schoolId, trigger: 'manual' });
+    const run = await runRow(stack.db, result.workflowId);
     return {
       counts: result.counts!,
       // applied_at is the diff transaction's now(): its start. finishRun follows the diff at once.
@@ -75,7 +59,7 @@ describe('matching at scale', () => {
   it(
     '6. 20,000 accounts against 20,000 students: the commit takes at most 30% longer than without them',
     async () => {
-      const inScope = sim.students.inScope(-2, 12).length;
+      const inScope = stack.sim.students.inScope(-2, 12).length;
       expect(inScope).toBeGreaterThanOrEqual(STUDENTS);
       expect(inScope).toBeLessThan(STUDENTS * 1.1);
       const plain = [];

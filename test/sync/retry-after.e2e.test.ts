@@ -1,47 +1,27 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Client } from '@temporalio/client';
-import type { Db } from '../../db/connection.js';
-import type { Simulator } from '../../simulator/index.js';
-import { testDb } from '../helpers/db.js';
-import { testClient, uniqueSchoolId } from '../helpers/env.js';
-import { putIntegration, runSync, startSyncWorker, startTestSimulator, syncTestConfig } from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { uniqueSchoolId } from '../helpers/env.js';
+import { putIntegration, runSync, useSyncStack } from './harness.js';
 
 /**
  * A server's Retry-After longer than the client's in-process wait (5 s in the activities) is
  * honoured by Temporal's retry (the activity's nextRetryDelay): no request goes out before it.
  */
 describe('sync pipeline: Retry-After beyond the in-process wait', () => {
-  const config = syncTestConfig();
-  let db: Db;
-  let client: Client;
-  let worker: Awaited<ReturnType<typeof startSyncWorker>>;
-  let sim: Simulator;
-
-  beforeAll(async () => {
-    db = testDb();
-    client = await testClient();
-    sim = await startTestSimulator({ students: 40, seed: 77 });
-    worker = await startSyncWorker(client, config, db);
-  });
-  afterAll(async () => {
-    await worker?.stop();
-    await sim?.close();
-    await db?.destroy();
-    await client?.connection.close();
-  });
+  const stack = useSyncStack({ simulator: { students: 40, seed: 77 } });
+  const { config } = stack;
 
   it('a 429 and a 503 asking for 6 s: the next request waits the full 6 s each time, and the run succeeds', async () => {
     const retryAfterSeconds = 6;
     const schoolId = uniqueSchoolId();
-    await putIntegration(db, config, schoolId, sim);
-    sim.setFaults({ next: ['rate-limit', 'unavailable'], retryAfterSeconds });
+    await putIntegration(stack.db, config, schoolId, stack.sim);
+    stack.sim.setFaults({ next: ['rate-limit', 'unavailable'], retryAfterSeconds });
     const startedAt = Date.now();
 
-    const result = await runSync(client, worker.taskQueue, { schoolId, trigger: 'manual' });
+    const result = await runSync(stack.client, stack.worker.taskQueue, { schoolId, trigger: 'manual' });
     expect(result.status).toBe('succeeded');
-    expect(result.counts?.created).toBe(sim.students.inScope(9, 12).length);
+    expect(result.counts?.created).toBe(stack.sim.students.inScope(9, 12).length);
 
-    const data = sim.requestLog().filter((r) => r.path.startsWith('/ws/') && r.receivedAt >= startedAt);
+    const data = stack.sim.requestLog().filter((r) => r.path.startsWith('/ws/') && r.receivedAt >= startedAt);
     const refusals = data.filter((r) => r.status === 429 || r.status === 503);
     expect(refusals.map((r) => r.status)).toEqual([429, 503]);
     for (const refusal of refusals) {

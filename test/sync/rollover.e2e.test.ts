@@ -1,10 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Client } from '@temporalio/client';
-import type { Db } from '../../db/connection.js';
-import type { LeaveKind, Simulator } from '../../simulator/index.js';
-import { testDb } from '../helpers/db.js';
-import { testClient, uniqueSchoolId } from '../helpers/env.js';
-import { putIntegration, runSync, startSyncWorker, startTestSimulator, studentsOf, syncTestConfig } from './harness.js';
+import { describe, expect, it } from 'vitest';
+import type { LeaveKind } from '../../simulator/index.js';
+import { uniqueSchoolId } from '../helpers/env.js';
+import { putIntegration, runSync, studentsOf, useSyncStack } from './harness.js';
 
 /**
  * Year-end rollover: a quarter of a 20,000-student school leaves at once (graduates, transfers,
@@ -13,25 +10,9 @@ import { putIntegration, runSync, startSyncWorker, startTestSimulator, studentsO
  * the same school's no-change re-sync.
  */
 describe('year-end rollover of 25% of a 20,000-student school', () => {
-  const config = syncTestConfig();
-  let db: Db;
-  let client: Client;
-  let sim: Simulator;
-  let worker: Awaited<ReturnType<typeof startSyncWorker>>;
-
-  beforeAll(async () => {
-    db = testDb();
-    client = await testClient();
-    // One school of the district, every grade: about 20,000 enrolled students (85% of the records).
-    sim = await startTestSimulator({ students: 23_600, schools: 1, seed: 2027, maxPageSize: 100 });
-    worker = await startSyncWorker(client, config, db);
-  });
-  afterAll(async () => {
-    await worker?.stop();
-    await sim?.close();
-    await db?.destroy();
-    await client?.connection.close();
-  });
+  // One school of the district, every grade: about 20,000 enrolled students (85% of the records).
+  const stack = useSyncStack({ simulator: { students: 23_600, schools: 1, seed: 2027, maxPageSize: 100 } });
+  const { config } = stack;
 
   it(
     '4. completes with every reason right, politely, in under 3× a no-change re-sync',
@@ -40,14 +21,14 @@ describe('year-end rollover of 25% of a 20,000-student school', () => {
       const schoolId = uniqueSchoolId();
       // A quarter of the school leaving is what the safety hold exists to stop; here it is wanted.
       const scope = { grades: { from: -2, to: 12 }, schools: [100], safety: { enabled: false } };
-      await putIntegration(db, config, schoolId, sim, scope);
-      const inScope = sim.students.inScope(-2, 12, [100]);
+      await putIntegration(stack.db, config, schoolId, stack.sim, scope);
+      const inScope = stack.sim.students.inScope(-2, 12, [100]);
       expect(inScope.length).toBeGreaterThan(19_500);
-      const first = await runSync(client, worker.taskQueue, { schoolId, trigger: 'manual' });
+      const first = await runSync(stack.client, stack.worker.taskQueue, { schoolId, trigger: 'manual' });
       expect(first.counts).toMatchObject({ created: inScope.length });
 
       const started = performance.now();
-      const resync = await runSync(client, worker.taskQueue, { schoolId, trigger: 'manual' });
+      const resync = await runSync(stack.client, stack.worker.taskQueue, { schoolId, trigger: 'manual' });
       const noChangeMs = performance.now() - started;
       expect(resync.counts).toMatchObject({ unchanged: inScope.length, updated: 0, departed: 0 });
 
@@ -68,21 +49,21 @@ describe('year-end rollover of 25% of a 20,000-student school', () => {
         .filter((_, i) => i % 4 === 0)
         .forEach((s, i) => {
           const [kind, reason] = kinds[i % kinds.length]!;
-          sim.students.leave(s.dcid, kind, 200);
+          stack.sim.students.leave(s.dcid, kind, 200);
           expected.set(String(s.dcid), reason);
         });
-      const requestsBefore = sim.stats().dataRequests;
+      const requestsBefore = stack.sim.stats().dataRequests;
 
       const rolloverStarted = performance.now();
-      const rollover = await runSync(client, worker.taskQueue, { schoolId, trigger: 'manual' });
+      const rollover = await runSync(stack.client, stack.worker.taskQueue, { schoolId, trigger: 'manual' });
       const rolloverMs = performance.now() - rolloverStarted;
-      const requests = sim.stats().dataRequests - requestsBefore;
+      const requests = stack.sim.stats().dataRequests - requestsBefore;
 
       expect(rollover.counts).toMatchObject({ departed: expected.size, updated: 0, created: 0 });
-      const rows = await studentsOf(db, schoolId);
+      const rows = await studentsOf(stack.db, schoolId);
       const actual = new Map(rows.filter((r) => r.status === 'departed').map((r) => [r.dcid, r.departure_reason]));
       expect(actual).toEqual(expected);
-      expect(sim.stats().maxConcurrent).toBe(1);
+      expect(stack.sim.stats().maxConcurrent).toBe(1);
       console.log(
         `rollover: ${expected.size} of ${inScope.length} students left; no-change re-sync ${Math.round(noChangeMs)} ms, ` +
           `rollover commit ${Math.round(rolloverMs)} ms (${(rolloverMs / noChangeMs).toFixed(2)}×), ${requests} PowerSchool data requests`,
