@@ -14,6 +14,7 @@ import {
   type MatchingOptions,
 } from './run-matching.js';
 import { RunEndedError } from './staging.js';
+import { syncedAssignments } from './synced-columns.js';
 
 /**
  * The set-based diff of a run's staged rows against the school's students, matched on DCID; new
@@ -273,14 +274,7 @@ async function applyCreates(tx: Tx, o: ApplyOptions): Promise<void> {
 async function applyUpdates(tx: Tx, o: ApplyOptions): Promise<void> {
   await sql`
     update students st set
-      student_number = s.student_number,
-      first_name = s.first_name,
-      last_name = s.last_name,
-      graduation_year = s.graduation_year,
-      ${o.syncDateOfBirth ? sql`date_of_birth = s.date_of_birth,` : sql``}
-      ${o.syncGender ? sql`gender = s.gender,` : sql``}
-      ${o.syncGradeLevel ? sql`grade_level = s.grade_level,` : sql``}
-      school_number = s.school_number,
+      ${syncedAssignments(o)}
       status = 'active',
       departed_at = null,
       departure_reason = null,

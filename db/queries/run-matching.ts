@@ -1,6 +1,7 @@
 // Matching inside a run's diff: new PowerSchool records against the school's unlinked (imported) accounts.
 import { sql, type Transaction } from 'kysely';
 import type { Database } from '../types.js';
+import { syncedAssignments } from './synced-columns.js';
 
 /**
  * Set-based, like the rest of the diff: one statement per step over the whole run. Names are
@@ -226,14 +227,7 @@ export async function applyLinks(tx: Tx, o: MatchingOptions): Promise<void> {
     sql`
       update students st set
         dcid = s.dcid,
-        student_number = s.student_number,
-        first_name = s.first_name,
-        last_name = s.last_name,
-        graduation_year = s.graduation_year,
-        ${o.syncDateOfBirth ? sql`date_of_birth = s.date_of_birth,` : sql``}
-        ${o.syncGender ? sql`gender = s.gender,` : sql``}
-        ${o.syncGradeLevel ? sql`grade_level = s.grade_level,` : sql``}
-        school_number = s.school_number,
+        ${syncedAssignments(o)}
         first_name_key = s.first_name_key,
         last_name_key = s.last_name_key,
         status = 'active',

@@ -1,9 +1,7 @@
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startSimulator, type SimulatedStudent, type Simulator } from '../../simulator/index.js';
-import { createWorker, type SyncWorker } from '../../worker/create-worker.js';
-import { uniqueSchoolId, workflowBundle } from '../helpers/env.js';
-import { startTestApi, type TestApi } from './support.js';
+import { uniqueSchoolId } from '../helpers/env.js';
+import { startApiWorker, startTestApi, type TestApi } from './support.js';
 
 /**
  * The whole loop through HTTP on real parts: the API, the sync worker, Temporal, PostgreSQL and
@@ -13,24 +11,15 @@ import { startTestApi, type TestApi } from './support.js';
 
 let api: TestApi;
 let sim: Simulator;
-let worker: SyncWorker;
-let running: Promise<void>;
+let worker: Awaited<ReturnType<typeof startApiWorker>>;
 
 beforeAll(async () => {
   sim = await startSimulator({ students: 150, seed: 21, maxPageSize: 25 });
   api = await startTestApi({ env: { ALLOW_INSECURE_POWERSCHOOL: 'true' } });
-  worker = await createWorker(api.config, {
-    db: api.db,
-    temporalClient: api.client,
-    workflowBundle: workflowBundle(),
-    logger: pino({ level: 'silent' }),
-    taskQueue: api.config.temporal.taskQueue,
-  });
-  running = worker.run();
+  worker = await startApiWorker(api);
 });
 afterAll(async () => {
-  worker?.shutdown();
-  await running;
+  await worker?.stop();
   await api?.close();
   await sim?.close();
 });

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import type { LightMyRequestResponse } from 'fastify';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { EXAMPLES_FILE, loadOpenApiExamples, type OpenApiExamples } from '../../api/openapi-examples.js';
@@ -9,10 +8,9 @@ import { createDb, type Db } from '../../db/connection.js';
 import { claimRunSlot } from '../../db/queries/runs.js';
 import { existingAccountsFile, startSimulator, type Simulator } from '../../simulator/index.js';
 import { PowerSchoolError } from '../../powerschool/client.js';
-import { createWorker, type SyncWorker } from '../../worker/create-worker.js';
-import { uniqueSchoolId, workflowBundle } from '../helpers/env.js';
+import { uniqueSchoolId } from '../helpers/env.js';
 import { operationsOf, responseChecker, type Method } from './openapi-support.js';
-import { AUTH, settings, startTestApi, type TestApi } from './support.js';
+import { AUTH, settings, startApiWorker, startTestApi, type TestApi } from './support.js';
 
 /**
  * The served OpenAPI document against real answers: every route's successes and every error code
@@ -30,8 +28,7 @@ let sim: Simulator;
 // test-connection counts students without a projection, so no simulator grant makes it answer
 // POWERSCHOOL_FORBIDDEN: this app's probe reports what the PowerSchool client reports for a 403.
 let forbidding: TestApi;
-let worker: SyncWorker;
-let running: Promise<void>;
+let worker: Awaited<ReturnType<typeof startApiWorker>>;
 let doc: Json;
 let checker: ReturnType<typeof responseChecker>;
 
@@ -55,20 +52,12 @@ beforeAll(async () => {
       },
     }),
   ]);
-  worker = await createWorker(api.config, {
-    db: api.db,
-    temporalClient: api.client,
-    workflowBundle: workflowBundle(),
-    logger: pino({ level: 'silent' }),
-    taskQueue: api.config.temporal.taskQueue,
-  });
-  running = worker.run();
+  worker = await startApiWorker(api);
   doc = (await api.app.inject({ method: 'GET', url: '/openapi.json' })).json();
   checker = responseChecker(doc);
 });
 afterAll(async () => {
-  worker?.shutdown();
-  await running;
+  await worker?.stop();
   await Promise.all([api?.close(), limited?.close(), broken?.close(), forbidding?.close(), brokenDb?.destroy()]);
   await sim?.close();
 });
@@ -357,8 +346,7 @@ describe('the served OpenAPI document against real responses', () => {
       const notHeld = await call('post', `${RUN}/${decision}`, { ...refusing, runId: refusing.firstId });
       expect(notHeld.body?.error.code, decision).toBe('RUN_NOT_HELD');
     }
-    worker.shutdown();
-    await running;
+    await worker.stop();
     for (const decision of ['approve', 'discard']) {
       const unavailable = await call('post', `${RUN}/${decision}`, { ...refusing, runId: refusing.heldId });
       expect(unavailable.body?.error.code, decision).toBe('TEMPORAL_UNAVAILABLE');

@@ -4,12 +4,14 @@ import { Client, Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time.js';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { buildApp, type AppDeps } from '../../api/app.js';
+import { pino } from 'pino';
 import { createLogger } from '../../logging/logger.js';
 import { loadConfig, type Config } from '../../config.js';
 import type { Db } from '../../db/connection.js';
 import { ensureSearchAttributes } from '../../temporal/connection.js';
+import { createWorker } from '../../worker/create-worker.js';
 import { testDb } from '../helpers/db.js';
-import { testClient, testEnv } from '../helpers/env.js';
+import { testClient, testEnv, workflowBundle } from '../helpers/env.js';
 
 export const TOKEN = 'api-test-token-0123456789abcdefghijklmn';
 export const SECOND_TOKEN = 'second-api-test-token-abcdefghijklmnopq';
@@ -128,4 +130,22 @@ export function expectErrorShape(
     throw new Error(`not the error shape: ${JSON.stringify(body)}`);
   }
   if (b.error.details !== undefined && !Array.isArray(b.error.details)) throw new Error('details must be an array');
+}
+
+/** A worker in this test process on the API's own task queue, so the runs the API starts get done. */
+export async function startApiWorker(api: TestApi): Promise<{ stop(): Promise<void> }> {
+  const worker = await createWorker(api.config, {
+    db: api.db,
+    temporalClient: api.client,
+    workflowBundle: workflowBundle(),
+    logger: pino({ level: 'silent' }),
+    taskQueue: api.config.temporal.taskQueue,
+  });
+  const running = worker.run();
+  return {
+    async stop() {
+      if (worker.worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+    },
+  };
 }

@@ -1,9 +1,7 @@
-import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startSimulator, type SimulatedStudent, type Simulator } from '../../simulator/index.js';
-import { createWorker, type SyncWorker } from '../../worker/create-worker.js';
-import { startTestApi, type TestApi } from '../api/support.js';
-import { uniqueSchoolId, workflowBundle } from '../helpers/env.js';
+import { startApiWorker, startTestApi, type TestApi } from '../api/support.js';
+import { uniqueSchoolId } from '../helpers/env.js';
 
 /**
  * Existing Cialfo accounts, end to end on real parts: the API imports them, runs on the worker
@@ -14,27 +12,18 @@ import { uniqueSchoolId, workflowBundle } from '../helpers/env.js';
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 let api: TestApi;
-let worker: SyncWorker;
-let running: Promise<void>;
+let worker: Awaited<ReturnType<typeof startApiWorker>>;
 const sims: Simulator[] = [];
 
 beforeAll(async () => {
   api = await startTestApi({ env: { ALLOW_INSECURE_POWERSCHOOL: 'true', LOG_LEVEL: 'silent' } });
-  worker = await createWorker(api.config, {
-    db: api.db,
-    temporalClient: api.client,
-    workflowBundle: workflowBundle(),
-    logger: pino({ level: 'silent' }),
-    taskQueue: api.config.temporal.taskQueue,
-  });
-  running = worker.run();
+  worker = await startApiWorker(api);
 });
 afterEach(async () => {
   await Promise.all(sims.splice(0).map((s) => s.close()));
 });
 afterAll(async () => {
-  worker?.shutdown();
-  await running;
+  await worker?.stop();
   await api?.close();
 });
 
