@@ -18,7 +18,7 @@ export interface EndedRun {
   /** From start to end; null when either time is unknown. */
   durationSeconds: number | null;
   /** Students written by a committed run, by change type (empty for test runs and failures). */
-  students: Partial<Record<'create' | 'update' | 'link', number>>;
+  students: Partial<Record<'create' | 'update' | 'link' | 'depart', number>>;
 }
 
 /** The metric view of a runs row that has just ended. */
@@ -32,6 +32,8 @@ export function endedRun(run: Run): EndedRun {
     testRun: run.test_run,
     durationSeconds:
       Number.isFinite(started) && Number.isFinite(finished) ? Math.max(0, finished - started) / 1000 : null,
-    students: committed ? { create: run.count_created, update: run.count_updated, link: run.count_linked } : {},
+    students: committed
+      ? { create: run.count_created, update: run.count_updated, link: run.count_linked, depart: run.count_departed }
+      : {},
   };
 }

@@ -22,7 +22,10 @@ export const WORKER_METRICS = {
 } as const;
 
 /** The statuses a run ends in (more may come; they are counted when they occur). */
-const RUN_END_STATUSES = ['succeeded', 'failed', 'cancelled', 'skipped'];
+const RUN_END_STATUSES = ['succeeded', 'failed', 'cancelled', 'skipped', 'discarded'];
+
+/** What a committed run writes, by run_changes type. */
+const STUDENT_CHANGES = ['create', 'update', 'link', 'depart'];
 
 /** Runs last from seconds (a small school) to an hour (a district's first commit). */
 export const RUN_DURATION_BUCKETS_SECONDS = [10, 30, 60, 300, 900, 1800, 3600];
@@ -57,7 +60,7 @@ export function createSyncMetrics(meter: MetricMeter): SyncMetrics {
   for (const status of RUN_END_STATUSES)
     for (const trigger of ['schedule', 'manual'])
       for (const testRun of ['true', 'false']) runs.add(0, { status, trigger, test_run: testRun });
-  for (const change of ['create', 'update']) students.add(0, { change });
+  for (const change of STUDENT_CHANGES) students.add(0, { change });
   for (const outcome of POWERSCHOOL_REQUEST_OUTCOMES) requests.add(0, { outcome });
 
   return {

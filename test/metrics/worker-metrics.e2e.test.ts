@@ -123,7 +123,10 @@ describe('worker metrics', () => {
     expect(runs('failed')).toBe(1);
     expect(valueOf(samples, WORKER_METRICS.students, { change: 'create' })).toBe(created);
     expect(valueOf(samples, WORKER_METRICS.students, { change: 'update' })).toBe(0);
-    expect(runs('cancelled')).toBe(0); // every series starts at 0
+    // Every series starts at 0.
+    for (const change of ['link', 'depart']) expect(valueOf(samples, WORKER_METRICS.students, { change })).toBe(0);
+    expect(runs('cancelled')).toBe(0);
+    expect(runs('discarded')).toBe(0);
     expect(valueOf(samples, `${WORKER_METRICS.runDuration}_count`)).toBe(2);
     const buckets = samples.filter((s) => s.name === `${WORKER_METRICS.runDuration}_bucket`).map((s) => s.labels.le);
     expect(buckets).toEqual([...RUN_DURATION_BUCKETS_SECONDS.map(String), '+Inf']);
