@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import pMap from 'p-map';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createDb, type Db } from '../../db/connection.js';
 import { dropDatabase, ensureDatabase, migrateToLatest } from '../../db/migrate.js';
 import { silentLog } from '../../logging/log.js';
@@ -33,7 +33,12 @@ afterAll(async () => {
   if (databaseUrl) await dropDatabase(databaseUrl);
 });
 
-const describeSchedule = (schoolId: string) => api.client.schedule.getHandle(scheduleIdFor(schoolId)).describe();
+/** Retried while the dev server, busy with hundreds of schedule updates, answers DEADLINE_EXCEEDED. */
+const describeSchedule = (schoolId: string) =>
+  vi.waitFor(() => api.client.schedule.getHandle(scheduleIdFor(schoolId)).describe(), {
+    timeout: 30_000,
+    interval: 500,
+  });
 const get = async (schoolId: string) =>
   (await api.req({ method: 'GET', url: `/v1/schools/${schoolId}/integration` })).json();
 
