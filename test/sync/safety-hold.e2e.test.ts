@@ -4,7 +4,7 @@ import type { Client } from '@temporalio/client';
 import { ResendEmailSender } from '../../email/sender.js';
 import type { Simulator } from '../../simulator/index.js';
 import { SyncStatusKey } from '../../workflows/search-attributes.js';
-import type { SyncStudentsResult } from '../../workflows/types.js';
+import { scheduleIdFor, type SyncStudentsResult } from '../../workflows/types.js';
 import { startResendFake, type ResendFake } from '../fakes/resend-server.js';
 import { uniqueSchoolId } from '../helpers/env.js';
 import { createNamespace, settings, startTestApi, type TestApi } from '../api/support.js';
@@ -316,6 +316,26 @@ describe('a commit over the departure threshold is held', () => {
     const discarded = await decide(school.id, run.id, 'discard');
     expect(discarded.statusCode, discarded.body).toBe(200);
     expect(await studentsOf(api.db, school.id)).toEqual(before);
+  });
+});
+
+describe("a held run keeps the school's run slot", () => {
+  it('a scheduled fire meanwhile starts no sync: its run ends skipped, RUN_IN_PROGRESS naming the held run', async () => {
+    const school = await committedSchool();
+    const { run } = await heldCommit(school, 'sched');
+    await api.client.schedule.getHandle(scheduleIdFor(school.id)).trigger();
+    let skipped: Run | undefined;
+    await vi.waitFor(
+      async () => {
+        const runs = (await api.req({ method: 'GET', url: `/v1/schools/${school.id}/runs` })).json().runs as Run[];
+        skipped = runs.find((r) => r.id !== run.id && r.status === 'skipped');
+        expect(skipped).toBeDefined();
+      },
+      { timeout: 30_000, interval: 200 },
+    );
+    expect(skipped!.error).toMatchObject({ code: 'RUN_IN_PROGRESS', message: expect.stringContaining(run.id) });
+    expect((await getRun(school.id, run.id)).status).toBe('held');
+    expect((await decide(school.id, run.id, 'discard')).statusCode).toBe(200);
   });
 });
 
