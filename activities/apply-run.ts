@@ -4,16 +4,15 @@ import type { Db } from '../db/connection.js';
 import { diffRun } from '../db/queries/run-diff.js';
 import { newlySyncedFields } from './newly-synced.js';
 import { countActiveStudents, countHoldChanges, holdOf, markRunHeld } from '../db/queries/run-hold.js';
-import type { RunCounts } from '../db/queries/run-counts.js';
 import type { SafetySettings } from '../db/queries/safety-settings.js';
 import { getRun } from '../db/queries/runs.js';
 import type { Database } from '../db/types.js';
 import { holdReasons } from '../services/safety-hold.js';
-import { activitySignal } from './cancellation.js';
+import { cancellable } from './cancellation.js';
 import type { ActivityDeps } from './deps.js';
 import { adaptFailures } from './failures.js';
 import { withHeartbeat } from './heartbeat.js';
-import { loadRunContext } from './run-context.js';
+import { loadRunContext, scopeOf, writeOptionsOf } from './run-context.js';
 import type { CommitInput, CommitResult } from './types.js';
 
 /** A real day: what `safety.holdDays` counts in, except in tests (CommitInput.holdDayMs). */
@@ -32,34 +31,22 @@ export const DAY_MS = 86_400_000;
  */
 export function makeApplyRun(deps: ActivityDeps, mode: 'commit' | 'preview') {
   return async function applyOrPreview({ runId, holdDayMs }: CommitInput): Promise<CommitResult> {
-    const signal = activitySignal();
     return adaptFailures(() =>
       withHeartbeat(async () => {
-        const { run, settings } = await loadRunContext(deps.db, runId);
-        let counts: RunCounts;
-        try {
-          counts = await diffRun(deps.db, {
-            runId,
-            schoolId: run.school_id,
-            syncDateOfBirth: settings.mapping.dateOfBirth,
-            syncGender: settings.mapping.gender,
-            syncGradeLevel: settings.mapping.gradeLevel,
+        const ctx = await loadRunContext(deps.db, runId);
+        const { run, settings } = ctx;
+        const counts = await cancellable(async (signal) =>
+          diffRun(deps.db, {
+            ...writeOptionsOf(ctx),
             newlySynced: await newlySyncedFields(deps.db, run, settings),
-            scope: { gradeFrom: settings.grades.from, gradeTo: settings.grades.to, schools: settings.schools },
-            matching: settings.matching.enabled,
-            powerschoolIdMapping: settings.mapping.powerschoolId,
+            scope: scopeOf(settings),
             mode,
-            ...(signal ? { signal } : {}),
+            signal,
             ...(settings.safety.enabled
               ? { holdCheck: holdIfOverThresholds(runId, run.school_id, settings.safety, holdDayMs ?? DAY_MS) }
               : {}),
-          });
-        } catch (err) {
-          // PostgreSQL's "canceling statement due to user request" is our own cancel: report
-          // it as the activity's cancellation, which Temporal records as such.
-          if (signal?.aborted) throw signal.reason;
-          throw err;
-        }
+          }),
+        );
         const hold = mode === 'commit' ? await heldCommit(deps.db, runId) : null;
         if (hold) {
           deps.logger?.info(

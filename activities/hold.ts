@@ -6,12 +6,12 @@ import type { RunCounts } from '../db/queries/run-counts.js';
 import { parseRunSettings, wantsEmail } from '../db/queries/run-settings.js';
 import { getRun } from '../db/queries/runs.js';
 import { composeHoldEmail } from '../email/compose-hold.js';
-import { activitySignal } from './cancellation.js';
+import { cancellable } from './cancellation.js';
 import type { ActivityDeps } from './deps.js';
 import { adaptFailures } from './failures.js';
 import { withHeartbeat } from './heartbeat.js';
 import { endedRun } from './metrics.js';
-import { loadRunContext } from './run-context.js';
+import { loadRunContext, writeOptionsOf } from './run-context.js';
 import type { DiscardHeldRunInput, DiscardHeldRunResult, NotifyResult, RunRef } from './types.js';
 
 /** The hold email, once per run (its own idempotency key beside the run's end email). */
@@ -47,26 +47,11 @@ export function makeResumeHeldRun(deps: ActivityDeps) {
  */
 export function makeApplyHeldRun(deps: ActivityDeps) {
   return async function applyHeldRun({ runId }: RunRef): Promise<RunCounts> {
-    const signal = activitySignal();
     return adaptFailures(() =>
       withHeartbeat(async () => {
-        const { run, settings } = await loadRunContext(deps.db, runId);
-        let result;
-        try {
-          result = await applyHeldChanges(deps.db, {
-            runId,
-            schoolId: run.school_id,
-            syncDateOfBirth: settings.mapping.dateOfBirth,
-            syncGender: settings.mapping.gender,
-            syncGradeLevel: settings.mapping.gradeLevel,
-            matching: settings.matching.enabled,
-            powerschoolIdMapping: settings.mapping.powerschoolId,
-            ...(signal ? { signal } : {}),
-          });
-        } catch (err) {
-          if (signal?.aborted) throw signal.reason;
-          throw err;
-        }
+        const ctx = await loadRunContext(deps.db, runId);
+        const { run } = ctx;
+        const result = await cancellable((signal) => applyHeldChanges(deps.db, { ...writeOptionsOf(ctx), signal }));
         if (result.outcome === 'stale') {
           deps.logger?.warn({ runId, schoolId: run.school_id, staleChanges: result.staleChanges }, 'held run stale');
           throw ApplicationFailure.nonRetryable(

@@ -22,8 +22,21 @@ export async function loadRunContext(db: Db, runId: string): Promise<RunContext>
   return { run, settings };
 }
 
-export function scopeOf(settings: RunSettings): StudentScope {
+export function scopeOf(settings: RunSettings): Required<StudentScope> {
   return { gradeFrom: settings.grades.from, gradeTo: settings.grades.to, schools: settings.schools };
+}
+
+/** What the run's settings make of its diff and its writes: the fields it syncs, whether it matches. */
+export function writeOptionsOf({ run, settings }: RunContext) {
+  return {
+    runId: run.id,
+    schoolId: run.school_id,
+    syncDateOfBirth: settings.mapping.dateOfBirth,
+    syncGender: settings.mapping.gender,
+    syncGradeLevel: settings.mapping.gradeLevel,
+    matching: settings.matching.enabled,
+    powerschoolIdMapping: settings.mapping.powerschoolId,
+  };
 }
 
 /**

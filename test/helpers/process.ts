@@ -45,23 +45,30 @@ export interface SpawnNodeOptions {
 
 const KEEP_OUTPUT = 200_000;
 
-export function spawnNode(entry: string, options: SpawnNodeOptions): NodeChild {
-  const label = options.label ?? entry;
-  const child = execa(
-    process.execPath,
-    [...(options.nodeArgs ?? []), '--import', 'tsx', entry, ...(options.args ?? [])],
-    {
+/** `node --import tsx <entry>` in the project, with only the given environment (plus PATH and HOME). */
+function tsxCommand(entry: string, options: SpawnNodeOptions) {
+  return {
+    args: [...(options.nodeArgs ?? []), '--import', 'tsx', entry, ...(options.args ?? [])],
+    options: {
       cwd: PROJECT_ROOT,
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...options.env },
       extendEnv: false,
       stdin: 'ignore',
-      all: true,
-      buffer: false,
       reject: false,
-      // stop() decides when to escalate to SIGKILL.
-      forceKillAfterDelay: false,
-    },
-  );
+    } as const,
+  };
+}
+
+export function spawnNode(entry: string, options: SpawnNodeOptions): NodeChild {
+  const label = options.label ?? entry;
+  const command = tsxCommand(entry, options);
+  const child = execa(process.execPath, command.args, {
+    ...command.options,
+    all: true,
+    buffer: false,
+    // stop() decides when to escalate to SIGKILL.
+    forceKillAfterDelay: false,
+  });
   if (child.pid === undefined) throw new Error(`${label}: could not spawn ${entry}`);
   let output = '';
   const listeners = new Set<() => void>();
@@ -129,17 +136,7 @@ export async function runNode(
   entry: string,
   options: SpawnNodeOptions & { timeoutMs?: number },
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const r = await execa(
-    process.execPath,
-    [...(options.nodeArgs ?? []), '--import', 'tsx', entry, ...(options.args ?? [])],
-    {
-      cwd: PROJECT_ROOT,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...options.env },
-      extendEnv: false,
-      stdin: 'ignore',
-      reject: false,
-      timeout: options.timeoutMs ?? 30_000,
-    },
-  );
+  const command = tsxCommand(entry, options);
+  const r = await execa(process.execPath, command.args, { ...command.options, timeout: options.timeoutMs ?? 30_000 });
   return { code: r.exitCode ?? null, stdout: r.stdout, stderr: r.stderr };
 }
