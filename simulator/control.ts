@@ -62,6 +62,7 @@ export function studentsView(store: StudentStore): SimulatorStudents {
         .map((s) => ({ ...s })),
     leave: (dcid, kind, toSchool) => leave(store, dcid, kind, toSchool),
     graduateClass: (graduationYear, school) => graduateClass(store, graduationYear, school),
+    viewsBuilt: () => store.viewsBuilt,
   };
 }
 

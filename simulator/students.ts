@@ -133,6 +133,7 @@ export class StudentStore {
   private readonly byDcid = new Map<number, SimulatedStudent>();
   private readonly views = new Map<string, SimulatedStudent[]>();
   private readonly random: Random;
+  private built = 0;
 
   constructor(
     initial: SimulatedStudent[],
@@ -200,11 +201,17 @@ export class StudentStore {
     let view = this.views.get(key);
     if (!view) {
       view = this.rows.filter(predicate);
+      this.built++;
       if (compare) view.sort(compare);
       if (this.views.size > 64) this.views.clear(); // bounded: a handful of scopes in practice
       this.views.set(key, view);
     }
     return view;
+  }
+
+  /** How many views were computed (the cache's misses). */
+  get viewsBuilt(): number {
+    return this.built;
   }
 
   private changed(): void {

@@ -40,12 +40,20 @@ function validationFailed(fields: string[], code: string) {
 }
 
 export function registerTableRoutes(app: FastifyInstance, { store, faults, grants, maxPageSize }: TableRoutesOptions) {
-  function scopedView(q: string | undefined, conditions: Condition[], sortParam?: string, descending?: boolean) {
+  /**
+   * The rows a query selects, in its sort order. Sorted by DCID, a query's DCID bounds (the
+   * keyset cursor `dcid=gt=…`, a range `dcid=ge=…;dcid=le=…`) are cut from the view of its other
+   * clauses by binary search, so every page of one scope shares one cached view: a keyset read
+   * costs the simulator what a page-number read does.
+   */
+  function scopedView(conditions: Condition[], sortParam?: string, descending?: boolean): readonly SimulatedStudent[] {
     const sortColumns = (sortParam ?? 'dcid')
       .split(',')
       .map((c) => c.trim().toLowerCase())
       .filter(Boolean) as StudentColumn[];
     const byDcid = sortColumns.length === 1 && sortColumns[0] === 'dcid' && !descending;
+    const bounds = byDcid ? conditions.filter(isDcidBound) : [];
+    const filters = conditions.filter((c) => !bounds.includes(c));
     const compare = byDcid
       ? undefined // the store is already in DCID order
       : (a: SimulatedStudent, b: SimulatedStudent) => {
@@ -60,11 +68,9 @@ export function registerTableRoutes(app: FastifyInstance, { store, faults, grant
           }
           return a.dcid - b.dcid;
         };
-    return store.view(
-      `${q ?? ''}\u0000${sortColumns.join(',')}\u0000${descending ? 'd' : 'a'}`,
-      compileQuery(conditions),
-      compare,
-    );
+    const key = `${filters.map((c) => `${c.column}\u0001${c.op}\u0001${c.value}`).join('\u0000')}\u0002${sortColumns.join(',')}\u0002${descending ? 'd' : 'a'}`;
+    const view = store.view(key, compileQuery(filters), compare);
+    return bounds.length === 0 ? view : withinDcidBounds(view, bounds);
   }
 
   // Page size: above the maximum is answered 400 (not clamped), so a client that ignores
@@ -121,7 +127,7 @@ export function registerTableRoutes(app: FastifyInstance, { store, faults, grant
       reply.hijack();
       return reply;
     }
-    const view = scopedView(query.q, conditions, query.sort, query.sortdescending === 'true');
+    const view = scopedView(conditions, query.sort, query.sortdescending === 'true');
     const start = (paging.page - 1) * paging.pageSize;
     const columns = projection as StudentColumn[];
     const record = view.slice(start, start + paging.pageSize).map((s) => tableRecord(s, columns));
@@ -132,9 +138,58 @@ export function registerTableRoutes(app: FastifyInstance, { store, faults, grant
     if (!(await faults.admit(request, reply))) return reply;
     const query = request.query as TableQuery;
     try {
-      return { count: scopedView(query.q, parseQuery(query.q)).length };
+      return { count: scopedView(parseQuery(query.q)).length };
     } catch (err) {
       return reply.code(400).send({ message: (err as QueryError).message });
     }
   });
+}
+
+/** A numeric lower or upper bound on DCID: what keyset paging and DCID ranges send. */
+function isDcidBound(c: Condition): boolean {
+  return (
+    c.column === 'dcid' && c.op !== '==' && c.op !== '!=' && c.value.trim() !== '' && Number.isFinite(Number(c.value))
+  );
+}
+
+/** The slice of a DCID-ordered view inside every bound (binary search for each end). */
+function withinDcidBounds(view: readonly SimulatedStudent[], bounds: Condition[]): readonly SimulatedStudent[] {
+  let from = 0;
+  let to = view.length;
+  for (const { op, value } of bounds) {
+    const v = Number(value);
+    if (op === 'gt')
+      from = Math.max(
+        from,
+        firstIndex(view, (dcid) => dcid > v),
+      );
+    else if (op === 'ge')
+      from = Math.max(
+        from,
+        firstIndex(view, (dcid) => dcid >= v),
+      );
+    else if (op === 'lt')
+      to = Math.min(
+        to,
+        firstIndex(view, (dcid) => dcid >= v),
+      );
+    else
+      to = Math.min(
+        to,
+        firstIndex(view, (dcid) => dcid > v),
+      );
+  }
+  return from < to ? view.slice(from, to) : [];
+}
+
+/** The first index whose DCID passes `test` (a test that, once true, stays true along the view). */
+function firstIndex(view: readonly SimulatedStudent[], test: (dcid: number) => boolean): number {
+  let lo = 0;
+  let hi = view.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (test(view[mid]!.dcid)) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
 }

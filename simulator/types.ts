@@ -102,6 +102,8 @@ export interface SimulatorStudents {
   leave(dcid: number, kind: LeaveKind, toSchool?: number): boolean;
   /** Every enrolled student of the class (in `school`, when given) graduates; their DCIDs. */
   graduateClass(graduationYear: number, school?: number): number[];
+  /** Filtered views the table has computed: one per scope and sort until the students change. */
+  viewsBuilt(): number;
 }
 
 export interface Simulator {

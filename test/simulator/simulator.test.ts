@@ -59,6 +59,7 @@ describe('simulator: table endpoint', () => {
   it('filters with ==, =gt=, =ge=, =lt=, =le=, ; and * wildcards; counts the same', async () => {
     const sim = await simulator({ students: 400 });
     const list = sim.students.list();
+    const mid = list[200]!.dcid;
     const cases: [string, (s: (typeof list)[number]) => boolean][] = [
       [
         'grade_level=ge=9;grade_level=le=12;enroll_status==0',
@@ -70,6 +71,14 @@ describe('simulator: table endpoint', () => {
       ['first_name==*é*', (s) => /é/i.test(s.first_name)],
       ['dob=ge=2010-01-01;dob=lt=2011-01-01', (s) => s.dob !== null && s.dob >= '2010-01-01' && s.dob < '2011-01-01'],
       ['enroll_status!=0', (s) => s.enroll_status !== 0],
+      // DCID bounds are cut from the scope's cached view by binary search, on or between DCIDs.
+      [`grade_level=ge=9;dcid=gt=${mid}`, (s) => s.grade_level >= 9 && s.dcid > mid],
+      [`dcid=ge=${mid};dcid=le=${mid + 60}`, (s) => s.dcid >= mid && s.dcid <= mid + 60],
+      [
+        `dcid=gt=${mid - 1};dcid=lt=${mid + 61};enroll_status==0`,
+        (s) => s.dcid > mid - 1 && s.dcid < mid + 61 && s.enroll_status === 0,
+      ],
+      [`dcid=ge=${list[0]!.dcid};dcid=le=${list[0]!.dcid}`, (s) => s.dcid === list[0]!.dcid],
     ];
     for (const [q, predicate] of cases) {
       const expected = list.filter(predicate).map((s) => s.dcid);
@@ -79,6 +88,11 @@ describe('simulator: table endpoint', () => {
       const count = await get(sim, '/ws/schema/table/students/count', { q });
       expect(count.body, q).toEqual({ count: expected.length });
     }
+    const empty = await get(sim, '/ws/schema/table/students', {
+      q: `dcid=gt=${mid};dcid=lt=${mid}`,
+      projection: 'dcid',
+    });
+    expect(dcids(empty.body)).toEqual([]);
     expect((await get(sim, '/ws/schema/table/students/count', { q: 'grade_level>>9' })).status).toBe(400);
     expect((await get(sim, '/ws/schema/table/students/count', { q: 'shoe_size==9' })).status).toBe(400);
   });
@@ -205,7 +219,7 @@ describe('simulator: control endpoints', () => {
     expect(stats.faults.errors).toBe(1);
   });
 
-  it('serves 100,000 students: count and a late page come from the cached scope', async () => {
+  it('serves 100,000 students: count, a late page and keyset pages come from the one cached scope', async () => {
     const sim = await startSimulator({ students: 100_000, seed: 1 });
     try {
       const q = 'grade_level=ge=9;grade_level=le=12;enroll_status==0';
@@ -220,6 +234,20 @@ describe('simulator: control endpoints', () => {
         pagesize: '100',
       });
       expect(dcids(page.body)).toEqual(expected.slice((last - 1) * 100).map((s) => s.dcid));
+
+      // Keyset pages of the same scope (each with its own cursor) share that one view.
+      const built = sim.students.viewsBuilt();
+      let after = 0;
+      for (let n = 0; n < 5; n++) {
+        const next = await get(sim, '/ws/schema/table/students', {
+          q: `${q};dcid=gt=${after}`,
+          projection: 'dcid',
+          pagesize: '100',
+        });
+        expect(dcids(next.body)).toEqual(expected.slice(n * 100, n * 100 + 100).map((s) => s.dcid));
+        after = dcids(next.body).at(-1)!;
+      }
+      expect(sim.students.viewsBuilt()).toBe(built);
     } finally {
       await sim.close();
     }
