@@ -10,6 +10,7 @@ import * as round2Statuses from './2026_11_30_0100_round2_statuses.js';
 import * as districts from './2026_11_30_0200_districts.js';
 import * as safetyHold from './2026_11_30_0300_safety_hold.js';
 import * as matching from './2026_11_30_0400_matching.js';
+import * as bulkRowsWithoutRunKey from './2026_11_30_0500_bulk_rows_without_run_key.js';
 
 /**
  * Every migration, by name. Names sort in apply order; add new files at the end and never edit
@@ -27,4 +28,5 @@ export const migrations: Record<string, Migration> = {
   '2026_11_30_0200_districts': districts,
   '2026_11_30_0300_safety_hold': safetyHold,
   '2026_11_30_0400_matching': matching,
+  '2026_11_30_0500_bulk_rows_without_run_key': bulkRowsWithoutRunKey,
 };
