@@ -1,8 +1,9 @@
 import { cpus, loadavg, totalmem } from 'node:os';
-import { evaluateTargets, type BenchSizes, type SuiteResults, type Target } from './suite.js';
-import { round } from './lib/stats.js';
+import type { BenchSizes, SuiteResults } from './suite.js';
+import { fmt, round } from './lib/stats.js';
+import { costCurve, evaluateTargets, type CostPoint, type Target } from './lib/targets.js';
 
-/** bench/results.json and the printed table. */
+/** bench/results.json, the printed table, and the markdown the README carries. */
 
 export interface Machine {
   cpus: number;
@@ -83,6 +84,8 @@ export interface ResultsFile {
   sizes: BenchSizes;
   machine: Machine;
   targets: Target[];
+  /** Full sync cost by school size, smallest first. */
+  costCurve: CostPoint[];
   scenarios: SuiteResults;
   inputs: Record<string, string>;
 }
@@ -94,6 +97,7 @@ export function buildResults(results: SuiteResults, sizes: BenchSizes, machine: 
     sizes,
     machine,
     targets: evaluateTargets(results),
+    costCurve: costCurve(results),
     scenarios: results,
     inputs: {
       simulator:
@@ -104,18 +108,16 @@ export function buildResults(results: SuiteResults, sizes: BenchSizes, machine: 
       trigger:
         'POST /v1/schools/{id}/runs {testRun:false} on the API child process (api/main.ts), completion awaited through the Temporal client (workflow result)',
       worker:
-        'worker/main.ts as a child process (NODE_ENV=development, LOG_LEVEL=warn): a fresh one for scenarios 1+2, another fresh one for the small memory run, then reused for the fan-out',
+        'worker/main.ts as a child process (NODE_ENV=development, LOG_LEVEL=warn): a fresh one for scenarios 1+2, another fresh one for the small memory run, then reused for the fan-out' +
+        (sizes.hugeStudents > 0 ? `, and a fresh one for the ${sizes.hugeStudents}-student --huge run (last)` : ''),
+      peaks:
+        'worker peak RSS = VmHWM, reset to the current RSS just before each trigger (start-up and earlier runs excluded)',
       api: 'api/main.ts child, LOG_LEVEL=warn (no per-request log lines), rate-limit plugin on with API_RATE_LIMIT_MAX=1e9 (never reached); bare handler = Fastify + pg child with the same SQL and limit, no auth/helmet/validation',
       checks:
         'every pipeline scenario compares the students table, row by row and field by field, with the simulator’s in-scope students before reporting',
     },
   };
 }
-
-const fmt = (n: number, digits = 2) =>
-  Number.isFinite(n)
-    ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: 0 })
-    : String(n);
 
 /** Wall time not spent inside (or queued for) an activity: workflow tasks and Temporal round trips. */
 function overheadLine(run: {
@@ -189,6 +191,20 @@ export function printTable(file: ResultsFile, print: (line: string) => void = co
         add('', `  ${type} ×${t.count}`, `${fmt(t.runSeconds)} s run, ${fmt(t.queueSeconds)} s queued`);
     add('', 'Temporal dispatch + workflow tasks', overheadLine(d));
   }
+  const h = s.huge;
+  if (h) {
+    add('1c full sync (--huge)', `${h.students} students, page ${h.pageSize}`, `${fmt(h.seconds)} s`);
+    add('', 'students/s', fmt(h.studentsPerSecond, 0));
+    for (const [type, t] of Object.entries(h.activities))
+      add('', `  ${type} ×${t.count}`, `${fmt(t.runSeconds)} s run, ${fmt(t.queueSeconds)} s queued`);
+    add('', 'Temporal dispatch + workflow tasks', overheadLine(h));
+    add('', 'CPU used during the run (s)', cpuLine(h.cpuSeconds));
+    add(
+      '',
+      'worker peak RSS (fresh worker)',
+      `${fmt(h.workerPeakRssMb, 0)} MB (before ${fmt(h.workerRssBeforeMb, 0)} MB)`,
+    );
+  }
   add('2 no-change re-sync', `${s.noChange.students} students`, `${fmt(s.noChange.seconds)} s`);
   add('', 're-sync / full sync', `${fmt(s.noChange.seconds / s.fullSync.seconds)}×`);
   add(
@@ -256,5 +272,44 @@ export function printTable(file: ResultsFile, print: (line: string) => void = co
   print('');
   print('Targets:');
   for (const t of file.targets)
-    print(`  ${t.met ? 'MET   ' : 'MISSED'} ${t.name}: ${t.target}, measured ${fmt(t.value)} ${t.unit}`);
+    print(`  ${t.met ? 'MET   ' : 'MISSED'} ${t.name}: ${t.threshold}, measured ${measured(t)} — ${t.detail}`);
+}
+
+function measured(t: Target): string {
+  if (t.unit === '×') return `${fmt(t.value)}×`;
+  return `${fmt(t.value, t.unit === 'MB' || t.unit === 'ms' ? 0 : 2)} ${t.unit}`;
+}
+
+/** A markdown table cell: pipes would end the cell. */
+const cell = (text: string) => text.replace(/\|/g, '\\|');
+
+function markdownTable(header: string[], rows: string[][]): string[] {
+  return [
+    `| ${header.join(' | ')} |`,
+    `|${header.map(() => '---').join('|')}|`,
+    ...rows.map((r) => `| ${r.map(cell).join(' | ')} |`),
+  ];
+}
+
+/**
+ * The targets and the cost curve as markdown tables, for the README to carry verbatim: made from
+ * results.json alone (`npx tsx bench/readme-table.ts [results.json]`).
+ */
+export function renderMarkdown(file: Pick<ResultsFile, 'targets' | 'costCurve'>): string {
+  const targets = markdownTable(
+    ['target', 'threshold', 'measured', 'absolute figures', 'result'],
+    file.targets.map((t) => [t.name, t.threshold, measured(t), t.detail, t.met ? 'MET' : 'MISSED']),
+  );
+  const curve = markdownTable(
+    ['students', 'seconds', 'µs per student', 'students/s', 'worker peak RSS (MB)', 'run'],
+    file.costCurve.map((p) => [
+      fmt(p.students, 0),
+      fmt(p.seconds),
+      fmt(p.microsecondsPerStudent, 1),
+      fmt(p.studentsPerSecond, 0),
+      fmt(p.workerPeakRssMb, 0),
+      p.from,
+    ]),
+  );
+  return [...targets, '', ...curve].join('\n');
 }

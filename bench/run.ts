@@ -9,7 +9,7 @@ import { freePort } from '../scripts/lib/ports.js';
 import { provisionTemporalCli } from '../scripts/lib/temporal-cli.js';
 import { startTemporalDevServer } from '../scripts/lib/temporal-dev-server.js';
 import { freshDatabase, newBenchEnv } from './lib/env.js';
-import { buildResults, describeMachine, LoadSampler, printTable } from './report.js';
+import { buildResults, describeMachine, LoadSampler, printTable, renderMarkdown } from './report.js';
 import { FULL_SIZES, runSuite, type BenchSizes } from './suite.js';
 
 /**
@@ -19,6 +19,7 @@ import { FULL_SIZES, runSuite, type BenchSizes } from './suite.js';
  *
  *   npm run bench                        the issue's sizes (100,000 students, 200 × 500, 10 s loads)
  *   npm run bench -- --quick             small sizes, about a minute
+ *   npm run bench -- --huge              adds a 500,000-student full sync, last (--huge-students N for another size)
  *   npm run bench -- --students 50000 --rounds 1 --fan-out-schools 50 --api-seconds 5 --out /tmp/r.json
  *   npm run bench -- --worker-node-args=--max-old-space-size=256   (try a worker flag)
  *   npm run bench -- --quick --cpu-prof /tmp/prof   (CPU profiles of the worker and API children;
@@ -38,6 +39,8 @@ const { values } = parseArgs({
     'api-connections': { type: 'string' },
     'api-seconds': { type: 'string' },
     rounds: { type: 'string' },
+    huge: { type: 'boolean', default: false },
+    'huge-students': { type: 'string' },
     'cpu-prof': { type: 'string' },
     'worker-node-args': { type: 'string' },
     out: { type: 'string' },
@@ -47,7 +50,7 @@ const { values } = parseArgs({
 if (values.help) {
   console.log(
     'npm run bench -- [--quick] [--students N] [--rounds N] [--page-size N] [--default-page-size N|0] [--memory-students N] [--fan-out-schools N] ' +
-      '[--fan-out-students N] [--fan-out-page-size N] [--api-connections N] [--api-seconds N] [--cpu-prof DIR] [--worker-node-args=--flag…] [--out FILE]',
+      '[--fan-out-students N] [--fan-out-page-size N] [--api-connections N] [--api-seconds N] [--huge [--huge-students N]] [--cpu-prof DIR] [--worker-node-args=--flag…] [--out FILE]',
   );
   process.exit(0);
 }
@@ -63,6 +66,11 @@ const QUICK: BenchSizes = {
   apiWarmupSeconds: 1,
 };
 const base = values.quick ? QUICK : FULL_SIZES;
+const HUGE_STUDENTS = 500_000;
+if (values['huge-students'] !== undefined && !values.huge) {
+  console.error('--huge-students needs --huge');
+  process.exit(2);
+}
 const int = (v: string | undefined, fallback: number, name: string) => {
   if (v === undefined) return fallback;
   const n = Number(v);
@@ -87,6 +95,7 @@ const sizes: BenchSizes = {
   fanOutPageSize: int(values['fan-out-page-size'], base.fanOutPageSize, 'fan-out-page-size'),
   apiConnections: int(values['api-connections'], base.apiConnections, 'api-connections'),
   apiSeconds: int(values['api-seconds'], base.apiSeconds, 'api-seconds'),
+  hugeStudents: values.huge ? int(values['huge-students'], HUGE_STUDENTS, 'huge-students') : 0,
 };
 const outFile = values.out ?? fileURLToPath(new URL('./results.json', import.meta.url));
 
@@ -122,6 +131,8 @@ try {
   console.log('');
   printTable(file);
   console.log(`\nwrote ${outFile}`);
+  console.log('\nFor the README (npx tsx bench/readme-table.ts prints it again from the file):\n');
+  console.log(renderMarkdown(file));
 } catch (err) {
   console.error(`\nbenchmark failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
   exitCode = 1;

@@ -7,3 +7,9 @@ export function percentile(values: number[], p: number): number {
 }
 
 export const round = (n: number, digits = 2) => (Number.isFinite(n) ? Number(n.toFixed(digits)) : n);
+
+/** A figure as printed: thousands separators, at most `digits` decimals. */
+export const fmt = (n: number, digits = 2) =>
+  Number.isFinite(n)
+    ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: 0 })
+    : String(n);

@@ -1,8 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { dropDatabase } from '../../db/migrate.js';
 import { freshDatabase, newBenchEnv, type BenchEnv } from '../../bench/lib/env.js';
-import { buildResults, describeMachine, LoadSampler, printTable } from '../../bench/report.js';
-import { evaluateTargets, runSuite, type BenchSizes } from '../../bench/suite.js';
+import { buildResults, describeMachine, LoadSampler, printTable, renderMarkdown } from '../../bench/report.js';
+import { runSuite, type BenchSizes } from '../../bench/suite.js';
 import { testEnv } from '../helpers/env.js';
 
 /**
@@ -23,6 +23,7 @@ const TINY: BenchSizes = {
   apiConnections: 2,
   apiSeconds: 1,
   apiWarmupSeconds: 0,
+  hugeStudents: 300,
 };
 
 describe('npm run bench at tiny sizes', () => {
@@ -74,17 +75,42 @@ describe('npm run bench at tiny sizes', () => {
       expect(e.api.non2xx + e.bare.non2xx).toBe(0);
     }
 
-    const targets = evaluateTargets(r);
-    expect(targets).toHaveLength(7);
+    expect(r.huge).toMatchObject({ students: 300, pageSize: 50, counts: { fetched: 300, created: 300 } });
+    expect(r.huge?.check).toMatchObject({ ok: true, expected: 300, actual: 300, mismatches: 0 });
+    expect(r.huge?.workerPeakRssMb).toBeGreaterThan(0);
+
     const file = buildResults(r, TINY, describeMachine('test', load.stop()), startedAt);
+    expect(file.targets.map((t) => t.name)).toEqual([
+      'S1 full sync of 200 / bare baseline',
+      'S2 no-change re-sync / full sync',
+      'S2 student rows written by the re-sync',
+      'S3 fan-out 3 × 20: POST /runs p95',
+      'S3 fan-out 3 × 20: worker peak RSS',
+      'S4 GET …/runs: API / bare',
+      'S4 GET …/students: API / bare',
+      'S5: worker peak RSS (200) − (60)',
+      'S5 flat to 300: worker peak RSS (300) − (60)',
+      'S5 flat to 300: time per student at 300 / at 200',
+    ]);
+    expect(file.costCurve.map((p) => [p.students, p.seconds])).toEqual([
+      [60, r.memory.small.seconds],
+      [200, r.fullSync.seconds],
+      [300, r.huge!.seconds],
+    ]);
+    expect(file.costCurve[2]!.workerPeakRssMb).toBe(r.huge!.workerPeakRssMb);
     const lines: string[] = [];
     printTable(file, (line) => lines.push(line));
+    expect(lines.join('\n')).toContain('1c full sync (--huge)');
+    expect(lines.filter((l) => /^ {2}(MET {3}|MISSED) S\d.* — /.test(l))).toHaveLength(10);
     expect(lines.join('\n')).toContain('pipeline / baseline');
     expect(lines.join('\n')).toMatch(
       /^Load average \(1 \/ 5 \/ 15 min\) on \d+ CPUs: at start .+; at end .+; 1-minute/m,
     );
     const written = JSON.parse(JSON.stringify(file));
     expect(written.scenarios.fullSync.students).toBe(200);
+    // The README's tables come from results.json alone.
+    expect(renderMarkdown(written)).toBe(renderMarkdown(file));
+    expect(renderMarkdown(written).split('\n')).toHaveLength(2 + 10 + 1 + 2 + 3);
     expect(written.machine.loadAverage).toMatchObject({
       atStart: [expect.any(Number), expect.any(Number), expect.any(Number)],
       atEnd: [expect.any(Number), expect.any(Number), expect.any(Number)],
