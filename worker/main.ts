@@ -1,6 +1,7 @@
 // `npm run worker`: the worker process's entry point (config, connections, schedule reconciler,
 // the Temporal worker of workflows/ and activities/ on TEMPORAL_TASK_QUEUE, graceful stop).
 
+import { getHeapStatistics } from 'node:v8';
 import closeWithGrace from 'close-with-grace';
 import { loadConfigOrExit } from '../config.js';
 import { createDb } from '../db/connection.js';
@@ -9,6 +10,7 @@ import { connectClient, ensureSearchAttributes } from '../temporal/connection.js
 import { startScheduleReconciler } from '../services/schedule-reconciler.js';
 import { createWorker } from './create-worker.js';
 import { prometheusTelemetry } from './metrics.js';
+import { WORKER_NODE_FLAGS } from './node-flags.js';
 import { installRuntimeLogger } from './runtime-logger.js';
 
 /** How long a graceful shutdown may take (running activities finishing) before the process exits anyway. */
@@ -28,6 +30,11 @@ try {
   );
   process.exit(78);
 }
+
+// The heap limit this worker runs with: WORKER_NODE_FLAGS caps it; started without them (plain
+// `node worker/main.ts`), V8 sizes it from the machine's memory and the peak grows with the sync.
+const heapLimitMb = Math.round(getHeapStatistics().heap_size_limit / 1024 / 1024);
+logger.info({ heapLimitMb, recommendedFlags: WORKER_NODE_FLAGS.join(' ') }, 'worker heap limit');
 
 const db = createDb(config.databaseUrl, { applicationName: 'powerschool-sync-worker' });
 const client = await connectClient(config);

@@ -2,6 +2,7 @@ import type { Client } from '@temporalio/client';
 import { procCpuSeconds, procStatusMb, resetPeakRss, RssSampler, waitUntil } from './proc.js';
 import { spawnNode, type NodeChild } from '../../test/helpers/process.js';
 import type { BenchEnv } from './env.js';
+import { WORKER_NODE_FLAGS } from '../../worker/node-flags.js';
 
 /**
  * The production worker entry (`worker/main.ts`, what `npm run worker` runs) as a child process, so
@@ -55,7 +56,8 @@ export async function startWorkerProcess(
 ): Promise<WorkerProcess> {
   const child = spawnNode(options.entry ?? 'worker/main.ts', {
     label: 'worker',
-    nodeArgs: options.nodeArgs ?? [],
+    // The production flags first: a flag given for an experiment (--worker-node-args) overrides them.
+    nodeArgs: [...WORKER_NODE_FLAGS, ...(options.nodeArgs ?? [])],
     env: {
       ...options.extraEnv,
       NODE_ENV: 'development',

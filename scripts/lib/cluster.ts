@@ -10,6 +10,7 @@ import { PROJECT_ROOT } from './go-build.js';
 import { ManagedProcess } from './managed-process.js';
 import { freePort, freePortBetween, isPortFree } from './ports.js';
 import { provisionTemporalCli } from './temporal-cli.js';
+import { WORKER_NODE_FLAGS } from '../../worker/node-flags.js';
 import {
   provisionGoTool,
   TEMPORAL_SERVER,
@@ -381,7 +382,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       const child = new ManagedProcess({
         name: `worker ${n}`,
         command: process.execPath,
-        args: ['--import', 'tsx', 'worker/main.ts'],
+        args: [...WORKER_NODE_FLAGS, '--import', 'tsx', 'worker/main.ts'],
         cwd: PROJECT_ROOT,
         env: {
           ...appEnv,

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { SEARCH_ATTRIBUTE_FLAGS } from '../../workflows/search-attributes.js';
+import { WORKER_NODE_FLAGS } from '../../worker/node-flags.js';
 import { temporalServerEnv } from '../../scripts/lib/cluster.js';
 import { PROJECT_ROOT } from '../../scripts/lib/temporal-cli.js';
 
@@ -115,15 +116,15 @@ describe('docker-compose.yml', () => {
   });
 
   it('runs node as the process (under init) for the commands the package scripts name', () => {
-    for (const [svc, script] of [
-      ['api', 'api'],
-      ['worker-1', 'worker'],
-      ['worker-2', 'worker'],
-      ['migrate', 'migrate'],
+    for (const [svc, script, flags] of [
+      ['api', 'api', []],
+      ['worker-1', 'worker', WORKER_NODE_FLAGS],
+      ['worker-2', 'worker', WORKER_NODE_FLAGS],
+      ['migrate', 'migrate', []],
     ] as const) {
       const command = services[svc]!.command!;
-      expect(command.slice(0, 3)).toEqual(['node', '--import', 'tsx']);
-      expect(pkg.scripts[script]).toBe(`tsx ${command[3]}`);
+      expect(command.slice(0, 3 + flags.length)).toEqual(['node', ...flags, '--import', 'tsx']);
+      expect(pkg.scripts[script]).toBe(['tsx', ...flags, command[3 + flags.length]].join(' '));
       expect(services[svc]!.init).toBe(true);
     }
     const dockerfile = readFileSync(join(PROJECT_ROOT, 'Dockerfile'), 'utf8');
