@@ -73,8 +73,12 @@ export function makeFetchPage(deps: ActivityDeps) {
           if (at.page === null) return finishedBefore(deps, runId, input.page);
           const source = await sourceFor(deps, ctx);
           const passes = schoolPasses(scopeOf(ctx.settings));
-          const read = (pass: number, afterDcid: string | null) =>
-            source.fetchStudentsAfter(passes[pass]!, afterDcid, pageSize);
+          // A page is validated as soon as it arrives, so the next page's validation (CPU here)
+          // overlaps the previous page's staging (CPU in PostgreSQL).
+          const read = async (pass: number, afterDcid: string | null, page: number) => {
+            const rows = await source.fetchStudentsAfter(passes[pass]!, afterDcid, pageSize);
+            return { rows, ...normalisePage(rows, ctx.settings, page) };
+          };
 
           const started = Date.now();
           const result: FetchPageResult = {
@@ -89,13 +93,12 @@ export function makeFetchPage(deps: ActivityDeps) {
             pagesFetched: 0,
             recordsFetched: 0,
           };
-          let pending: Promise<unknown[]> | null = read(at.pass ?? 0, at.afterDcid);
+          let pending: ReturnType<typeof read> | null = read(at.pass ?? 0, at.afterDcid, at.page);
           while (pending) {
             const page: number = at.page!;
             const pass = at.pass ?? 0;
-            const rows = await pending;
+            const { rows, students, issues, skipped, lastDcid } = await pending;
             pending = null;
-            const { students, issues, skipped, lastDcid } = normalisePage(rows, ctx.settings, page);
             if (rows.length >= pageSize && lastDcid === null)
               throw ApplicationFailure.nonRetryable(
                 `page ${page}: no record on a full page has a readable DCID, so the read cannot go on`,
@@ -112,7 +115,7 @@ export function makeFetchPage(deps: ActivityDeps) {
             const more = next.page !== null && result.pagesRead + 1 < maxPages && Date.now() - started < budgetMs;
             // Read the next page while this one is staged (still one request in flight at a time).
             if (more) {
-              pending = read(next.pass ?? 0, next.afterDcid);
+              pending = read(next.pass ?? 0, next.afterDcid, next.page!);
               pending.catch(() => {}); // its failure surfaces when awaited, not as unhandled
             }
             const totals = await stagePage(deps.db, runId, page, students, issues);
