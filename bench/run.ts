@@ -107,8 +107,10 @@ const cliPath = await provisionTemporalCli((line) => console.log(line));
 const temporal = await startTemporalDevServer({ cliPath, port: await freePort(), uiPort: await freePort() });
 const serverUrl = new URL(process.env.DATABASE_URL || DEFAULT_DATABASE_URL);
 serverUrl.pathname = '/';
-const databaseUrl = await freshDatabase(serverUrl.toString(), 'powerschool_sync_bench');
-console.log(`Temporal dev server ${temporal.address}; database powerschool_sync_bench`);
+// A database per run: two benchmarks on one server must not drop each other's.
+const databaseName = `powerschool_sync_bench_${process.pid}`;
+const databaseUrl = await freshDatabase(serverUrl.toString(), databaseName);
+console.log(`Temporal dev server ${temporal.address}; database ${databaseName}`);
 
 let exitCode = 0;
 try {
