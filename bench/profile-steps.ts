@@ -12,7 +12,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { pino } from 'pino';
 import { createActivities } from '../activities/index.js';
 import { normalisePage } from '../powerschool/normalise-page.js';
-import { credentialsFor, loadRunContext, scopeOf } from '../activities/run-context.js';
+import { credentialsFor, loadRunContext, scopeOf, writeOptionsOf } from '../activities/run-context.js';
 import { DEFAULT_DATABASE_URL, loadConfig } from '../config.js';
 import { createDb } from '../db/connection.js';
 import { dropDatabase } from '../db/migrate.js';
@@ -126,25 +126,26 @@ try {
       await steps.time('page: stagePage', () => stagePage(db, runId, page, n.students, n.issues));
       if (rows.length < plan.pageSize) break;
     }
-    const { settings } = await loadRunContext(db, runId);
+    const ctx = await loadRunContext(db, runId);
+    // diffRun's steps in order (db/queries/run-diff.ts), as applyRun calls it: with the run's scope,
+    // so departures are looked for; no hold check (the benchmark school is not held).
     const names = [
       'diff: recordMatchDecisions',
-      'diff: recordChanges',
+      'diff: recordChanges + recordPossibleDuplicates',
+      'diff: recordDepartChanges',
+      'diff: hold check',
       'diff: applyCreates',
       'diff: applyUpdates',
-      'diff: applyLinks',
+      'diff: applyLinks + openReviews',
+      'diff: applyDepartChanges',
       'diff: recordDepartures',
     ];
     let last = performance.now();
     let i = 0;
     const tDiff = performance.now();
     const counts = await diffRun(db, {
-      runId,
-      schoolId,
-      syncDateOfBirth: settings.mapping.dateOfBirth,
-      syncGender: settings.mapping.gender,
-      matching: settings.matching.enabled,
-      powerschoolIdMapping: settings.mapping.powerschoolId,
+      ...writeOptionsOf(ctx),
+      scope: scopeOf(ctx.settings),
       mode: 'commit',
       onStep: () => {
         const now = performance.now();

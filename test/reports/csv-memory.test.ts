@@ -114,6 +114,8 @@ describe('CSV memory', () => {
   }, 120_000);
 
   afterAll(async () => {
+    // run_changes has no foreign key to cascade from runs: its million rows go first.
+    await db?.deleteFrom('run_changes').where('run_id', 'in', [runId, smallRunId]).execute();
     await db?.deleteFrom('runs').where('id', 'in', [runId, smallRunId]).execute();
     await db?.destroy();
   }, 60_000);
