@@ -10,7 +10,7 @@ import { provisionTemporalCli } from '../scripts/lib/temporal-cli.js';
 import { startTemporalDevServer } from '../scripts/lib/temporal-dev-server.js';
 import { freshDatabase, newBenchEnv } from './lib/env.js';
 import { buildResults, describeMachine, LoadSampler, printTable, renderMarkdown } from './report.js';
-import { FULL_SIZES, runSuite, type BenchSizes } from './suite.js';
+import { FULL_SIZES, runApiOnly, runSuite, type BenchSizes } from './suite.js';
 
 /**
  * `npm run bench`: the five scenarios on real PostgreSQL (a database of its own on the
@@ -22,6 +22,8 @@ import { FULL_SIZES, runSuite, type BenchSizes } from './suite.js';
  *   npm run bench -- --huge              adds a 500,000-student full sync, last (--huge-students N for another size)
  *   npm run bench -- --students 50000 --rounds 1 --fan-out-schools 50 --api-seconds 5 --out /tmp/r.json
  *   npm run bench -- --worker-node-args=--max-old-space-size=256   (try a worker flag)
+ *   npm run bench -- --only api --students 20000 --api-seconds 8   (scenario 4 alone, after one seeding sync;
+ *                                                                   prints its figures, writes no results file)
  *   npm run bench -- --quick --cpu-prof /tmp/prof   (CPU profiles of the worker and API children;
  *                                                     read them with bench/cpuprofile-summary.ts)
  */
@@ -44,13 +46,14 @@ const { values } = parseArgs({
     'cpu-prof': { type: 'string' },
     'worker-node-args': { type: 'string' },
     out: { type: 'string' },
+    only: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
 if (values.help) {
   console.log(
     'npm run bench -- [--quick] [--students N] [--rounds N] [--page-size N] [--default-page-size N|0] [--memory-students N] [--fan-out-schools N] ' +
-      '[--fan-out-students N] [--fan-out-page-size N] [--api-connections N] [--api-seconds N] [--huge [--huge-students N]] [--cpu-prof DIR] [--worker-node-args=--flag…] [--out FILE]',
+      '[--fan-out-students N] [--fan-out-page-size N] [--api-connections N] [--api-seconds N] [--huge [--huge-students N]] [--cpu-prof DIR] [--worker-node-args=--flag…] [--out FILE] [--only api]',
   );
   process.exit(0);
 }
@@ -65,6 +68,10 @@ const QUICK: BenchSizes = {
   apiSeconds: 3,
   apiWarmupSeconds: 1,
 };
+if (values.only !== undefined && values.only !== 'api') {
+  console.error('--only takes: api (scenario 4)');
+  process.exit(2);
+}
 const base = values.quick ? QUICK : FULL_SIZES;
 const HUGE_STUDENTS = 500_000;
 if (values['huge-students'] !== undefined && !values.huge) {
@@ -126,15 +133,26 @@ try {
     ...(values['cpu-prof'] ? { cpuProfileDir: resolve(values['cpu-prof']) } : {}),
   };
   if (env.cpuProfileDir) mkdirSync(env.cpuProfileDir, { recursive: true });
-  const results = await runSuite(env, sizes);
-  const file = buildResults(results, sizes, describeMachine(postgres, load.stop()), startedAt);
-  if (env.workerNodeArgs) file.inputs.workerNodeArgs = `worker children ran with: ${env.workerNodeArgs.join(' ')}`;
-  writeFileSync(outFile, `${JSON.stringify(file, null, 2)}\n`);
-  console.log('');
-  printTable(file);
-  console.log(`\nwrote ${outFile}`);
-  console.log('\nFor the README (npx tsx bench/readme-table.ts prints it again from the file):\n');
-  console.log(renderMarkdown(file));
+  if (values.only === 'api') {
+    const api = await runApiOnly(env, sizes);
+    for (const [name, e] of Object.entries(api.endpoints)) {
+      console.log(
+        `${name}: API ${e.api.requestsPerSecond.toFixed(0)} req/s (${e.api.serverCpuMsPerRequest.toFixed(3)} ms CPU/req), ` +
+          `bare ${e.bare.requestsPerSecond.toFixed(0)} req/s (${e.bare.serverCpuMsPerRequest.toFixed(3)} ms CPU/req), ratio ${e.ratio.toFixed(2)}`,
+      );
+    }
+    if (values.out) writeFileSync(values.out, `${JSON.stringify(api, null, 2)}\n`);
+  } else {
+    const results = await runSuite(env, sizes);
+    const file = buildResults(results, sizes, describeMachine(postgres, load.stop()), startedAt);
+    if (env.workerNodeArgs) file.inputs.workerNodeArgs = `worker children ran with: ${env.workerNodeArgs.join(' ')}`;
+    writeFileSync(outFile, `${JSON.stringify(file, null, 2)}\n`);
+    console.log('');
+    printTable(file);
+    console.log(`\nwrote ${outFile}`);
+    console.log('\nFor the README (npx tsx bench/readme-table.ts prints it again from the file):\n');
+    console.log(renderMarkdown(file));
+  }
 } catch (err) {
   console.error(`\nbenchmark failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
   exitCode = 1;

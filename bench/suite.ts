@@ -98,6 +98,34 @@ async function withSimulator<T>(
   }
 }
 
+/**
+ * `--only api`: scenario 4 alone, on the big school seeded by one full sync (no baseline, no
+ * timings of the sync itself), for measuring the API's list endpoints quickly.
+ */
+export async function runApiOnly(env: BenchEnv, sizes: BenchSizes): Promise<ApiLoadResult> {
+  const ctx = await openContext(env);
+  const api = await startApiProcess(env, profileArgs(env, 'api'));
+  try {
+    const big = `bench-full-${sizes.students}`;
+    env.log(`[seed] full sync of ${sizes.students} students for the API load …`);
+    await withSimulator({ students: sizes.students, maxPageSize: sizes.pageSize }, async (sim) =>
+      withWorker(ctx, 'worker-sync', async (worker) =>
+        fullSync(ctx, api, worker, sim, big, await sim.inScopeStudents()),
+      ),
+    );
+    env.log(`[4] API load: ${sizes.apiConnections} connections, ${sizes.apiSeconds} s per target …`);
+    return await apiLoad(ctx, api, {
+      schoolId: big,
+      connections: sizes.apiConnections,
+      durationSeconds: sizes.apiSeconds,
+      warmupSeconds: sizes.apiWarmupSeconds,
+    });
+  } finally {
+    await api.stop();
+    await ctx.close();
+  }
+}
+
 export async function runSuite(env: BenchEnv, sizes: BenchSizes): Promise<SuiteResults> {
   const ctx = await openContext(env);
   const log = env.log;

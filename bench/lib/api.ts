@@ -37,6 +37,8 @@ export async function startApiProcess(env: BenchEnv, nodeArgs: string[] = []): P
       PORT: String(port),
       LOG_LEVEL: 'warn',
       API_RATE_LIMIT_MAX: '1000000000',
+      // A free port rather than the default 9465, so two benches on one machine do not collide.
+      API_METRICS_PORT: String(await freePort()),
     },
   });
   const url = `http://127.0.0.1:${port}`;

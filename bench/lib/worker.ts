@@ -3,6 +3,7 @@ import { procCpuSeconds, procStatusMb, resetPeakRss, RssSampler, waitUntil } fro
 import { spawnNode, type NodeChild } from '../../test/helpers/process.js';
 import type { BenchEnv } from './env.js';
 import { WORKER_NODE_FLAGS } from '../../worker/node-flags.js';
+import { freePort } from '../../scripts/lib/ports.js';
 
 /**
  * The production worker entry (`worker/main.ts`, what `npm run worker` runs) as a child process, so
@@ -68,6 +69,8 @@ export async function startWorkerProcess(
       SECRETS_KEY: env.secretsKey,
       ALLOW_INSECURE_POWERSCHOOL: 'true',
       LOG_LEVEL: 'warn',
+      // A free port rather than the default 9464, so two benches on one machine do not collide.
+      WORKER_METRICS_PORT: String(await freePort()),
     },
   });
   try {

@@ -1,6 +1,7 @@
 // The API's keyset-paginated lists: runs, changes, issues and students.
 import { sql } from 'kysely';
 import type { Db } from '../connection.js';
+import { PreparedQuery } from './prepared.js';
 import type { ChangeType, Run, Student, StudentStatus } from '../types.js';
 
 /**
@@ -34,17 +35,30 @@ export async function listRuns(
   schoolId: string,
   opts: { limit: number; after?: RunsAfter },
 ): Promise<Page<RunWithKey>> {
-  let q = db.selectFrom('runs').selectAll().select(startedAtKey.as('started_at_key')).where('school_id', '=', schoolId);
-  if (opts.after) {
-    q = q.where(sql<boolean>`(started_at, id) < (${opts.after.startedAt}::timestamptz, ${opts.after.id})`);
-  }
-  const rows = await q
-    .orderBy('started_at', 'desc')
-    .orderBy('id', 'desc')
-    .limit(opts.limit + 1)
-    .execute();
+  const rows = await runsPage.execute(db, {
+    schoolId,
+    limit: opts.limit + 1,
+    afterStartedAt: opts.after?.startedAt,
+    afterId: opts.after?.id,
+  });
   return page(rows, opts.limit);
 }
+
+const runsPage = new PreparedQuery(
+  ['schoolId', 'limit', 'afterStartedAt', 'afterId'],
+  (db, a: { schoolId: string; limit: number; afterStartedAt?: string | undefined; afterId?: string | undefined }) =>
+    db
+      .selectFrom('runs')
+      .selectAll()
+      .select(startedAtKey.as('started_at_key'))
+      .where('school_id', '=', a.schoolId)
+      .$if(a.afterStartedAt !== undefined, (q) =>
+        q.where(sql<boolean>`(started_at, id) < (${a.afterStartedAt}::timestamptz, ${a.afterId})`),
+      )
+      .orderBy('started_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(a.limit),
+);
 
 export async function getLatestRun(db: Db, schoolId: string): Promise<Run | undefined> {
   return db
@@ -145,22 +159,20 @@ export async function listStudents(db: Db, schoolId: string, opts: StudentsPageO
   const linked =
     (after && 'unlinkedId' in after) || opts.status === 'unlinked'
       ? []
-      : await studentsPageQuery(db, schoolId, {
-          limit: opts.limit,
-          ...(after ? { afterDcid: after.dcid } : {}),
-          ...(opts.status ? { status: opts.status } : {}),
-        }).execute();
+      : await linkedStudentsPage.execute(db, {
+          schoolId,
+          limit: opts.limit + 1,
+          afterDcid: after && 'dcid' in after ? after.dcid : undefined,
+          status: opts.status,
+        });
   if (linked.length > opts.limit || (opts.status !== undefined && opts.status !== 'unlinked'))
     return page(linked, opts.limit);
   // Two keyset scans rather than one ORDER BY over "dcid nulls last": each stays an index range scan.
-  const unlinked = await studentsQuery(db, schoolId)
-    .where('s.dcid', 'is', null)
-    .$if(after !== undefined && 'unlinkedId' in after, (q) =>
-      q.where('s.id', '>', (after as { unlinkedId: string }).unlinkedId),
-    )
-    .orderBy('s.id', 'asc')
-    .limit(opts.limit + 1 - linked.length)
-    .execute();
+  const unlinked = await unlinkedStudentsPage.execute(db, {
+    schoolId,
+    limit: opts.limit + 1 - linked.length,
+    afterId: after && 'unlinkedId' in after ? after.unlinkedId : undefined,
+  });
   return page([...linked, ...unlinked], opts.limit);
 }
 
@@ -170,11 +182,35 @@ export function studentsPageQuery(
   schoolId: string,
   opts: { limit: number; afterDcid?: string; status?: StudentStatus },
 ) {
+  return linkedStudentsQuery(db, schoolId, opts).limit(opts.limit + 1);
+}
+
+function linkedStudentsQuery(
+  db: Db,
+  schoolId: string,
+  opts: { afterDcid?: string | undefined; status?: StudentStatus | undefined },
+) {
   let q = studentsQuery(db, schoolId).where('s.dcid', 'is not', null);
   if (opts.afterDcid !== undefined) q = q.where('s.dcid', '>', opts.afterDcid);
   if (opts.status !== undefined) q = q.where('s.status', '=', opts.status);
-  return q.orderBy('s.dcid', 'asc').limit(opts.limit + 1);
+  return q.orderBy('s.dcid', 'asc');
 }
+
+const linkedStudentsPage = new PreparedQuery(
+  ['schoolId', 'limit', 'afterDcid', 'status'],
+  (db, a: { schoolId: string; limit: number; afterDcid?: string | undefined; status?: StudentStatus | undefined }) =>
+    linkedStudentsQuery(db, a.schoolId, a).limit(a.limit),
+);
+
+const unlinkedStudentsPage = new PreparedQuery(
+  ['schoolId', 'limit', 'afterId'],
+  (db, a: { schoolId: string; limit: number; afterId?: string | undefined }) =>
+    studentsQuery(db, a.schoolId)
+      .where('s.dcid', 'is', null)
+      .$if(a.afterId !== undefined, (q) => q.where('s.id', '>', a.afterId!))
+      .orderBy('s.id', 'asc')
+      .limit(a.limit),
+);
 
 /** Some students of a school, by id, as the list shows them (a review's candidates, an unlinked student). */
 export async function listStudentsByIds(db: Db, schoolId: string, ids: string[]): Promise<StudentListRow[]> {
