@@ -6,6 +6,9 @@ import { BENCH_SCOPE, type SimulatorProcess } from './simulator.js';
 
 /** Schools and runs, the way Cialfo's backend drives them: through the public HTTP API. */
 
+/** What every benchmark school syncs: the DCID as its PowerSchool ID, date of birth and gender. */
+export const BENCH_MAPPING = { powerschoolId: 'DCID', dateOfBirth: true, gender: true } as const;
+
 export async function putSchool(api: ApiProcess, schoolId: string, sim: SimulatorProcess): Promise<void> {
   await api.call('PUT', `/v1/schools/${schoolId}/integration`, {
     powerschool: { serverUrl: sim.url, clientId: sim.clientId, clientSecret: sim.clientSecret },
@@ -13,7 +16,7 @@ export async function putSchool(api: ApiProcess, schoolId: string, sim: Simulato
     testRun: false,
     notifications: { enabled: false, recipients: [] },
     grades: { from: BENCH_SCOPE.gradeFrom, to: BENCH_SCOPE.gradeTo },
-    mapping: { powerschoolId: 'DCID', dateOfBirth: true, gender: true },
+    mapping: BENCH_MAPPING,
     // Once a year on 1 January: the schedule exists (as in production) but never fires during a bench.
     schedule: { cron: '0 2 1 1 *', timezone: 'UTC' },
   });

@@ -2,16 +2,21 @@ import { sql } from 'kysely';
 import pg from 'pg';
 import type { Db } from '../../db/connection.js';
 import { PowerSchoolClient } from '../../powerschool/client.js';
-import { normaliseStudent, type NormalisedStudent } from '../../powerschool/records.js';
+import { normalisePage } from '../../powerschool/normalise-page.js';
+import type { NormalisedStudent } from '../../powerschool/records.js';
 import { assertCheck, checkStudents, type CheckResult } from '../lib/expected.js';
+import { BENCH_MAPPING } from '../lib/runs.js';
 import { BENCH_SCOPE, type SimulatorProcess } from '../lib/simulator.js';
 
 /**
- * The baseline of scenario 1: a plain script, no Temporal, no staging, no diff. It reads the same
- * pages from the same simulator with the same client and page size, normalises each record with
- * the same function, and writes the same final students table (bench_baseline.students, a copy of
- * students' definition) with one INSERT … SELECT FROM unnest(…) ON CONFLICT DO UPDATE per page,
- * on one connection, while the next page is already being read.
+ * The baseline of scenario 1, the floor the pipeline is measured against: a plain script, no
+ * Temporal, no staging, no diff, no change records. It reads the same pages the same way (DCID
+ * keyset, the same client, page size and simulator, which serves every keyset page of a scope from
+ * one cached view), validates each page with the pipeline's own function
+ * (powerschool/normalise-page.ts), and writes the same final students table
+ * (bench_baseline.students, a copy of students' definition and indexes) with one
+ * INSERT … SELECT FROM unnest(…) ON CONFLICT DO UPDATE per page, on one connection, while the next
+ * page is already being read.
  */
 
 export interface BaselineResult {
@@ -75,12 +80,8 @@ export async function runBaseline(opts: {
     for (let after: string | null = null; ;) {
       const rows = await client.fetchStudentsAfter(BENCH_SCOPE, after, pageSize);
       pages++;
-      const students: NormalisedStudent[] = [];
-      for (const row of rows) {
-        const r = normaliseStudent(row);
-        if (r.ok) students.push(r.student);
-      }
-      if (rows.length > 0) after = String((rows.at(-1) as { dcid: unknown }).dcid);
+      const { students, lastDcid } = normalisePage(rows, { mapping: BENCH_MAPPING }, pages);
+      if (lastDcid !== null) after = lastDcid;
       await pending; // at most one write in flight: reading page n+1 overlaps writing page n
       pending = conn.query(UPSERT, [opts.schoolId, ...columns(students)]);
       pending.catch(() => {}); // awaited (and thrown) on the next page or after the loop
