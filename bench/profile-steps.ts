@@ -16,7 +16,7 @@ import { credentialsFor, loadRunContext, scopeOf, writeOptionsOf } from '../acti
 import { DEFAULT_DATABASE_URL, loadConfig } from '../config.js';
 import { createDb } from '../db/connection.js';
 import { dropDatabase } from '../db/migrate.js';
-import { putIntegration } from '../db/queries/integrations.js';
+import { putIntegration, type IntegrationSettings } from '../db/queries/integrations.js';
 import { diffRun } from '../db/queries/run-diff.js';
 import { stagePage } from '../db/queries/staging.js';
 import { OutboxEmailSender } from '../email/sender.js';
@@ -71,26 +71,22 @@ try {
   const box = new SecretBox(config.secretsKeys);
   const schoolId = 'profile-school';
   const sealed = box.seal(sim.clientSecret, schoolId);
-  await putIntegration(
-    db,
-    schoolId,
-    {
-      serverUrl: sim.url,
-      clientId: sim.clientId,
-      active: true,
-      testRun: false,
-      notificationsEnabled: false,
-      notificationRecipients: [],
-      gradeFrom: BENCH_SCOPE.gradeFrom,
-      gradeTo: BENCH_SCOPE.gradeTo,
-      mappingPowerschoolId: 'DCID',
-      mappingDateOfBirth: true,
-      mappingGender: true,
-      scheduleCron: '0 2 1 1 *',
-      scheduleTimezone: 'UTC',
-    },
-    sealed,
-  );
+  const integration: IntegrationSettings = {
+    serverUrl: sim.url,
+    clientId: sim.clientId,
+    active: true,
+    testRun: false,
+    notificationsEnabled: false,
+    notificationRecipients: [],
+    gradeFrom: BENCH_SCOPE.gradeFrom,
+    gradeTo: BENCH_SCOPE.gradeTo,
+    mappingPowerschoolId: 'DCID',
+    mappingDateOfBirth: true,
+    mappingGender: true,
+    scheduleCron: '0 2 1 1 *',
+    scheduleTimezone: 'UTC',
+  };
+  await putIntegration(db, schoolId, integration, sealed);
   const logger = pino({ level: 'silent' });
   const deps = { db, config, secretBox: box, emailSender: new OutboxEmailSender(db, logger), logger };
   // The activities run outside a worker here: Temporal's mock environment gives them their context.
@@ -103,6 +99,8 @@ try {
       env.run(created.planRun, input) as ReturnType<typeof created.planRun>,
     finishRun: (input: Parameters<typeof created.finishRun>[0]) =>
       env.run(created.finishRun, input) as ReturnType<typeof created.finishRun>,
+    fetchPage: (input: Parameters<typeof created.fetchPage>[0]) =>
+      env.run(created.fetchPage, input) as ReturnType<typeof created.fetchPage>,
   };
 
   for (const label of ['full sync', 'no-change re-sync']) {
@@ -161,6 +159,42 @@ try {
       performance.now() - t0,
     );
   }
+
+  // The steps above one after another, against the fetchPage activity itself, which reads the
+  // next page and validates it while the current one is staged: what that overlap saves.
+  const activitySchool = `${schoolId}-activity`;
+  await putIntegration(db, activitySchool, integration, box.seal(sim.clientSecret, activitySchool));
+  const runId = `profile-activity-${Date.now()}`;
+  await activities.beginRun({
+    runId,
+    temporalRunId: 'x',
+    schoolId: activitySchool,
+    trigger: 'manual',
+    testRun: false,
+  });
+  const plan = await activities.planRun({ runId });
+  const t0 = performance.now();
+  let pages = 0;
+  for (
+    let at: { page: number | null; afterDcid: string | null; pass: number } = { page: 1, afterDcid: null, pass: 0 };
+    at.page !== null;
+  ) {
+    const r = await activities.fetchPage({
+      runId,
+      page: at.page,
+      pageSize: plan.pageSize,
+      afterDcid: at.afterDcid,
+      pass: at.pass,
+      maxPages: 1000,
+      budgetMs: 60_000,
+    });
+    pages += r.pagesRead;
+    at = { page: r.nextPage, afterDcid: r.lastDcid, pass: r.pass ?? 0 };
+  }
+  const ms = performance.now() - t0;
+  console.log(
+    `\nfetchPage activity, full sync: ${pages} pages in ${(ms / 1000).toFixed(3)} s (${(ms / pages).toFixed(1)} ms a page)`,
+  );
 } finally {
   await sim.stop();
   await db.destroy();
