@@ -16,14 +16,15 @@ import { credentialsFor, loadRunContext, scopeOf, writeOptionsOf } from '../acti
 import { DEFAULT_DATABASE_URL, loadConfig } from '../config.js';
 import { createDb } from '../db/connection.js';
 import { dropDatabase } from '../db/migrate.js';
-import { putIntegration, type IntegrationSettings } from '../db/queries/integrations.js';
+import { putIntegration } from '../db/queries/integrations.js';
 import { diffRun } from '../db/queries/run-diff.js';
 import { stagePage } from '../db/queries/staging.js';
 import { OutboxEmailSender } from '../email/sender.js';
 import { PowerSchoolClient } from '../powerschool/client.js';
 import { SecretBox } from '../secrets/secret-box.js';
+import { simulatorIntegration } from '../scripts/lib/simulator-integration.js';
 import { freshDatabase } from './lib/env.js';
-import { BENCH_SCOPE, startSimulatorProcess } from './lib/simulator.js';
+import { startSimulatorProcess } from './lib/simulator.js';
 
 const { values } = parseArgs({
   options: { students: { type: 'string' }, 'page-size': { type: 'string' } },
@@ -71,21 +72,8 @@ try {
   const box = new SecretBox(config.secretsKeys);
   const schoolId = 'profile-school';
   const sealed = box.seal(sim.clientSecret, schoolId);
-  const integration: IntegrationSettings = {
-    serverUrl: sim.url,
-    clientId: sim.clientId,
-    active: true,
-    testRun: false,
-    notificationsEnabled: false,
-    notificationRecipients: [],
-    gradeFrom: BENCH_SCOPE.gradeFrom,
-    gradeTo: BENCH_SCOPE.gradeTo,
-    mappingPowerschoolId: 'DCID',
-    mappingDateOfBirth: true,
-    mappingGender: true,
-    scheduleCron: '0 2 1 1 *',
-    scheduleTimezone: 'UTC',
-  };
+  // Once a year on 1 January: the schedule never fires while the profile runs.
+  const integration = simulatorIntegration(sim, { cron: '0 2 1 1 *', timezone: 'UTC' });
   await putIntegration(db, schoolId, integration, sealed);
   const logger = pino({ level: 'silent' });
   const deps = { db, config, secretBox: box, emailSender: new OutboxEmailSender(db, logger), logger };

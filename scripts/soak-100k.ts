@@ -4,13 +4,14 @@ import { pino } from 'pino';
 import { DEFAULT_DATABASE_URL, loadConfig } from '../config.js';
 import { createDb } from '../db/connection.js';
 import { dropDatabase, ensureDatabase, migrateToLatest } from '../db/migrate.js';
-import { DEFAULT_SCHEDULE, putIntegration } from '../db/queries/integrations.js';
+import { putIntegration } from '../db/queries/integrations.js';
 import { listStudents } from '../db/queries/listings.js';
 import { startSimulator } from '../simulator/index.js';
 import { SecretBox } from '../secrets/secret-box.js';
 import { PROGRESS_QUERY, SYNC_WORKFLOW_TYPE, type SyncProgress, type SyncStudentsResult } from '../workflows/types.js';
 import { createWorker } from '../worker/create-worker.js';
 import { freePort } from './lib/ports.js';
+import { simulatorIntegration } from './lib/simulator-integration.js';
 import { provisionTemporalCli } from './lib/temporal-cli.js';
 import { startTemporalDevServer } from './lib/temporal-dev-server.js';
 
@@ -64,26 +65,7 @@ const config = loadConfig(
 );
 const schoolId = 'soak-district';
 const sealed = new SecretBox(config.secretsKeys).seal(sim.clientSecret, schoolId);
-await putIntegration(
-  db,
-  schoolId,
-  {
-    serverUrl: sim.url,
-    clientId: sim.clientId,
-    active: true,
-    testRun: false,
-    notificationsEnabled: false,
-    notificationRecipients: [],
-    gradeFrom: -2,
-    gradeTo: 12,
-    mappingPowerschoolId: 'DCID',
-    mappingDateOfBirth: true,
-    mappingGender: true,
-    scheduleCron: DEFAULT_SCHEDULE.cron,
-    scheduleTimezone: DEFAULT_SCHEDULE.timezone,
-  },
-  sealed,
-);
+await putIntegration(db, schoolId, simulatorIntegration(sim), sealed);
 
 const connection = await Connection.connect({ address: server.address });
 const client = new Client({ connection });
