@@ -4,8 +4,9 @@ import { intBetween, pick, seededRandom, type Random } from './random.js';
 
 /**
  * The simulator's student table: seeded, deterministic, kept sorted by DCID, with a cache of
- * filtered/sorted views per query (invalidated on every change) so that paging through 100,000
- * students costs one filter per query string, then one slice per page.
+ * filtered/sorted views per scope (invalidated on every change) so that paging through 100,000
+ * students costs one filter per scope, then one slice per page (simulator/table-routes.ts cuts the
+ * DCID bounds of a keyset page out of the scope's view).
  */
 
 export interface SimulatedStudent {
@@ -56,6 +57,8 @@ export function currentSchoolYearEnd(now = new Date()): number {
 
 const OTHER_STATUSES = [-1, 1, -2, 2, 3, 4];
 const FIRST_DCID = 1001;
+/** The grades seeded students are spread over: a school reading all of them reads every student. */
+export const SEEDED_GRADES = { from: -2, to: 12 } as const;
 /** PowerSchool's "Graduated Students" school: where graduates are moved. */
 export const GRADUATED_SCHOOL_NUMBER = 999999;
 export const DEFAULT_SCHOOLS = 3;
@@ -78,7 +81,7 @@ function randomDob(random: Random, graduationYear: number): string {
 }
 
 function generateStudent(random: Random, dcid: number, schoolYearEnd: number, schools: number): SimulatedStudent {
-  const gradeLevel = intBetween(random, -2, 12);
+  const gradeLevel = intBetween(random, SEEDED_GRADES.from, SEEDED_GRADES.to);
   const graduationYear = schoolYearEnd + (12 - gradeLevel);
   const genderRoll = random();
   const student: SimulatedStudent = {

@@ -44,9 +44,10 @@ export function registerTableRoutes(app: FastifyInstance, { store, faults, grant
    * The rows a query selects, in its sort order. Sorted by DCID, a query's DCID bounds (the
    * keyset cursor `dcid=gt=…`, a range `dcid=ge=…;dcid=le=…`) are cut from the view of its other
    * clauses by binary search, so every page of one scope shares one cached view: a keyset read
-   * costs the simulator what a page-number read does.
+   * costs the simulator what a page-number read does. The bounds come back as indexes into the
+   * cached view, so a page copies only its own rows.
    */
-  function scopedView(conditions: Condition[], sortParam?: string, descending?: boolean): readonly SimulatedStudent[] {
+  function scopedView(conditions: Condition[], sortParam?: string, descending?: boolean): Selection {
     const sortColumns = (sortParam ?? 'dcid')
       .split(',')
       .map((c) => c.trim().toLowerCase())
@@ -70,7 +71,7 @@ export function registerTableRoutes(app: FastifyInstance, { store, faults, grant
         };
     const key = `${filters.map((c) => `${c.column}\u0001${c.op}\u0001${c.value}`).join('\u0000')}\u0002${sortColumns.join(',')}\u0002${descending ? 'd' : 'a'}`;
     const view = store.view(key, compileQuery(filters), compare);
-    return bounds.length === 0 ? view : withinDcidBounds(view, bounds);
+    return { view, ...dcidBoundsIn(view, bounds) };
   }
 
   // Page size: above the maximum is answered 400 (not clamped), so a client that ignores
@@ -127,10 +128,10 @@ export function registerTableRoutes(app: FastifyInstance, { store, faults, grant
       reply.hijack();
       return reply;
     }
-    const view = scopedView(conditions, query.sort, query.sortdescending === 'true');
-    const start = (paging.page - 1) * paging.pageSize;
+    const { view, from, to } = scopedView(conditions, query.sort, query.sortdescending === 'true');
+    const start = from + (paging.page - 1) * paging.pageSize;
     const columns = projection as StudentColumn[];
-    const record = view.slice(start, start + paging.pageSize).map((s) => tableRecord(s, columns));
+    const record = view.slice(start, Math.min(to, start + paging.pageSize)).map((s) => tableRecord(s, columns));
     return { name: 'Students', record };
   });
 
@@ -138,7 +139,8 @@ export function registerTableRoutes(app: FastifyInstance, { store, faults, grant
     if (!(await faults.admit(request, reply))) return reply;
     const query = request.query as TableQuery;
     try {
-      return { count: scopedView(parseQuery(query.q)).length };
+      const { from, to } = scopedView(parseQuery(query.q));
+      return { count: to - from };
     } catch (err) {
       return reply.code(400).send({ message: (err as QueryError).message });
     }
@@ -152,8 +154,15 @@ function isDcidBound(c: Condition): boolean {
   );
 }
 
-/** The slice of a DCID-ordered view inside every bound (binary search for each end). */
-function withinDcidBounds(view: readonly SimulatedStudent[], bounds: Condition[]): readonly SimulatedStudent[] {
+/** A query's rows: `view[from]` up to, not including, `view[to]`. */
+interface Selection {
+  view: readonly SimulatedStudent[];
+  from: number;
+  to: number;
+}
+
+/** Where a DCID-ordered view's rows inside every bound start and end (binary search for each end). */
+function dcidBoundsIn(view: readonly SimulatedStudent[], bounds: Condition[]): { from: number; to: number } {
   let from = 0;
   let to = view.length;
   for (const { op, value } of bounds) {
@@ -179,7 +188,7 @@ function withinDcidBounds(view: readonly SimulatedStudent[], bounds: Condition[]
         firstIndex(view, (dcid) => dcid > v),
       );
   }
-  return from < to ? view.slice(from, to) : [];
+  return { from, to: Math.max(from, to) };
 }
 
 /** The first index whose DCID passes `test` (a test that, once true, stays true along the view). */

@@ -1,10 +1,11 @@
 import { fileURLToPath } from 'node:url';
 import type { SimulatedStudent } from '../../simulator/index.js';
+import { SEEDED_GRADES } from '../../simulator/students.js';
 import { spawnNode, type NodeChild } from '../../test/helpers/process.js';
 import { waitUntil } from './proc.js';
 
 /** The grades every benchmark school syncs: all of them, so every (active) seeded student is in scope. */
-export const BENCH_SCOPE = { gradeFrom: -2, gradeTo: 12 } as const;
+export const BENCH_SCOPE = { gradeFrom: SEEDED_GRADES.from, gradeTo: SEEDED_GRADES.to } as const;
 
 export interface SimulatorProcess {
   url: string;

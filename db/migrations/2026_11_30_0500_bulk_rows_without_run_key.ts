@@ -3,8 +3,8 @@ import { sql, type Kysely } from 'kysely';
 
 /**
  * `staged_students`, `run_changes` and `run_departure_lookups` get one row per student per run.
- * Their foreign key to `runs` checked every inserted row against the run row: about half the cost
- * of staging a page, and a large share of recording a 100,000-student diff (bench/). Every write to
+ * Their foreign key to `runs` checked every inserted row against the run row: about a third of the
+ * cost of staging a page and of recording a 100,000-student diff (bench/profile-steps.ts). Every write to
  * them already holds the run row locked (staging, the diff, the departure lookups), and runs are
  * never deleted, so the key guarded nothing those writes do not. `run_match_decisions` was created
  * without one for the same reason.

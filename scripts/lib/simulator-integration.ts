@@ -1,7 +1,8 @@
 // A school's settings for reading every grade of a PowerSchool simulator, for scripts that write them straight to the database.
 import { DEFAULT_SCHEDULE, type IntegrationSettings } from '../../db/queries/integrations.js';
+import { SEEDED_GRADES } from '../../simulator/students.js';
 
-/** Grades −2…12 (every seeded grade), the DCID as the PowerSchool ID, date of birth and gender synced, no email. */
+/** Every seeded grade, the DCID as the PowerSchool ID, date of birth and gender synced, no email. */
 export function simulatorIntegration(
   sim: { url: string; clientId: string },
   schedule: { cron: string; timezone: string } = DEFAULT_SCHEDULE,
@@ -13,8 +14,8 @@ export function simulatorIntegration(
     testRun: false,
     notificationsEnabled: false,
     notificationRecipients: [],
-    gradeFrom: -2,
-    gradeTo: 12,
+    gradeFrom: SEEDED_GRADES.from,
+    gradeTo: SEEDED_GRADES.to,
     mappingPowerschoolId: 'DCID',
     mappingDateOfBirth: true,
     mappingGender: true,

@@ -166,6 +166,15 @@ async function heldCommit(school: School, tag: string): Promise<{ run: Run; rena
 }
 
 const deliveriesOf = (runId: string) => resend.deliveries.filter((d) => d.idempotencyKey?.startsWith(runId));
+/** A decided hold sends two emails for its run: the hold's, then the run's end. */
+const heldAndEndEmailsSent = (runId: string) =>
+  vi.waitFor(() =>
+    expect(
+      deliveriesOf(runId)
+        .map((d) => d.idempotencyKey)
+        .sort(),
+    ).toEqual([runId, `${runId}-held`]),
+  );
 
 describe('a commit over the update threshold is held', () => {
   it('80% updates → held TOO_MANY_UPDATES, nothing written; approve → exactly the shown changes, succeeded', async () => {
@@ -228,13 +237,7 @@ describe('a commit over the update threshold is held', () => {
           lastSeenRunId: run.id,
         });
     }
-    await vi.waitFor(() =>
-      expect(
-        deliveriesOf(run.id)
-          .map((d) => d.idempotencyKey)
-          .sort(),
-      ).toEqual([run.id, `${run.id}-held`]),
-    );
+    await heldAndEndEmailsSent(run.id);
   });
 
   it('discard → discarded, nothing written, the slot is free again, an email says so', async () => {
@@ -250,13 +253,7 @@ describe('a commit over the update threshold is held', () => {
     expect(await studentsOf(api.db, school.id)).toEqual(before);
     expect((await getRun(school.id, run.id)).finishedAt).not.toBeNull();
 
-    await vi.waitFor(() =>
-      expect(
-        deliveriesOf(run.id)
-          .map((d) => d.idempotencyKey)
-          .sort(),
-      ).toEqual([run.id, `${run.id}-held`]),
-    );
+    await heldAndEndEmailsSent(run.id);
     expect(deliveriesOf(run.id).find((d) => d.idempotencyKey === run.id)!.text).toContain('Nothing was written');
 
     const next = await startRun(school.id);
